@@ -1,0 +1,342 @@
+//! [`Backend`]: one mounted store, addressed by mount-relative keys.
+
+use std::ops::Range;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use futures::stream::{BoxStream, StreamExt, TryStreamExt};
+use object_store::path::Path;
+use object_store::{
+    GetOptions, GetRange, GetResultPayload, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart,
+};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+
+use crate::keys::check_object_key;
+use crate::{BackendError, MountUri, StoreKind};
+
+/// A stream of body bytes.
+pub type ByteStream = BoxStream<'static, Result<Bytes, BackendError>>;
+
+/// A byte range `start..end` (end exclusive).
+pub type ReadRange = Range<u64>;
+
+/// Part size for streamed writes, and the largest body written in one request.
+const WRITE_CHUNK: usize = 8 * 1024 * 1024;
+/// Parts of one streamed write in flight at once.
+const WRITE_CONCURRENCY: usize = 2;
+/// Read buffer for local files.
+const LOCAL_READ_CHUNK: usize = 256 * 1024;
+
+/// What a store can do itself.
+#[derive(Debug, Clone, Copy)]
+pub struct Capabilities {
+    /// The store keeps content type and user metadata itself.
+    pub native_metadata: bool,
+    /// The store can hold `dir/` marker objects itself.
+    pub native_dir_markers: bool,
+    /// The store is node-local (local directory or memory).
+    pub node_local: bool,
+}
+
+/// Metadata of one object, keyed mount-relative.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectMeta {
+    /// Mount-relative key.
+    pub key: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Last modification time.
+    pub last_modified: DateTime<Utc>,
+    /// The store's own version tag, if any.
+    pub e_tag: Option<String>,
+}
+
+impl ObjectMeta {
+    fn from_store(key: String, meta: object_store::ObjectMeta) -> Self {
+        Self {
+            key,
+            size: meta.size,
+            last_modified: meta.last_modified,
+            e_tag: meta.e_tag,
+        }
+    }
+}
+
+/// One store, as a mount sees it.
+#[derive(Debug)]
+pub struct Backend {
+    uri: MountUri,
+    store: Arc<dyn ObjectStore>,
+    local_root: Option<PathBuf>,
+}
+
+impl Backend {
+    pub(crate) fn new(
+        uri: MountUri,
+        store: Arc<dyn ObjectStore>,
+        local_root: Option<PathBuf>,
+    ) -> Self {
+        Self {
+            uri,
+            store,
+            local_root,
+        }
+    }
+
+    /// The kind of store.
+    pub fn kind(&self) -> StoreKind {
+        self.uri.kind
+    }
+
+    /// A stable identity of the store: two mounts of the same store share it.
+    pub fn id(&self) -> String {
+        self.uri.to_string()
+    }
+
+    /// What the store can do itself.
+    pub fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            native_metadata: false,
+            native_dir_markers: false,
+            node_local: true,
+        }
+    }
+
+    /// Checks that `key` (an object key, no trailing `/`) can be held unaltered.
+    pub fn check_key(&self, key: &str) -> Result<(), BackendError> {
+        check_object_key(self.kind(), key).map_err(|rule| BackendError::InvalidKey {
+            key: key.to_owned(),
+            store: self.id(),
+            rule,
+        })
+    }
+
+    fn path(&self, key: &str) -> Result<Path, BackendError> {
+        self.check_key(key)?;
+        Path::parse(key).map_err(|e| BackendError::Store {
+            key: key.to_owned(),
+            source: e.into(),
+        })
+    }
+
+    /// Metadata of the object at `key`.
+    pub async fn head(&self, key: &str) -> Result<ObjectMeta, BackendError> {
+        let path = self.path(key)?;
+        let meta = self
+            .store
+            .head(&path)
+            .await
+            .map_err(|e| BackendError::from_store(key, e))?;
+        Ok(ObjectMeta::from_store(key.to_owned(), meta))
+    }
+
+    /// Reads `range` (or all) of the object, failing with `Precondition` unless its
+    /// store version is still `pin`.
+    pub async fn get(
+        &self,
+        key: &str,
+        range: Option<ReadRange>,
+        pin: Option<&str>,
+    ) -> Result<(ObjectMeta, ByteStream), BackendError> {
+        let path = self.path(key)?;
+        let opts = GetOptions {
+            if_match: pin.map(str::to_owned),
+            range: range.map(GetRange::Bounded),
+            ..GetOptions::default()
+        };
+        let result = self
+            .store
+            .get_opts(&path, opts)
+            .await
+            .map_err(|e| BackendError::from_store(key, e))?;
+        let meta = ObjectMeta::from_store(key.to_owned(), result.meta.clone());
+        let range = result.range.clone();
+        let owned_key = key.to_owned();
+        let stream = match result.payload {
+            GetResultPayload::File(file, path) => local_file_stream(file, path, range),
+            GetResultPayload::Stream(s) => s
+                .map_err(move |e| BackendError::from_store(&owned_key, e))
+                .boxed(),
+        };
+        Ok((meta, stream))
+    }
+
+    /// Starts a streamed, all-or-nothing write of `key`.
+    pub fn writer(&self, key: &str) -> Result<BackendWriter, BackendError> {
+        let path = self.path(key)?;
+        Ok(BackendWriter {
+            store: Arc::clone(&self.store),
+            key: key.to_owned(),
+            path,
+            state: WriteState::Buffer(Vec::new()),
+        })
+    }
+
+    /// Deletes `key`; a missing object is not an error.
+    pub async fn delete(&self, key: &str) -> Result<(), BackendError> {
+        let path = self.path(key)?;
+        match self.store.delete(&path).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(BackendError::from_store(key, e)),
+        }
+    }
+
+    /// Server-side copy within this store.
+    pub async fn copy(&self, from: &str, to: &str) -> Result<(), BackendError> {
+        let (src, dst) = (self.path(from)?, self.path(to)?);
+        self.store
+            .copy(&src, &dst)
+            .await
+            .map_err(|e| BackendError::from_store(from, e))
+    }
+
+    /// Objects whose key starts with `prefix` and sorts after `offset`, in key order.
+    pub fn list(
+        &self,
+        prefix: &str,
+        offset: Option<&str>,
+    ) -> BoxStream<'static, Result<ObjectMeta, BackendError>> {
+        if let Some(root) = &self.local_root {
+            return crate::local_list::list_sorted(
+                root.clone(),
+                prefix.to_owned(),
+                offset.map(str::to_owned),
+            );
+        }
+        // object_store lists by whole segments: list the parent directory, then filter.
+        let dir = prefix.rsplit_once('/').map_or("", |(d, _)| d);
+        let dir_path = Path::parse(dir).ok().filter(|_| !dir.is_empty());
+        let prefix = prefix.to_owned();
+        let offset_path = offset.and_then(|o| Path::parse(o).ok());
+        let stream = match &offset_path {
+            Some(o) => self.store.list_with_offset(dir_path.as_ref(), o),
+            None => self.store.list(dir_path.as_ref()),
+        };
+        let offset = offset.map(str::to_owned);
+        stream
+            .map_err(|e| BackendError::from_store("", e))
+            .try_filter_map(move |meta| {
+                let key = meta.location.to_string();
+                let keep = key.starts_with(&prefix)
+                    && offset.as_ref().is_none_or(|o| key.as_str() > o.as_str());
+                futures::future::ready(Ok(keep.then(|| ObjectMeta::from_store(key, meta))))
+            })
+            .boxed()
+    }
+}
+
+/// Streams `range` of a local file with a large buffer.
+fn local_file_stream(file: std::fs::File, path: PathBuf, range: Range<u64>) -> ByteStream {
+    let shown = path.display().to_string();
+    let io_err = move |source| BackendError::Io {
+        path: shown.clone(),
+        source,
+    };
+    let state = (
+        tokio::fs::File::from_std(file),
+        range.start,
+        range.end,
+        false,
+    );
+    futures::stream::try_unfold(state, move |(mut file, pos, end, seeked)| {
+        let io_err = io_err.clone();
+        async move {
+            if pos >= end {
+                return Ok(None);
+            }
+            if !seeked {
+                file.seek(std::io::SeekFrom::Start(pos))
+                    .await
+                    .map_err(&io_err)?;
+            }
+            let want = usize::try_from(end - pos)
+                .unwrap_or(usize::MAX)
+                .min(LOCAL_READ_CHUNK);
+            let mut buf = vec![0u8; want];
+            let n = file.read(&mut buf).await.map_err(&io_err)?;
+            if n == 0 {
+                return Err(io_err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "file shrank while read",
+                )));
+            }
+            buf.truncate(n);
+            Ok(Some((Bytes::from(buf), (file, pos + n as u64, end, true))))
+        }
+    })
+    .boxed()
+}
+
+enum WriteState {
+    Buffer(Vec<Bytes>),
+    Multipart(WriteMultipart),
+}
+
+/// An all-or-nothing write: nothing is visible until [`BackendWriter::finish`].
+pub struct BackendWriter {
+    store: Arc<dyn ObjectStore>,
+    key: String,
+    path: Path,
+    state: WriteState,
+}
+
+impl BackendWriter {
+    /// Appends bytes; memory stays bounded by a few parts.
+    pub async fn write(&mut self, bytes: Bytes) -> Result<(), BackendError> {
+        match &mut self.state {
+            WriteState::Buffer(chunks) => {
+                chunks.push(bytes);
+                if chunks.iter().map(Bytes::len).sum::<usize>() >= WRITE_CHUNK {
+                    let upload = self
+                        .store
+                        .put_multipart(&self.path)
+                        .await
+                        .map_err(|e| BackendError::from_store(&self.key, e))?;
+                    let mut w = WriteMultipart::new_with_chunk_size(upload, WRITE_CHUNK);
+                    for c in chunks.drain(..) {
+                        w.put(c);
+                    }
+                    self.state = WriteState::Multipart(w);
+                }
+            }
+            WriteState::Multipart(w) => {
+                w.wait_for_capacity(WRITE_CONCURRENCY)
+                    .await
+                    .map_err(|e| BackendError::from_store(&self.key, e))?;
+                w.put(bytes);
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes the object visible.
+    pub async fn finish(self) -> Result<(), BackendError> {
+        let key = self.key;
+        match self.state {
+            WriteState::Buffer(chunks) => {
+                let payload: PutPayload = chunks.into_iter().collect();
+                self.store
+                    .put(&self.path, payload)
+                    .await
+                    .map_err(|e| BackendError::from_store(&key, e))?;
+            }
+            WriteState::Multipart(w) => {
+                w.finish()
+                    .await
+                    .map_err(|e| BackendError::from_store(&key, e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Drops everything written.
+    pub async fn abort(self) {
+        if let WriteState::Multipart(w) = self.state
+            && let Err(e) = w.abort().await
+        {
+            tracing::warn!(key = %self.key, error = %e, "aborting a streamed write failed");
+        }
+    }
+}

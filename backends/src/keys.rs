@@ -1,0 +1,105 @@
+//! The key rules: which S3 keys a store can hold unaltered.
+
+use std::fmt;
+
+use crate::StoreKind;
+
+/// A rule a key broke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeyRule {
+    /// Empty keys, empty segments (`a//b`) and leading `/` cannot be stored.
+    EmptySegment,
+    /// `.` and `..` segments cannot be stored.
+    DotSegment,
+    /// ASCII control characters (NUL included) cannot be stored.
+    ControlChar,
+    /// A local filesystem limits each segment to 255 bytes.
+    SegmentTooLong,
+    /// On a local store, `name#123` is reserved for in-progress uploads.
+    ReservedSuffix,
+}
+
+impl fmt::Display for KeyRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::EmptySegment => "keys may not be empty, start with '/' or contain '//'",
+            Self::DotSegment => "keys may not contain '.' or '..' path segments",
+            Self::ControlChar => "keys may not contain control characters",
+            Self::SegmentTooLong => {
+                "each '/'-separated segment must be at most 255 bytes on a local store"
+            }
+            Self::ReservedSuffix => {
+                "a segment ending in '#' followed by digits is reserved on a local store"
+            }
+        })
+    }
+}
+
+/// Checks an object key (no trailing `/`) against the rules of `kind`.
+pub fn check_object_key(kind: StoreKind, key: &str) -> Result<(), KeyRule> {
+    if key.is_empty() {
+        return Err(KeyRule::EmptySegment);
+    }
+    for segment in key.split('/') {
+        check_segment(kind, segment)?;
+    }
+    Ok(())
+}
+
+/// Checks one path segment.
+pub fn check_segment(kind: StoreKind, segment: &str) -> Result<(), KeyRule> {
+    if segment.is_empty() {
+        return Err(KeyRule::EmptySegment);
+    }
+    if segment == "." || segment == ".." {
+        return Err(KeyRule::DotSegment);
+    }
+    if segment.chars().any(|c| c.is_ascii_control()) {
+        return Err(KeyRule::ControlChar);
+    }
+    if kind == StoreKind::Local {
+        if segment.len() > 255 {
+            return Err(KeyRule::SegmentTooLong);
+        }
+        if let Some((_, suffix)) = segment.rsplit_once('#')
+            && !suffix.is_empty()
+            && suffix.bytes().all(|b| b.is_ascii_digit())
+        {
+            return Err(KeyRule::ReservedSuffix);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules() {
+        use KeyRule::*;
+        let cases = [
+            ("a/b", None),
+            ("a b/ü%#*?", None),
+            ("", Some(EmptySegment)),
+            ("/a", Some(EmptySegment)),
+            ("a//b", Some(EmptySegment)),
+            ("a/../b", Some(DotSegment)),
+            ("a\0b", Some(ControlChar)),
+            ("f#12", Some(ReservedSuffix)),
+        ];
+        for (key, want) in cases {
+            assert_eq!(
+                check_object_key(StoreKind::Local, key).err(),
+                want,
+                "{key:?}"
+            );
+        }
+        assert!(check_object_key(StoreKind::Memory, "f#12").is_ok());
+        assert_eq!(
+            check_object_key(StoreKind::Local, &"x".repeat(256)),
+            Err(SegmentTooLong)
+        );
+    }
+}

@@ -1,0 +1,20 @@
+//! Mount URIs and options, turned into `object_store` stores behind one [`Backend`] type.
+//!
+//! The namespace talks to stores only through [`Backend`], in mount-relative keys (plain
+//! strings); this crate owns the mapping to `object_store` paths, the key rules of each
+//! store, and sorted listings.
+
+mod backend;
+mod error;
+mod keys;
+mod local_list;
+mod options;
+mod registry;
+mod uri;
+
+pub use backend::{Backend, BackendWriter, ByteStream, Capabilities, ObjectMeta, ReadRange};
+pub use error::BackendError;
+pub use keys::KeyRule;
+pub use options::MountOptions;
+pub use registry::Registry;
+pub use uri::{MountUri, StoreKind};

@@ -1,0 +1,126 @@
+//! Mount URIs: the scheme names the kind of store.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::BackendError;
+
+/// The kinds of store a mount can name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StoreKind {
+    /// A directory on this node (`local://`, `file://`).
+    Local,
+    /// A named in-memory store on this node (`mem://`).
+    Memory,
+}
+
+impl StoreKind {
+    /// The name shown in mount listings.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Local => "Local",
+            Self::Memory => "Memory",
+        }
+    }
+
+    /// The canonical scheme.
+    pub fn scheme(self) -> &'static str {
+        match self {
+            Self::Local => "local",
+            Self::Memory => "mem",
+        }
+    }
+}
+
+/// A parsed mount URI.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct MountUri {
+    /// The kind of store.
+    pub kind: StoreKind,
+    /// For local stores the absolute directory; for memory stores the name.
+    pub location: String,
+}
+
+impl MountUri {
+    /// Parses `local:///abs/dir`, `file:///abs/dir` or `mem://NAME`.
+    pub fn parse(uri: &str) -> Result<Self, BackendError> {
+        let bad = |reason: &str| BackendError::InvalidUri {
+            uri: uri.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let (scheme, rest) = uri
+            .split_once("://")
+            .ok_or_else(|| bad("expected SCHEME://..."))?;
+        match scheme {
+            "local" | "file" => {
+                if !rest.starts_with('/') {
+                    return Err(bad("a local path must be absolute, e.g. local:///srv/data"));
+                }
+                let path = PathBuf::from(rest);
+                if path
+                    .components()
+                    .any(|c| matches!(c, std::path::Component::ParentDir))
+                {
+                    return Err(bad("a local path must not contain '..'"));
+                }
+                let location = rest.trim_end_matches('/');
+                let location = if location.is_empty() { "/" } else { location };
+                Ok(Self {
+                    kind: StoreKind::Local,
+                    location: location.to_owned(),
+                })
+            }
+            "mem" | "memory" => {
+                let name = rest.trim_end_matches('/');
+                if name.is_empty() || name.contains('/') {
+                    return Err(bad("expected mem://NAME with a one-segment name"));
+                }
+                Ok(Self {
+                    kind: StoreKind::Memory,
+                    location: name.to_owned(),
+                })
+            }
+            "s3" | "s3a" | "gs" | "az" | "azure" | "abfs" | "abfss" => {
+                Err(bad("cloud stores are not supported by this build yet"))
+            }
+            _ => Err(bad("unknown scheme; expected local://, file:// or mem://")),
+        }
+    }
+}
+
+impl fmt::Display for MountUri {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            StoreKind::Local => write!(f, "local://{}", self.location),
+            StoreKind::Memory => write!(f, "mem://{}", self.location),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_local_and_mem() {
+        let u = MountUri::parse("file:///tmp/x/").unwrap();
+        assert_eq!(u.kind, StoreKind::Local);
+        assert_eq!(u.to_string(), "local:///tmp/x");
+        assert_eq!(MountUri::parse("mem://a").unwrap().to_string(), "mem://a");
+    }
+
+    #[test]
+    fn refuses_bad_uris() {
+        for bad in [
+            "local://rel/dir",
+            "mem://",
+            "mem://a/b",
+            "ftp://x",
+            "nothing",
+            "local:///a/../b",
+        ] {
+            assert!(MountUri::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,91 @@
+"""Spawns the real arustio binary for the Python client tests."""
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+
+import boto3
+import pytest
+from botocore.config import Config
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def binary():
+    path = os.environ.get("ARUSTIO_BIN")
+    if not path:
+        target = os.environ.get("CARGO_TARGET_DIR", os.path.join(os.path.dirname(__file__), "..", "..", "target"))
+        path = os.path.join(target, "debug", "arustio")
+    assert os.path.exists(path), f"{path} not found: build the gateway or set ARUSTIO_BIN"
+    return path
+
+
+class Gateway:
+    def __init__(self, extra_args=()):
+        self.data_dir = tempfile.mkdtemp(prefix="arustio-test-")
+        self.port = free_port()
+        self.grpc_port = free_port()
+        self.access_key = "AK" + uuid.uuid4().hex[:12].upper()
+        self.secret_key = uuid.uuid4().hex
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        env = dict(os.environ, ARUSTIO_ACCESS_KEY=self.access_key, ARUSTIO_SECRET_KEY=self.secret_key, ARUSTIO_LOG="warn")
+        self.log = open(os.path.join(self.data_dir, "server.log"), "wb")
+        self.proc = subprocess.Popen(
+            [binary(), "serve", "--data-dir", self.data_dir, "--s3-addr", f"127.0.0.1:{self.port}",
+             "--grpc-addr", f"127.0.0.1:{self.grpc_port}", *extra_args],
+            env=env, stdout=subprocess.DEVNULL, stderr=self.log, stdin=subprocess.DEVNULL,
+        )
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            assert self.proc.poll() is None, "arustio exited during start"
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("arustio did not start")
+
+    def env(self):
+        """Environment for the aws CLI."""
+        return dict(os.environ, AWS_ACCESS_KEY_ID=self.access_key, AWS_SECRET_ACCESS_KEY=self.secret_key,
+                    AWS_DEFAULT_REGION="us-east-1", AWS_CONFIG_FILE="/dev/null", AWS_SHARED_CREDENTIALS_FILE="/dev/null")
+
+    def client(self, **cfg):
+        return boto3.client(
+            "s3", endpoint_url=self.endpoint, aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key, region_name="us-east-1",
+            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}, **cfg),
+        )
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+        self.log.close()
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def gateway():
+    gw = Gateway()
+    yield gw
+    gw.stop()
+
+
+@pytest.fixture
+def s3(gateway):
+    return gateway.client()
+
+
+@pytest.fixture
+def bucket(s3):
+    name = "b-" + uuid.uuid4().hex[:12]
+    s3.create_bucket(Bucket=name)
+    return name

@@ -1,0 +1,121 @@
+//! Spawns the real `arustio` binary on free ports with a temp data dir, for tests that
+//! drive it with real clients.
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running gateway; killed and cleaned up on drop.
+pub struct Gateway {
+    child: Child,
+    /// The S3 endpoint.
+    pub s3_addr: SocketAddr,
+    /// The admin API.
+    pub grpc_addr: SocketAddr,
+    /// Root access key.
+    pub access_key: String,
+    /// Root secret key.
+    pub secret_key: String,
+    /// The data dir (removed on drop).
+    pub data_dir: tempfile::TempDir,
+}
+
+/// A port that was free a moment ago.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("no free port")
+}
+
+/// The `arustio` binary: `$ARUSTIO_BIN`, or beside the test executable's target dir.
+pub fn binary() -> PathBuf {
+    if let Some(p) = std::env::var_os("ARUSTIO_BIN") {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().expect("current exe");
+    let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let bin = dir.join("arustio");
+    assert!(
+        bin.exists(),
+        "{} not found: run `cargo build -p arustio-gateway` first or set ARUSTIO_BIN",
+        bin.display()
+    );
+    bin
+}
+
+impl Gateway {
+    /// Starts a gateway with fresh state and random root credentials.
+    pub fn start() -> Self {
+        Self::start_with(&[], &[])
+    }
+
+    /// Starts a gateway with extra flags and environment.
+    pub fn start_with(args: &[&str], env: &[(&str, &str)]) -> Self {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let access_key = format!("AK{}", free_port());
+        let secret_key = format!("secret-{}-{}", free_port(), std::process::id());
+        let s3_addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+        let grpc_addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+        let mut cmd = Command::new(binary());
+        cmd.arg("serve")
+            .arg("--data-dir")
+            .arg(data_dir.path())
+            .arg("--s3-addr")
+            .arg(s3_addr.to_string())
+            .arg("--grpc-addr")
+            .arg(grpc_addr.to_string())
+            .args(args)
+            .env("ARUSTIO_ACCESS_KEY", &access_key)
+            .env("ARUSTIO_SECRET_KEY", &secret_key)
+            .env("ARUSTIO_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("spawn arustio");
+        let mut gw = Self {
+            child,
+            s3_addr,
+            grpc_addr,
+            access_key,
+            secret_key,
+            data_dir,
+        };
+        gw.wait_ready();
+        gw
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("arustio exited during start: {status}");
+            }
+            if TcpStream::connect(self.s3_addr).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("arustio did not listen on {} within 30 s", self.s3_addr);
+    }
+
+    /// The endpoint URL.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.s3_addr)
+    }
+
+    /// The OS process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

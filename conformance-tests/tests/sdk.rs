@@ -1,0 +1,855 @@
+//! aws-sdk-s3 (Rust) against a spawned gateway: every operation, and its errors.
+
+use arustio_conformance_tests::Gateway;
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_s3::error::ProvideErrorMetadata;
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{
+    CompletedMultipartUpload, CompletedPart, Delete, MetadataDirective, ObjectIdentifier,
+};
+use md5::Digest;
+
+fn client_with(gw: &Gateway, secret: &str) -> Client {
+    let conf = aws_sdk_s3::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(gw.endpoint())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new(&gw.access_key, secret, None, None, "test"))
+        .force_path_style(true)
+        .build();
+    Client::from_conf(conf)
+}
+
+fn client(gw: &Gateway) -> Client {
+    client_with(gw, &gw.secret_key)
+}
+
+fn md5_hex(b: &[u8]) -> String {
+    hex::encode(md5::Md5::digest(b))
+}
+
+async fn get_bytes(c: &Client, bucket: &str, key: &str) -> Vec<u8> {
+    let out = c
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .expect("get");
+    out.body
+        .collect()
+        .await
+        .expect("body")
+        .into_bytes()
+        .to_vec()
+}
+
+fn code<E: ProvideErrorMetadata>(e: &E) -> String {
+    e.code().unwrap_or("<none>").to_owned()
+}
+
+#[tokio::test]
+async fn bucket_lifecycle() {
+    let gw = Gateway::start();
+    let c = client(&gw);
+    c.create_bucket().bucket("alpha").send().await.unwrap();
+    c.head_bucket().bucket("alpha").send().await.unwrap();
+    let e = c.create_bucket().bucket("alpha").send().await.unwrap_err();
+    assert_eq!(code(&e.into_service_error()), "BucketAlreadyOwnedByYou");
+    let names: Vec<_> = c
+        .list_buckets()
+        .send()
+        .await
+        .unwrap()
+        .buckets()
+        .iter()
+        .filter_map(|b| b.name().map(str::to_owned))
+        .collect();
+    assert_eq!(names, ["alpha"]);
+    c.get_bucket_location()
+        .bucket("alpha")
+        .send()
+        .await
+        .unwrap();
+    c.put_object()
+        .bucket("alpha")
+        .key("x")
+        .body(ByteStream::from_static(b"1"))
+        .send()
+        .await
+        .unwrap();
+    let e = c.delete_bucket().bucket("alpha").send().await.unwrap_err();
+    assert_eq!(code(&e.into_service_error()), "BucketNotEmpty");
+    c.delete_object()
+        .bucket("alpha")
+        .key("x")
+        .send()
+        .await
+        .unwrap();
+    c.delete_bucket().bucket("alpha").send().await.unwrap();
+    assert!(c.head_bucket().bucket("alpha").send().await.is_err());
+    let e = c
+        .create_bucket()
+        .bucket("Bad_Name")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        e.raw_response().is_some_and(|r| r.status().as_u16() == 400),
+        "{e:?}"
+    );
+}
+
+#[tokio::test]
+async fn put_get_head_with_metadata_and_odd_keys() {
+    let gw = Gateway::start();
+    let c = client(&gw);
+    c.create_bucket().bucket("data").send().await.unwrap();
+    for key in [
+        "plain.txt",
+        "with space/ünïcödé.bin",
+        "a+b=c&d/%41#hash*star",
+        "deep/er/still/x",
+    ] {
+        let body = format!("payload of {key}");
+        let put = c
+            .put_object()
+            .bucket("data")
+            .key(key)
+            .content_type("text/x-test")
+            .metadata("colour", "blue")
+            .body(ByteStream::from(body.clone().into_bytes()))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("put {key}: {e:?}"));
+        assert_eq!(
+            put.e_tag().unwrap(),
+            format!("\"{}\"", md5_hex(body.as_bytes()))
+        );
+        assert_eq!(get_bytes(&c, "data", key).await, body.as_bytes());
+        let head = c
+            .head_object()
+            .bucket("data")
+            .key(key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(head.content_type(), Some("text/x-test"));
+        assert_eq!(
+            head.metadata().unwrap().get("colour").map(String::as_str),
+            Some("blue")
+        );
+        assert_eq!(head.content_length(), Some(body.len() as i64));
+    }
+    let e = c
+        .get_object()
+        .bucket("data")
+        .key("missing")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e.into_service_error()), "NoSuchKey");
+    let e = c
+        .get_object()
+        .bucket("nobucket")
+        .key("x")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e.into_service_error()), "NoSuchBucket");
+    let e = c
+        .head_object()
+        .bucket("data")
+        .key("missing")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(e.raw_response().is_some_and(|r| r.status().as_u16() == 404));
+    for bad in ["a//b", "a/../b", "../escape"] {
+        let e = c
+            .put_object()
+            .bucket("data")
+            .key(bad)
+            .body(ByteStream::from_static(b"x"))
+            .send()
+            .await;
+        let e = e.expect_err(bad);
+        assert_eq!(code(&e.into_service_error()), "InvalidArgument", "{bad}");
+    }
+    let long = "k".repeat(1100);
+    let e = c
+        .put_object()
+        .bucket("data")
+        .key(&long)
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e.into_service_error()), "KeyTooLongError");
+}
+
+#[tokio::test]
+async fn ranges_and_conditionals() {
+    let gw = Gateway::start();
+    let c = client(&gw);
+    c.create_bucket().bucket("rng").send().await.unwrap();
+    let body = b"0123456789";
+    let etag = c
+        .put_object()
+        .bucket("rng")
+        .key("k")
+        .body(ByteStream::from_static(body))
+        .send()
+        .await
+        .unwrap()
+        .e_tag
+        .unwrap();
+    for (range, want) in [
+        ("bytes=2-4", &b"234"[..]),
+        ("bytes=7-", b"789"),
+        ("bytes=-3", b"789"),
+        ("bytes=8-100", b"89"),
+    ] {
+        let out = c
+            .get_object()
+            .bucket("rng")
+            .key("k")
+            .range(range)
+            .send()
+            .await
+            .unwrap();
+        assert!(out.content_range().is_some(), "{range}");
+        assert_eq!(
+            out.body.collect().await.unwrap().into_bytes().as_ref(),
+            want,
+            "{range}"
+        );
+    }
+    let e = c
+        .get_object()
+        .bucket("rng")
+        .key("k")
+        .range("bytes=20-30")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e.into_service_error()), "InvalidRange");
+
+    let e = c
+        .get_object()
+        .bucket("rng")
+        .key("k")
+        .if_none_match(&etag)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(e.raw_response().is_some_and(|r| r.status().as_u16() == 304));
+    let e = c
+        .get_object()
+        .bucket("rng")
+        .key("k")
+        .if_match("\"nope\"")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(e.raw_response().is_some_and(|r| r.status().as_u16() == 412));
+    c.get_object()
+        .bucket("rng")
+        .key("k")
+        .if_match(&etag)
+        .send()
+        .await
+        .unwrap();
+    let later = aws_sdk_s3::primitives::DateTime::from_secs(4_000_000_000);
+    let e = c
+        .head_object()
+        .bucket("rng")
+        .key("k")
+        .if_modified_since(later)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(e.raw_response().is_some_and(|r| r.status().as_u16() == 304));
+    let e = c
+        .head_object()
+        .bucket("rng")
+        .key("k")
+        .if_unmodified_since(aws_sdk_s3::primitives::DateTime::from_secs(1))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(e.raw_response().is_some_and(|r| r.status().as_u16() == 412));
+
+    // Conditional PUT: create-only, then compare-and-swap.
+    c.put_object()
+        .bucket("rng")
+        .key("new")
+        .if_none_match("*")
+        .body(ByteStream::from_static(b"a"))
+        .send()
+        .await
+        .unwrap();
+    let e = c
+        .put_object()
+        .bucket("rng")
+        .key("new")
+        .if_none_match("*")
+        .body(ByteStream::from_static(b"b"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e.into_service_error()), "PreconditionFailed");
+    let e = c
+        .put_object()
+        .bucket("rng")
+        .key("new")
+        .if_match("\"wrong\"")
+        .body(ByteStream::from_static(b"c"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e.into_service_error()), "PreconditionFailed");
+    let cur = format!("\"{}\"", md5_hex(b"a"));
+    c.put_object()
+        .bucket("rng")
+        .key("new")
+        .if_match(&cur)
+        .body(ByteStream::from_static(b"d"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get_bytes(&c, "rng", "new").await, b"d");
+}
+
+#[tokio::test]
+async fn concurrent_create_only_puts_have_one_winner() {
+    let gw = Gateway::start();
+    let c = client(&gw);
+    c.create_bucket().bucket("race").send().await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..8u8 {
+        let c = c.clone();
+        tasks.push(tokio::spawn(async move {
+            c.put_object()
+                .bucket("race")
+                .key("commit.json")
+                .if_none_match("*")
+                .body(ByteStream::from(vec![i; 1000]))
+                .send()
+                .await
+                .is_ok()
+        }));
+    }
+    let mut wins = 0;
+    for t in tasks {
+        wins += usize::from(t.await.unwrap());
+    }
+    assert_eq!(wins, 1);
+}
+
+#[tokio::test]
+async fn listings_page_and_group() {
+    let gw = Gateway::start();
+    let c = client(&gw);
+    c.create_bucket().bucket("lst").send().await.unwrap();
+    let keys = ["a/1", "a/2", "a/b/3", "b", "c/", "c/x", "d e/f"];
+    for k in keys {
+        c.put_object()
+            .bucket("lst")
+            .key(k)
+            .body(ByteStream::from_static(b""))
+            .send()
+            .await
+            .unwrap();
+    }
+    // Flat, paged two at a time.
+    let mut seen = Vec::new();
+    let mut token = None;
+    loop {
+        let out = c
+            .list_objects_v2()
+            .bucket("lst")
+            .max_keys(2)
+            .set_continuation_token(token)
+            .send()
+            .await
+            .unwrap();
+        seen.extend(out.contents().iter().map(|o| o.key().unwrap().to_owned()));
+        if !out.is_truncated().unwrap_or(false) {
+            break;
+        }
+        token = out.next_continuation_token().map(str::to_owned);
+    }
+    assert_eq!(seen, keys);
+    // Grouped by '/', paged one at a time: prefixes count toward max-keys.
+    let mut entries = Vec::new();
+    let mut token = None;
+    loop {
+        let out = c
+            .list_objects_v2()
+            .bucket("lst")
+            .delimiter("/")
+            .max_keys(1)
+            .set_continuation_token(token)
+            .send()
+            .await
+            .unwrap();
+        entries.extend(
+            out.common_prefixes()
+                .iter()
+                .map(|p| p.prefix().unwrap().to_owned()),
+        );
+        entries.extend(out.contents().iter().map(|o| o.key().unwrap().to_owned()));
+        if !out.is_truncated().unwrap_or(false) {
+            break;
+        }
+        token = out.next_continuation_token().map(str::to_owned);
+    }
+    assert_eq!(entries, ["a/", "b", "c/", "d e/"]);
+    let out = c
+        .list_objects_v2()
+        .bucket("lst")
+        .prefix("a/")
+        .delimiter("/")
+        .send()
+        .await
+        .unwrap();
+    let objs: Vec<_> = out.contents().iter().map(|o| o.key().unwrap()).collect();
+    let cps: Vec<_> = out
+        .common_prefixes()
+        .iter()
+        .map(|p| p.prefix().unwrap())
+        .collect();
+    assert_eq!((objs, cps), (vec!["a/1", "a/2"], vec!["a/b/"]));
+    let out = c
+        .list_objects_v2()
+        .bucket("lst")
+        .start_after("a/b/3")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.contents().first().and_then(|o| o.key()), Some("b"));
+    // v1 with markers.
+    let out = c
+        .list_objects()
+        .bucket("lst")
+        .max_keys(3)
+        .send()
+        .await
+        .unwrap();
+    assert!(out.is_truncated().unwrap());
+    let out = c
+        .list_objects()
+        .bucket("lst")
+        .marker(out.contents().last().unwrap().key().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.contents().first().and_then(|o| o.key()), Some("b"));
+    // The `dir/` marker survives and is listed.
+    let out = c
+        .list_objects_v2()
+        .bucket("lst")
+        .prefix("c/")
+        .send()
+        .await
+        .unwrap();
+    let got: Vec<_> = out.contents().iter().map(|o| o.key().unwrap()).collect();
+    assert_eq!(got, ["c/", "c/x"]);
+    c.head_object()
+        .bucket("lst")
+        .key("c/")
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn multipart_upload_copy_abort_and_lists() {
+    let gw = Gateway::start();
+    let c = client(&gw);
+    c.create_bucket().bucket("mpu").send().await.unwrap();
+    let part1 = vec![7u8; 5 * 1024 * 1024];
+    let part2 = b"tail".to_vec();
+    let up = c
+        .create_multipart_upload()
+        .bucket("mpu")
+        .key("big")
+        .content_type("application/x-big")
+        .send()
+        .await
+        .unwrap();
+    let id = up.upload_id().unwrap().to_owned();
+    let e1 = c
+        .upload_part()
+        .bucket("mpu")
+        .key("big")
+        .upload_id(&id)
+        .part_number(1)
+        .body(ByteStream::from(part1.clone()))
+        .send()
+        .await
+        .unwrap();
+    let e2 = c
+        .upload_part()
+        .bucket("mpu")
+        .key("big")
+        .upload_id(&id)
+        .part_number(2)
+        .body(ByteStream::from(part2.clone()))
+        .send()
+        .await
+        .unwrap();
+    let parts = c
+        .list_parts()
+        .bucket("mpu")
+        .key("big")
+        .upload_id(&id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(parts.parts().len(), 2);
+    let uploads = c
+        .list_multipart_uploads()
+        .bucket("mpu")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(uploads.uploads().len(), 1);
+    assert!(
+        c.head_object()
+            .bucket("mpu")
+            .key("big")
+            .send()
+            .await
+            .is_err(),
+        "nothing visible before Complete"
+    );
+    let done = c
+        .complete_multipart_upload()
+        .bucket("mpu")
+        .key("big")
+        .upload_id(&id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .parts(
+                    CompletedPart::builder()
+                        .part_number(1)
+                        .e_tag(e1.e_tag().unwrap())
+                        .build(),
+                )
+                .parts(
+                    CompletedPart::builder()
+                        .part_number(2)
+                        .e_tag(e2.e_tag().unwrap())
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        done.e_tag().unwrap().ends_with("-2\""),
+        "{:?}",
+        done.e_tag()
+    );
+    let mut whole = part1.clone();
+    whole.extend_from_slice(&part2);
+    assert_eq!(get_bytes(&c, "mpu", "big").await, whole);
+    let head = c
+        .head_object()
+        .bucket("mpu")
+        .key("big")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.content_type(), Some("application/x-big"));
+    assert_eq!(head.e_tag(), done.e_tag());
+    assert!(
+        c.list_multipart_uploads()
+            .bucket("mpu")
+            .send()
+            .await
+            .unwrap()
+            .uploads()
+            .is_empty()
+    );
+
+    // UploadPartCopy from the object just made, then a too-small first part is refused.
+    let up = c
+        .create_multipart_upload()
+        .bucket("mpu")
+        .key("copy")
+        .send()
+        .await
+        .unwrap();
+    let id = up.upload_id().unwrap().to_owned();
+    let p = c
+        .upload_part_copy()
+        .bucket("mpu")
+        .key("copy")
+        .upload_id(&id)
+        .part_number(1)
+        .copy_source("mpu/big")
+        .copy_source_range("bytes=0-9")
+        .send()
+        .await
+        .unwrap();
+    let etag = p.copy_part_result().unwrap().e_tag().unwrap().to_owned();
+    let p2 = c
+        .upload_part()
+        .bucket("mpu")
+        .key("copy")
+        .upload_id(&id)
+        .part_number(2)
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap();
+    let e = c
+        .complete_multipart_upload()
+        .bucket("mpu")
+        .key("copy")
+        .upload_id(&id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .parts(CompletedPart::builder().part_number(1).e_tag(etag).build())
+                .parts(
+                    CompletedPart::builder()
+                        .part_number(2)
+                        .e_tag(p2.e_tag().unwrap())
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e.into_service_error()), "EntityTooSmall");
+    c.abort_multipart_upload()
+        .bucket("mpu")
+        .key("copy")
+        .upload_id(&id)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        c.head_object()
+            .bucket("mpu")
+            .key("copy")
+            .send()
+            .await
+            .is_err(),
+        "aborted upload left an object"
+    );
+    let e = c
+        .abort_multipart_upload()
+        .bucket("mpu")
+        .key("copy")
+        .upload_id(&id)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e.into_service_error()), "NoSuchUpload");
+}
+
+#[tokio::test]
+async fn copy_delete_objects_and_checksums() {
+    let gw = Gateway::start();
+    let c = client(&gw);
+    c.create_bucket().bucket("src").send().await.unwrap();
+    c.create_bucket().bucket("dst").send().await.unwrap();
+    c.put_object()
+        .bucket("src")
+        .key("o")
+        .content_type("text/plain")
+        .metadata("m", "1")
+        .body(ByteStream::from_static(b"copy me"))
+        .send()
+        .await
+        .unwrap();
+    c.copy_object()
+        .bucket("dst")
+        .key("same")
+        .copy_source("src/o")
+        .send()
+        .await
+        .unwrap();
+    let h = c
+        .head_object()
+        .bucket("dst")
+        .key("same")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            h.content_type(),
+            h.metadata().unwrap().get("m").map(String::as_str)
+        ),
+        (Some("text/plain"), Some("1"))
+    );
+    c.copy_object()
+        .bucket("dst")
+        .key("new")
+        .copy_source("src/o")
+        .metadata_directive(MetadataDirective::Replace)
+        .content_type("a/b")
+        .metadata("m", "2")
+        .send()
+        .await
+        .unwrap();
+    let h = c
+        .head_object()
+        .bucket("dst")
+        .key("new")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            h.content_type(),
+            h.metadata().unwrap().get("m").map(String::as_str)
+        ),
+        (Some("a/b"), Some("2"))
+    );
+    assert_eq!(get_bytes(&c, "dst", "new").await, b"copy me");
+    let e = c
+        .copy_object()
+        .bucket("dst")
+        .key("x")
+        .copy_source("src/missing")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e.into_service_error()), "NoSuchKey");
+
+    let del = Delete::builder()
+        .objects(ObjectIdentifier::builder().key("same").build().unwrap())
+        .objects(ObjectIdentifier::builder().key("new").build().unwrap())
+        .objects(
+            ObjectIdentifier::builder()
+                .key("never-existed")
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let out = c
+        .delete_objects()
+        .bucket("dst")
+        .delete(del)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.deleted().len(), 3);
+    assert_eq!(
+        c.list_objects_v2()
+            .bucket("dst")
+            .send()
+            .await
+            .unwrap()
+            .key_count(),
+        Some(0)
+    );
+
+    // A wrong checksum is refused and leaves nothing behind.
+    let e = c
+        .put_object()
+        .bucket("src")
+        .key("bad")
+        .checksum_crc32("AAAAAA==")
+        .body(ByteStream::from_static(b"data"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e.into_service_error()), "BadDigest");
+    assert!(
+        c.head_object()
+            .bucket("src")
+            .key("bad")
+            .send()
+            .await
+            .is_err()
+    );
+    // A right one is kept and returned when asked.
+    let put = c
+        .put_object()
+        .bucket("src")
+        .key("good")
+        .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Sha256)
+        .body(ByteStream::from_static(b"data"))
+        .send()
+        .await
+        .unwrap();
+    let sum = put.checksum_sha256().unwrap().to_owned();
+    let h = c
+        .head_object()
+        .bucket("src")
+        .key("good")
+        .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(h.checksum_sha256(), Some(sum.as_str()));
+}
+
+#[tokio::test]
+async fn signatures_and_presigned_urls() {
+    let gw = Gateway::start();
+    let c = client(&gw);
+    c.create_bucket().bucket("sig").send().await.unwrap();
+    let bad = client_with(&gw, "not-the-secret");
+    let e = bad.list_buckets().send().await.unwrap_err();
+    assert_eq!(code(&e.into_service_error()), "SignatureDoesNotMatch");
+
+    let cfg = PresigningConfig::expires_in(std::time::Duration::from_secs(300)).unwrap();
+    let put = c
+        .put_object()
+        .bucket("sig")
+        .key("pre signed")
+        .presigned(cfg.clone())
+        .await
+        .unwrap();
+    let http = reqwest::Client::new();
+    let r = http
+        .put(put.uri())
+        .body("via presigned PUT")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{:?}", r.text().await);
+    let get = c
+        .get_object()
+        .bucket("sig")
+        .key("pre signed")
+        .presigned(cfg)
+        .await
+        .unwrap();
+    let r = http.get(get.uri()).send().await.unwrap();
+    assert_eq!(r.text().await.unwrap(), "via presigned PUT");
+    let uri = get.uri().to_owned();
+    let flipped = if uri.ends_with('0') { '1' } else { '0' };
+    let tampered = format!("{}{flipped}", &uri[..uri.len() - 1]);
+    assert!(
+        uri.contains("X-Amz-Signature=")
+            && uri
+                .rsplit('&')
+                .next()
+                .unwrap()
+                .starts_with("X-Amz-Signature=")
+    );
+    assert_eq!(
+        http.get(tampered).send().await.unwrap().status().as_u16(),
+        403
+    );
+    let anonymous = http
+        .get(format!("{}/sig/pre%20signed", gw.endpoint()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status().as_u16(), 403);
+}

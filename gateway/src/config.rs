@@ -1,0 +1,112 @@
+//! Configuration: one struct, loaded by figment from defaults, a TOML file, `ARUSTIO_*`
+//! environment variables and command-line flags, in that order.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// Where node metadata is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum MetadataBackend {
+    /// RocksDB under the data dir (the default).
+    Rocksdb,
+    /// In memory, lost at exit (for tests).
+    Memory,
+}
+
+/// The configuration of `arustio serve`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Directory for all node state: metadata, the root mount's files, multipart staging.
+    pub data_dir: PathBuf,
+    /// Address of the S3 endpoint.
+    pub s3_addr: SocketAddr,
+    /// Address of the gRPC admin API.
+    pub grpc_addr: SocketAddr,
+    /// Metadata store: `rocksdb` or `memory`.
+    pub metadata: MetadataBackend,
+    /// Root access key; with `secret_key`, replaces any stored pair.
+    pub access_key: Option<String>,
+    /// Root secret key.
+    pub secret_key: Option<String>,
+    /// Domain for virtual-host style requests (`bucket.DOMAIN`); path style always works.
+    pub domain: Option<String>,
+    /// Seconds after which an unfinished multipart upload is removed.
+    pub multipart_expiry_secs: u64,
+    /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `arustio=debug`.
+    pub log: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: crate::default_data_dir(),
+            s3_addr: SocketAddr::from(([127, 0, 0, 1], 39999)),
+            grpc_addr: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            metadata: MetadataBackend::Rocksdb,
+            access_key: None,
+            secret_key: None,
+            domain: None,
+            multipart_expiry_secs: 24 * 3600,
+            log: "info,s3s::ops=off".to_owned(),
+        }
+    }
+}
+
+impl Config {
+    /// Loads defaults, then `file`, then `ARUSTIO_*` env, then `overrides`.
+    pub fn load(
+        file: Option<&Path>,
+        overrides: &impl Serialize,
+    ) -> Result<Self, Box<figment::Error>> {
+        let mut fig = Figment::from(Serialized::defaults(Self::default()));
+        if let Some(file) = file {
+            if !file.is_file() {
+                let msg = format!("config file {} does not exist", file.display());
+                return Err(Box::new(figment::Error::from(msg)));
+            }
+            fig = fig.merge(Toml::file(file));
+        }
+        fig.merge(Env::prefixed("ARUSTIO_"))
+            .merge(Serialized::globals(overrides))
+            .extract()
+            .map_err(Box::new)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Serialize)]
+    struct NoOverrides {}
+
+    #[test]
+    fn file_then_env_then_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("arustio.toml");
+        std::fs::write(&file, "s3_addr = \"127.0.0.1:1234\"\nlog = \"debug\"\n").unwrap();
+        let cfg = Config::load(Some(&file), &NoOverrides {}).unwrap();
+        assert_eq!(cfg.s3_addr.port(), 1234);
+        assert_eq!(cfg.log, "debug");
+        assert_eq!(cfg.grpc_addr.port(), 50051);
+        #[derive(Serialize)]
+        struct Flags {
+            s3_addr: &'static str,
+        }
+        let cfg = Config::load(
+            Some(&file),
+            &Flags {
+                s3_addr: "127.0.0.1:9",
+            },
+        )
+        .unwrap();
+        assert_eq!(cfg.s3_addr.port(), 9);
+        assert!(Config::load(Some(&dir.path().join("missing.toml")), &NoOverrides {}).is_err());
+    }
+}

@@ -1,0 +1,142 @@
+//! The one map from every layer's errors to S3 error codes.
+
+use arustio_backends::BackendError;
+use arustio_namespace::NsError;
+use s3s::{S3Error, S3ErrorCode};
+
+/// Maps a namespace error to the S3 error a client expects, with a request id.
+/// Unexpected failures are logged with that id and answered as InternalError.
+pub fn s3_error(err: NsError) -> S3Error {
+    use S3ErrorCode as C;
+    let msg = err.to_string();
+    let (code, msg) = match err {
+        NsError::NoSuchBucket { .. } | NsError::NoMount { .. } => (C::NoSuchBucket, msg),
+        NsError::NoSuchKey { .. } | NsError::Backend(BackendError::NotFound { .. }) => {
+            (C::NoSuchKey, msg)
+        }
+        NsError::BucketExists { .. } => (C::BucketAlreadyOwnedByYou, msg),
+        NsError::BucketNotEmpty { .. } => (C::BucketNotEmpty, msg),
+        NsError::BucketIsMount { .. } => (C::InvalidBucketState, msg),
+        NsError::InvalidBucketName { .. } => (C::InvalidBucketName, msg),
+        NsError::InvalidKey { .. }
+        | NsError::MarkerWithBody { .. }
+        | NsError::InvalidArgument(_)
+        | NsError::Backend(BackendError::InvalidKey { .. }) => (C::InvalidArgument, msg),
+        NsError::KeyTooLong { .. } => (C::KeyTooLongError, msg),
+        NsError::MetadataTooLarge { .. } => (C::MetadataTooLarge, msg),
+        NsError::ReadOnly { .. } => (C::AccessDenied, msg),
+        NsError::PreconditionFailed { .. }
+        | NsError::Backend(
+            BackendError::Precondition { .. } | BackendError::AlreadyExists { .. },
+        ) => (
+            C::PreconditionFailed,
+            "At least one of the pre-conditions you specified did not hold".to_owned(),
+        ),
+        NsError::NotModified { .. } => (C::NotModified, msg),
+        NsError::BadDigest => (C::BadDigest, msg),
+        NsError::Body { source } => return body_error(source),
+        NsError::NoSuchUpload { .. } => (C::NoSuchUpload, msg),
+        NsError::InvalidPart { .. } => (C::InvalidPart, msg),
+        NsError::InvalidPartOrder => (C::InvalidPartOrder, msg),
+        NsError::EntityTooSmall { .. } => (C::EntityTooSmall, msg),
+        NsError::UploadsInFlight { .. } | NsError::CopyToSelf { .. } => (C::InvalidRequest, msg),
+        NsError::Changed { .. } => (C::ServiceUnavailable, format!("{msg}; retry")),
+        other => return internal(&other),
+    };
+    with_id(S3Error::with_message(code, msg))
+}
+
+/// A failed request body: our own checksum errors pass through; anything else means
+/// the body ended early or broke.
+fn body_error(source: Box<dyn std::error::Error + Send + Sync>) -> S3Error {
+    match source.downcast::<S3Error>() {
+        Ok(e) => with_id(*e),
+        Err(other) => {
+            tracing::debug!(error = %other, "request body failed");
+            with_id(S3Error::with_message(
+                S3ErrorCode::IncompleteBody,
+                "You did not provide the number of bytes specified by the Content-Length HTTP header",
+            ))
+        }
+    }
+}
+
+fn internal(err: &dyn std::error::Error) -> S3Error {
+    let mut e = with_id(S3Error::with_message(
+        S3ErrorCode::InternalError,
+        "We encountered an internal error. Please try again.",
+    ));
+    tracing::error!(request_id = e.request_id().unwrap_or_default(), error = %err, "internal error");
+    e.set_message("We encountered an internal error. Please try again.");
+    e
+}
+
+/// Gives an error a fresh request id.
+pub fn with_id(mut e: S3Error) -> S3Error {
+    e.set_request_id(uuid::Uuid::new_v4().simple().to_string());
+    e
+}
+
+/// Shorthand: an S3 error of `code` with `msg`.
+pub fn err(code: S3ErrorCode, msg: impl Into<String>) -> S3Error {
+    with_id(S3Error::with_message(code, msg.into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_namespace_errors() {
+        let cases = [
+            (
+                NsError::NoSuchBucket { bucket: "b".into() },
+                S3ErrorCode::NoSuchBucket,
+            ),
+            (
+                NsError::NoSuchKey {
+                    bucket: "b".into(),
+                    key: "k".into(),
+                },
+                S3ErrorCode::NoSuchKey,
+            ),
+            (
+                NsError::KeyTooLong { len: 2000 },
+                S3ErrorCode::KeyTooLongError,
+            ),
+            (
+                NsError::ReadOnly {
+                    path: "/a".into(),
+                    mount: "/a".into(),
+                },
+                S3ErrorCode::AccessDenied,
+            ),
+            (NsError::InvalidPartOrder, S3ErrorCode::InvalidPartOrder),
+            (
+                NsError::Io {
+                    path: "/x".into(),
+                    source: std::io::Error::other("boom"),
+                },
+                S3ErrorCode::InternalError,
+            ),
+        ];
+        for (e, code) in cases {
+            let s3 = s3_error(e);
+            assert_eq!(s3.code(), &code);
+            assert!(s3.request_id().is_some());
+        }
+    }
+
+    #[test]
+    fn checksum_errors_survive_the_body() {
+        let inner = S3Error::with_message(S3ErrorCode::BadDigest, "crc32 mismatch");
+        let e = s3_error(NsError::Body {
+            source: Box::new(inner),
+        });
+        assert_eq!(e.code(), &S3ErrorCode::BadDigest);
+        let e = s3_error(NsError::Body {
+            source: Box::new(std::io::Error::other("eof")),
+        });
+        assert_eq!(e.code(), &S3ErrorCode::IncompleteBody);
+    }
+}

@@ -1,0 +1,237 @@
+//! The S3 endpoint: s3s parses and authenticates; each operation becomes one call into
+//! the namespace, in a `handle_*` function per operation family.
+
+mod body;
+mod bucket;
+mod error;
+mod list;
+mod multipart;
+mod object;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use arustio_namespace::{Conditions, Namespace};
+use arustio_raft::RootCredentials;
+use chrono::{DateTime, Utc};
+use s3s::dto::{ETagCondition, Metadata, Timestamp};
+use s3s::service::{S3Service, S3ServiceBuilder};
+use s3s::{S3Request, S3Response, S3Result};
+
+/// The S3 implementation over a namespace.
+#[derive(Clone)]
+pub struct Gateway {
+    ns: Arc<Namespace>,
+}
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Gateway")
+    }
+}
+
+/// Builds the HTTP service: SigV4/SigV2 with the root pair, virtual hosts under `domain`.
+pub fn build_service(
+    ns: Arc<Namespace>,
+    creds: &RootCredentials,
+    domain: Option<&str>,
+) -> Result<S3Service, String> {
+    let mut b = S3ServiceBuilder::new(Gateway { ns });
+    b.set_auth(s3s::auth::SimpleAuth::from_single(
+        creds.access_key.clone(),
+        creds.secret_key.clone(),
+    ));
+    if let Some(domain) = domain {
+        b.set_host(s3s::host::SingleDomain::new(domain).map_err(|e| e.to_string())?);
+    }
+    Ok(b.build())
+}
+
+/// chrono → s3s time.
+fn ts(t: DateTime<Utc>) -> Timestamp {
+    Timestamp::from(SystemTime::from(t))
+}
+
+/// s3s → chrono time.
+fn chrono_of(t: Timestamp) -> DateTime<Utc> {
+    let t: time::OffsetDateTime = t.into();
+    DateTime::from_timestamp(t.unix_timestamp(), t.nanosecond()).unwrap_or_default()
+}
+
+fn etags(c: Option<ETagCondition>) -> Option<Vec<String>> {
+    c.map(|c| match c {
+        ETagCondition::Any => vec!["*".to_owned()],
+        ETagCondition::ETag(e) => vec![e.into_value()],
+    })
+}
+
+fn conditions(
+    if_match: Option<ETagCondition>,
+    if_none_match: Option<ETagCondition>,
+    if_modified_since: Option<Timestamp>,
+    if_unmodified_since: Option<Timestamp>,
+) -> Conditions {
+    Conditions {
+        if_match: etags(if_match),
+        if_none_match: etags(if_none_match),
+        if_modified_since: if_modified_since.map(chrono_of),
+        if_unmodified_since: if_unmodified_since.map(chrono_of),
+    }
+}
+
+fn to_btree(m: Option<Metadata>) -> BTreeMap<String, String> {
+    m.map(|m| {
+        m.into_iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v))
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+fn to_metadata(m: &BTreeMap<String, String>) -> Option<Metadata> {
+    (!m.is_empty()).then(|| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+}
+
+#[async_trait::async_trait]
+impl s3s::S3 for Gateway {
+    async fn list_buckets(
+        &self,
+        req: S3Request<s3s::dto::ListBucketsInput>,
+    ) -> S3Result<S3Response<s3s::dto::ListBucketsOutput>> {
+        bucket::handle_list_buckets(&self.ns, req).await
+    }
+
+    async fn create_bucket(
+        &self,
+        req: S3Request<s3s::dto::CreateBucketInput>,
+    ) -> S3Result<S3Response<s3s::dto::CreateBucketOutput>> {
+        bucket::handle_create_bucket(&self.ns, req).await
+    }
+
+    async fn head_bucket(
+        &self,
+        req: S3Request<s3s::dto::HeadBucketInput>,
+    ) -> S3Result<S3Response<s3s::dto::HeadBucketOutput>> {
+        bucket::handle_head_bucket(&self.ns, req).await
+    }
+
+    async fn delete_bucket(
+        &self,
+        req: S3Request<s3s::dto::DeleteBucketInput>,
+    ) -> S3Result<S3Response<s3s::dto::DeleteBucketOutput>> {
+        bucket::handle_delete_bucket(&self.ns, req).await
+    }
+
+    async fn get_bucket_location(
+        &self,
+        req: S3Request<s3s::dto::GetBucketLocationInput>,
+    ) -> S3Result<S3Response<s3s::dto::GetBucketLocationOutput>> {
+        bucket::handle_get_bucket_location(&self.ns, req).await
+    }
+
+    async fn list_objects(
+        &self,
+        req: S3Request<s3s::dto::ListObjectsInput>,
+    ) -> S3Result<S3Response<s3s::dto::ListObjectsOutput>> {
+        list::handle_list_objects(&self.ns, req).await
+    }
+
+    async fn list_objects_v2(
+        &self,
+        req: S3Request<s3s::dto::ListObjectsV2Input>,
+    ) -> S3Result<S3Response<s3s::dto::ListObjectsV2Output>> {
+        list::handle_list_objects_v2(&self.ns, req).await
+    }
+
+    async fn head_object(
+        &self,
+        req: S3Request<s3s::dto::HeadObjectInput>,
+    ) -> S3Result<S3Response<s3s::dto::HeadObjectOutput>> {
+        object::handle_head_object(&self.ns, req).await
+    }
+
+    async fn get_object(
+        &self,
+        req: S3Request<s3s::dto::GetObjectInput>,
+    ) -> S3Result<S3Response<s3s::dto::GetObjectOutput>> {
+        object::handle_get_object(&self.ns, req).await
+    }
+
+    async fn put_object(
+        &self,
+        req: S3Request<s3s::dto::PutObjectInput>,
+    ) -> S3Result<S3Response<s3s::dto::PutObjectOutput>> {
+        object::handle_put_object(&self.ns, req).await
+    }
+
+    async fn delete_object(
+        &self,
+        req: S3Request<s3s::dto::DeleteObjectInput>,
+    ) -> S3Result<S3Response<s3s::dto::DeleteObjectOutput>> {
+        object::handle_delete_object(&self.ns, req).await
+    }
+
+    async fn delete_objects(
+        &self,
+        req: S3Request<s3s::dto::DeleteObjectsInput>,
+    ) -> S3Result<S3Response<s3s::dto::DeleteObjectsOutput>> {
+        object::handle_delete_objects(&self.ns, req).await
+    }
+
+    async fn copy_object(
+        &self,
+        req: S3Request<s3s::dto::CopyObjectInput>,
+    ) -> S3Result<S3Response<s3s::dto::CopyObjectOutput>> {
+        object::handle_copy_object(&self.ns, req).await
+    }
+
+    async fn create_multipart_upload(
+        &self,
+        req: S3Request<s3s::dto::CreateMultipartUploadInput>,
+    ) -> S3Result<S3Response<s3s::dto::CreateMultipartUploadOutput>> {
+        multipart::handle_create(&self.ns, req).await
+    }
+
+    async fn upload_part(
+        &self,
+        req: S3Request<s3s::dto::UploadPartInput>,
+    ) -> S3Result<S3Response<s3s::dto::UploadPartOutput>> {
+        multipart::handle_upload_part(&self.ns, req).await
+    }
+
+    async fn upload_part_copy(
+        &self,
+        req: S3Request<s3s::dto::UploadPartCopyInput>,
+    ) -> S3Result<S3Response<s3s::dto::UploadPartCopyOutput>> {
+        multipart::handle_upload_part_copy(&self.ns, req).await
+    }
+
+    async fn complete_multipart_upload(
+        &self,
+        req: S3Request<s3s::dto::CompleteMultipartUploadInput>,
+    ) -> S3Result<S3Response<s3s::dto::CompleteMultipartUploadOutput>> {
+        multipart::handle_complete(&self.ns, req).await
+    }
+
+    async fn abort_multipart_upload(
+        &self,
+        req: S3Request<s3s::dto::AbortMultipartUploadInput>,
+    ) -> S3Result<S3Response<s3s::dto::AbortMultipartUploadOutput>> {
+        multipart::handle_abort(&self.ns, req).await
+    }
+
+    async fn list_parts(
+        &self,
+        req: S3Request<s3s::dto::ListPartsInput>,
+    ) -> S3Result<S3Response<s3s::dto::ListPartsOutput>> {
+        multipart::handle_list_parts(&self.ns, req).await
+    }
+
+    async fn list_multipart_uploads(
+        &self,
+        req: S3Request<s3s::dto::ListMultipartUploadsInput>,
+    ) -> S3Result<S3Response<s3s::dto::ListMultipartUploadsOutput>> {
+        multipart::handle_list_uploads(&self.ns, req).await
+    }
+}

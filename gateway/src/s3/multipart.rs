@@ -1,0 +1,299 @@
+//! Multipart uploads: Create, UploadPart, UploadPartCopy, Complete, Abort, ListParts,
+//! ListMultipartUploads.
+
+use arustio_namespace::{Namespace, UploadInfo};
+use s3s::dto::{
+    AbortMultipartUploadInput, AbortMultipartUploadOutput, CompleteMultipartUploadInput,
+    CompleteMultipartUploadOutput, CopyPartResult, CreateMultipartUploadInput,
+    CreateMultipartUploadOutput, ETag, ListMultipartUploadsInput, ListMultipartUploadsOutput,
+    ListPartsInput, ListPartsOutput, MultipartUpload, Part, UploadPartCopyInput,
+    UploadPartCopyOutput, UploadPartInput, UploadPartOutput,
+};
+use s3s::{S3ErrorCode, S3Request, S3Response, S3Result};
+
+use super::body::{Declared, to_checksum, verified};
+use super::bucket::require_bucket;
+use super::error::{err, s3_error};
+use super::object::{StoredHeaders, content_md5, copy_source, put_condition, put_options};
+use super::{conditions, ts};
+
+const MAX_PARTS: usize = 1000;
+
+async fn upload(ns: &Namespace, bucket: &str, key: &str, upload_id: &str) -> S3Result<UploadInfo> {
+    ns.upload(bucket, key, upload_id).await.map_err(s3_error)
+}
+
+pub async fn handle_create(
+    ns: &Namespace,
+    req: S3Request<CreateMultipartUploadInput>,
+) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
+    let input = req.input;
+    let opts = put_options(
+        input.content_type,
+        input.metadata,
+        StoredHeaders {
+            cache_control: input.cache_control,
+            content_disposition: input.content_disposition,
+            content_encoding: input.content_encoding,
+            content_language: input.content_language,
+        },
+    );
+    let info = ns
+        .create_upload(&input.bucket, &input.key, &opts)
+        .await
+        .map_err(s3_error)?;
+    Ok(S3Response::new(CreateMultipartUploadOutput {
+        bucket: Some(input.bucket),
+        key: Some(input.key),
+        upload_id: Some(info.upload_id),
+        ..CreateMultipartUploadOutput::default()
+    }))
+}
+
+pub async fn handle_upload_part(
+    ns: &Namespace,
+    req: S3Request<UploadPartInput>,
+) -> S3Result<S3Response<UploadPartOutput>> {
+    let headers = req.headers;
+    let trailers = req.trailing_headers;
+    let input = req.input;
+    let up = upload(ns, &input.bucket, &input.key, &input.upload_id).await?;
+    let declared = Declared::new(
+        input.checksum_algorithm.as_ref(),
+        s3s::dto::Checksum {
+            checksum_crc32: input.checksum_crc32,
+            checksum_crc32c: input.checksum_crc32c,
+            checksum_sha1: input.checksum_sha1,
+            checksum_sha256: input.checksum_sha256,
+            checksum_crc64nvme: input.checksum_crc64nvme,
+            ..Default::default()
+        },
+        &headers,
+    );
+    let md5 = content_md5(input.content_md5.as_deref())?;
+    let (body, slot) = verified(input.body, declared, trailers)?;
+    let part = ns
+        .upload_part(&up, input.part_number, body, md5)
+        .await
+        .map_err(s3_error)?;
+    let checksum = to_checksum(
+        &slot
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    );
+    Ok(S3Response::new(UploadPartOutput {
+        e_tag: Some(ETag::Strong(part.etag)),
+        checksum_crc32: checksum.checksum_crc32,
+        checksum_crc32c: checksum.checksum_crc32c,
+        checksum_sha1: checksum.checksum_sha1,
+        checksum_sha256: checksum.checksum_sha256,
+        checksum_crc64nvme: checksum.checksum_crc64nvme,
+        ..UploadPartOutput::default()
+    }))
+}
+
+/// Parses `bytes=first-last` (inclusive) against the source size.
+fn copy_range(v: Option<&str>, size: u64) -> S3Result<Option<std::ops::Range<u64>>> {
+    let Some(v) = v else { return Ok(None) };
+    let bad = || {
+        err(
+            S3ErrorCode::InvalidArgument,
+            "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy",
+        )
+    };
+    let (a, b) = v
+        .trim()
+        .strip_prefix("bytes=")
+        .and_then(|r| r.split_once('-'))
+        .ok_or_else(bad)?;
+    let (first, last): (u64, u64) = (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
+    if first > last {
+        return Err(bad());
+    }
+    if last >= size {
+        return Err(err(
+            S3ErrorCode::InvalidRange,
+            "The requested range is not satisfiable",
+        ));
+    }
+    Ok(Some(first..last + 1))
+}
+
+pub async fn handle_upload_part_copy(
+    ns: &Namespace,
+    req: S3Request<UploadPartCopyInput>,
+) -> S3Result<S3Response<UploadPartCopyOutput>> {
+    let input = req.input;
+    let up = upload(ns, &input.bucket, &input.key, &input.upload_id).await?;
+    let (src_bucket, src_key) = copy_source(&input.copy_source)?;
+    let src = ns.head(&src_bucket, &src_key).await.map_err(s3_error)?;
+    conditions(
+        input.copy_source_if_match,
+        input.copy_source_if_none_match,
+        input.copy_source_if_modified_since,
+        input.copy_source_if_unmodified_since,
+    )
+    .check(&src.info)
+    .map_err(|e| match e {
+        arustio_namespace::NsError::NotModified { key } => {
+            s3_error(arustio_namespace::NsError::PreconditionFailed { key })
+        }
+        e => s3_error(e),
+    })?;
+    let range = copy_range(input.copy_source_range.as_deref(), src.info.size)?;
+    let part = ns
+        .upload_part_copy(&up, input.part_number, &src, range)
+        .await
+        .map_err(s3_error)?;
+    Ok(S3Response::new(UploadPartCopyOutput {
+        copy_part_result: Some(CopyPartResult {
+            e_tag: Some(ETag::Strong(part.etag)),
+            last_modified: Some(ts(part.last_modified)),
+            ..CopyPartResult::default()
+        }),
+        ..UploadPartCopyOutput::default()
+    }))
+}
+
+pub async fn handle_complete(
+    ns: &Namespace,
+    req: S3Request<CompleteMultipartUploadInput>,
+) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+    let input = req.input;
+    let up = upload(ns, &input.bucket, &input.key, &input.upload_id).await?;
+    let parts = input
+        .multipart_upload
+        .and_then(|m| m.parts)
+        .unwrap_or_default();
+    let listed = parts
+        .into_iter()
+        .map(|p| match (p.part_number, p.e_tag) {
+            (Some(n), Some(e)) => Ok((n, e.into_value())),
+            _ => Err(err(
+                S3ErrorCode::InvalidPart,
+                "every part needs a PartNumber and an ETag",
+            )),
+        })
+        .collect::<S3Result<Vec<_>>>()?;
+    let condition = put_condition(input.if_match, input.if_none_match)?;
+    let info = ns
+        .complete_upload(&up, &listed, condition)
+        .await
+        .map_err(s3_error)?;
+    Ok(S3Response::new(CompleteMultipartUploadOutput {
+        location: Some(format!("/{}/{}", input.bucket, input.key)),
+        bucket: Some(input.bucket),
+        key: Some(input.key),
+        e_tag: Some(ETag::Strong(info.etag)),
+        ..CompleteMultipartUploadOutput::default()
+    }))
+}
+
+pub async fn handle_abort(
+    ns: &Namespace,
+    req: S3Request<AbortMultipartUploadInput>,
+) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
+    let input = req.input;
+    let up = upload(ns, &input.bucket, &input.key, &input.upload_id).await?;
+    ns.abort_upload(&up).await.map_err(s3_error)?;
+    Ok(S3Response::new(AbortMultipartUploadOutput::default()))
+}
+
+pub async fn handle_list_parts(
+    ns: &Namespace,
+    req: S3Request<ListPartsInput>,
+) -> S3Result<S3Response<ListPartsOutput>> {
+    let input = req.input;
+    let up = upload(ns, &input.bucket, &input.key, &input.upload_id).await?;
+    let max = input
+        .max_parts
+        .and_then(|m| usize::try_from(m).ok())
+        .unwrap_or(MAX_PARTS)
+        .min(MAX_PARTS);
+    let marker = input.part_number_marker.unwrap_or(0);
+    let all = ns.list_parts(&up).await.map_err(s3_error)?;
+    let mut rest = all
+        .into_iter()
+        .filter(|p| p.part_number > marker)
+        .peekable();
+    let page: Vec<_> = rest.by_ref().take(max).collect();
+    let truncated = rest.peek().is_some();
+    Ok(S3Response::new(ListPartsOutput {
+        bucket: Some(input.bucket),
+        key: Some(input.key),
+        upload_id: Some(input.upload_id),
+        is_truncated: Some(truncated),
+        next_part_number_marker: if truncated {
+            page.last().map(|p| p.part_number)
+        } else {
+            None
+        },
+        part_number_marker: input.part_number_marker,
+        max_parts: i32::try_from(max).ok(),
+        parts: Some(
+            page.into_iter()
+                .map(|p| Part {
+                    part_number: Some(p.part_number),
+                    e_tag: Some(ETag::Strong(p.etag)),
+                    size: i64::try_from(p.size).ok(),
+                    last_modified: Some(ts(p.last_modified)),
+                    ..Part::default()
+                })
+                .collect(),
+        ),
+        ..ListPartsOutput::default()
+    }))
+}
+
+pub async fn handle_list_uploads(
+    ns: &Namespace,
+    req: S3Request<ListMultipartUploadsInput>,
+) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
+    let input = req.input;
+    require_bucket(ns, &input.bucket).await?;
+    let prefix = input.prefix.clone().unwrap_or_default();
+    let max = input
+        .max_uploads
+        .and_then(|m| usize::try_from(m).ok())
+        .unwrap_or(MAX_PARTS)
+        .min(MAX_PARTS);
+    let key_marker = input.key_marker.clone().unwrap_or_default();
+    let uploads = ns
+        .list_uploads(&input.bucket, &prefix)
+        .await
+        .map_err(s3_error)?;
+    let mut rest = uploads
+        .into_iter()
+        .filter(|u| key_marker.is_empty() || u.key > key_marker)
+        .peekable();
+    let page: Vec<_> = rest.by_ref().take(max).collect();
+    let truncated = rest.peek().is_some();
+    Ok(S3Response::new(ListMultipartUploadsOutput {
+        bucket: Some(input.bucket),
+        prefix: input.prefix,
+        key_marker: input.key_marker,
+        is_truncated: Some(truncated),
+        next_key_marker: if truncated {
+            page.last().map(|u| u.key.clone())
+        } else {
+            None
+        },
+        next_upload_id_marker: if truncated {
+            page.last().map(|u| u.upload_id.clone())
+        } else {
+            None
+        },
+        max_uploads: i32::try_from(max).ok(),
+        uploads: Some(
+            page.into_iter()
+                .map(|u| MultipartUpload {
+                    key: Some(u.key),
+                    upload_id: Some(u.upload_id),
+                    initiated: Some(ts(u.initiated)),
+                    ..MultipartUpload::default()
+                })
+                .collect(),
+        ),
+        ..ListMultipartUploadsOutput::default()
+    }))
+}

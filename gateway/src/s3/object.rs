@@ -1,0 +1,387 @@
+//! Object operations: HEAD, GET, PUT, DELETE, DeleteObjects, CopyObject.
+
+use std::collections::BTreeMap;
+
+use arustio_namespace::{MetadataDirective, Namespace, ObjectInfo, PutCondition, PutOptions};
+use base64::Engine as _;
+use s3s::dto::{
+    CopyObjectInput, CopyObjectOutput, CopyObjectResult, CopySource, DeleteObjectInput,
+    DeleteObjectOutput, DeleteObjectsInput, DeleteObjectsOutput, DeletedObject, ETag,
+    ETagCondition, Error as S3ErrorEntry, GetObjectInput, GetObjectOutput, HeadObjectInput,
+    HeadObjectOutput, Metadata, PutObjectInput, PutObjectOutput, Range, StreamingBlob,
+};
+use s3s::{S3ErrorCode, S3Request, S3Response, S3Result};
+
+use super::body::{Declared, to_checksum, verified};
+use super::error::{err, s3_error};
+use super::{conditions, to_btree, to_metadata, ts};
+
+/// Headers kept with an object, besides Content-Type and user metadata.
+pub struct StoredHeaders {
+    pub cache_control: Option<String>,
+    pub content_disposition: Option<String>,
+    pub content_encoding: Option<String>,
+    pub content_language: Option<String>,
+}
+
+impl StoredHeaders {
+    fn into_map(self) -> BTreeMap<String, String> {
+        // `aws-chunked` describes the transfer, not the object.
+        let encoding = self.content_encoding.and_then(|e| {
+            let rest: Vec<&str> = e
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.eq_ignore_ascii_case("aws-chunked"))
+                .collect();
+            (!rest.is_empty()).then(|| rest.join(","))
+        });
+        [
+            ("cache-control", self.cache_control),
+            ("content-disposition", self.content_disposition),
+            ("content-encoding", encoding),
+            ("content-language", self.content_language),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v)))
+        .collect()
+    }
+}
+
+/// Write options from the request's content headers.
+pub fn put_options(
+    content_type: Option<String>,
+    metadata: Option<Metadata>,
+    headers: StoredHeaders,
+) -> PutOptions {
+    PutOptions {
+        content_type,
+        user_meta: to_btree(metadata),
+        headers: headers.into_map(),
+        ..PutOptions::default()
+    }
+}
+
+/// The PUT condition of If-None-Match / If-Match.
+pub fn put_condition(
+    if_match: Option<ETagCondition>,
+    if_none_match: Option<ETagCondition>,
+) -> S3Result<PutCondition> {
+    match (if_match, if_none_match) {
+        (None, None) => Ok(PutCondition::None),
+        (None, Some(ETagCondition::Any)) => Ok(PutCondition::IfNoneMatchAny),
+        (None, Some(ETagCondition::ETag(_))) => Err(err(
+            S3ErrorCode::NotImplemented,
+            "If-None-Match on PUT supports only '*'",
+        )),
+        (Some(c), None) => Ok(PutCondition::IfMatch(
+            super::etags(Some(c)).unwrap_or_default(),
+        )),
+        (Some(_), Some(_)) => Err(err(
+            S3ErrorCode::InvalidRequest,
+            "use either If-Match or If-None-Match, not both",
+        )),
+    }
+}
+
+/// Decodes Content-MD5.
+pub fn content_md5(v: Option<&str>) -> S3Result<Option<[u8; 16]>> {
+    v.map(|v| {
+        base64::engine::general_purpose::STANDARD
+            .decode(v.trim())
+            .ok()
+            .and_then(|b| <[u8; 16]>::try_from(b).ok())
+            .ok_or_else(|| {
+                err(
+                    S3ErrorCode::InvalidDigest,
+                    "The Content-MD5 you specified is not valid",
+                )
+            })
+    })
+    .transpose()
+}
+
+fn header(info: &ObjectInfo, name: &str) -> Option<String> {
+    info.headers.get(name).cloned()
+}
+
+/// The byte range to send and its Content-Range, after checking it against `size`.
+fn plan_range(
+    range: Option<Range>,
+    size: u64,
+) -> S3Result<(Option<std::ops::Range<u64>>, Option<String>)> {
+    let Some(range) = range else {
+        return Ok((None, None));
+    };
+    let r = range.check(size).map_err(|_| {
+        err(
+            S3ErrorCode::InvalidRange,
+            "The requested range is not satisfiable",
+        )
+    })?;
+    let content_range = format!("bytes {}-{}/{size}", r.start, r.end - 1);
+    Ok((Some(r), Some(content_range)))
+}
+
+pub async fn handle_head_object(
+    ns: &Namespace,
+    req: S3Request<HeadObjectInput>,
+) -> S3Result<S3Response<HeadObjectOutput>> {
+    let input = req.input;
+    let h = ns.head(&input.bucket, &input.key).await.map_err(s3_error)?;
+    conditions(
+        input.if_match,
+        input.if_none_match,
+        input.if_modified_since,
+        input.if_unmodified_since,
+    )
+    .check(&h.info)
+    .map_err(s3_error)?;
+    let (range, content_range) = plan_range(input.range, h.info.size)?;
+    let len = range.as_ref().map_or(h.info.size, |r| r.end - r.start);
+    let info = h.info;
+    let checksum = if input.checksum_mode.is_some() && range.is_none() {
+        to_checksum(&info.checksums)
+    } else {
+        Default::default()
+    };
+    Ok(S3Response::new(HeadObjectOutput {
+        accept_ranges: Some("bytes".to_owned()),
+        content_length: i64::try_from(len).ok(),
+        content_range,
+        e_tag: Some(ETag::Strong(info.etag.clone())),
+        last_modified: Some(ts(info.last_modified)),
+        content_type: info.content_type.clone(),
+        metadata: to_metadata(&info.user_meta),
+        cache_control: header(&info, "cache-control"),
+        content_disposition: header(&info, "content-disposition"),
+        content_encoding: header(&info, "content-encoding"),
+        content_language: header(&info, "content-language"),
+        checksum_crc32: checksum.checksum_crc32,
+        checksum_crc32c: checksum.checksum_crc32c,
+        checksum_sha1: checksum.checksum_sha1,
+        checksum_sha256: checksum.checksum_sha256,
+        checksum_crc64nvme: checksum.checksum_crc64nvme,
+        ..HeadObjectOutput::default()
+    }))
+}
+
+pub async fn handle_get_object(
+    ns: &Namespace,
+    req: S3Request<GetObjectInput>,
+) -> S3Result<S3Response<GetObjectOutput>> {
+    let input = req.input;
+    let h = ns.head(&input.bucket, &input.key).await.map_err(s3_error)?;
+    conditions(
+        input.if_match,
+        input.if_none_match,
+        input.if_modified_since,
+        input.if_unmodified_since,
+    )
+    .check(&h.info)
+    .map_err(s3_error)?;
+    let (range, content_range) = plan_range(input.range, h.info.size)?;
+    let len = range.as_ref().map_or(h.info.size, |r| r.end - r.start);
+    let whole = range.is_none();
+    let stream = ns.open(&h, range).await.map_err(s3_error)?;
+    let info = h.info;
+    let checksum = if input.checksum_mode.is_some() && whole {
+        to_checksum(&info.checksums)
+    } else {
+        Default::default()
+    };
+    Ok(S3Response::new(GetObjectOutput {
+        body: Some(StreamingBlob::wrap(sync_wrapper::SyncStream::new(stream))),
+        accept_ranges: Some("bytes".to_owned()),
+        content_length: i64::try_from(len).ok(),
+        content_range,
+        e_tag: Some(ETag::Strong(info.etag.clone())),
+        last_modified: Some(ts(info.last_modified)),
+        content_type: info.content_type.clone(),
+        metadata: to_metadata(&info.user_meta),
+        cache_control: header(&info, "cache-control"),
+        content_disposition: header(&info, "content-disposition"),
+        content_encoding: header(&info, "content-encoding"),
+        content_language: header(&info, "content-language"),
+        checksum_crc32: checksum.checksum_crc32,
+        checksum_crc32c: checksum.checksum_crc32c,
+        checksum_sha1: checksum.checksum_sha1,
+        checksum_sha256: checksum.checksum_sha256,
+        checksum_crc64nvme: checksum.checksum_crc64nvme,
+        ..GetObjectOutput::default()
+    }))
+}
+
+pub async fn handle_put_object(
+    ns: &Namespace,
+    req: S3Request<PutObjectInput>,
+) -> S3Result<S3Response<PutObjectOutput>> {
+    let headers = req.headers;
+    let trailers = req.trailing_headers;
+    let input = req.input;
+    let declared = Declared::new(
+        input.checksum_algorithm.as_ref(),
+        s3s::dto::Checksum {
+            checksum_crc32: input.checksum_crc32,
+            checksum_crc32c: input.checksum_crc32c,
+            checksum_sha1: input.checksum_sha1,
+            checksum_sha256: input.checksum_sha256,
+            checksum_crc64nvme: input.checksum_crc64nvme,
+            ..Default::default()
+        },
+        &headers,
+    );
+    let mut opts = put_options(
+        input.content_type,
+        input.metadata,
+        StoredHeaders {
+            cache_control: input.cache_control,
+            content_disposition: input.content_disposition,
+            content_encoding: input.content_encoding,
+            content_language: input.content_language,
+        },
+    );
+    opts.condition = put_condition(input.if_match, input.if_none_match)?;
+    opts.content_md5 = content_md5(input.content_md5.as_deref())?;
+    let (body, slot) = verified(input.body, declared, trailers)?;
+    opts.checksums = Some(std::sync::Arc::clone(&slot));
+    let info = ns
+        .put(&input.bucket, &input.key, body, opts)
+        .await
+        .map_err(s3_error)?;
+    let checksum = to_checksum(&info.checksums);
+    Ok(S3Response::new(PutObjectOutput {
+        e_tag: Some(ETag::Strong(info.etag)),
+        checksum_crc32: checksum.checksum_crc32,
+        checksum_crc32c: checksum.checksum_crc32c,
+        checksum_sha1: checksum.checksum_sha1,
+        checksum_sha256: checksum.checksum_sha256,
+        checksum_crc64nvme: checksum.checksum_crc64nvme,
+        ..PutObjectOutput::default()
+    }))
+}
+
+pub async fn handle_delete_object(
+    ns: &Namespace,
+    req: S3Request<DeleteObjectInput>,
+) -> S3Result<S3Response<DeleteObjectOutput>> {
+    let input = req.input;
+    ns.delete(&input.bucket, &input.key)
+        .await
+        .map_err(s3_error)?;
+    Ok(S3Response::new(DeleteObjectOutput::default()))
+}
+
+pub async fn handle_delete_objects(
+    ns: &Namespace,
+    req: S3Request<DeleteObjectsInput>,
+) -> S3Result<S3Response<DeleteObjectsOutput>> {
+    let input = req.input;
+    if !ns.bucket_exists(&input.bucket).await.map_err(s3_error)? {
+        return Err(err(
+            S3ErrorCode::NoSuchBucket,
+            format!("no such bucket {:?}", input.bucket),
+        ));
+    }
+    if input.delete.objects.len() > 1000 {
+        return Err(err(
+            S3ErrorCode::MalformedXML,
+            "at most 1000 keys can be deleted in one request",
+        ));
+    }
+    let quiet = input.delete.quiet.unwrap_or(false);
+    let (mut deleted, mut errors) = (Vec::new(), Vec::new());
+    for obj in input.delete.objects {
+        match ns.delete(&input.bucket, &obj.key).await {
+            Ok(()) if quiet => {}
+            Ok(()) => deleted.push(DeletedObject {
+                key: Some(obj.key),
+                ..DeletedObject::default()
+            }),
+            Err(e) => {
+                let e = s3_error(e);
+                errors.push(S3ErrorEntry {
+                    key: Some(obj.key),
+                    code: Some(e.code().as_str().to_owned()),
+                    message: e.message().map(str::to_owned),
+                    ..S3ErrorEntry::default()
+                });
+            }
+        }
+    }
+    Ok(S3Response::new(DeleteObjectsOutput {
+        deleted: (!deleted.is_empty()).then_some(deleted),
+        errors: (!errors.is_empty()).then_some(errors),
+        ..DeleteObjectsOutput::default()
+    }))
+}
+
+/// The bucket and key named by `x-amz-copy-source`.
+pub fn copy_source(src: &CopySource) -> S3Result<(String, String)> {
+    match src {
+        CopySource::Bucket {
+            bucket,
+            key,
+            version_id: None,
+        } => Ok((bucket.to_string(), key.to_string())),
+        CopySource::Bucket {
+            version_id: Some(_),
+            ..
+        } => Err(err(
+            S3ErrorCode::NotImplemented,
+            "versioned copy sources are not supported",
+        )),
+        _ => Err(err(
+            S3ErrorCode::NotImplemented,
+            "access point copy sources are not supported",
+        )),
+    }
+}
+
+pub async fn handle_copy_object(
+    ns: &Namespace,
+    req: S3Request<CopyObjectInput>,
+) -> S3Result<S3Response<CopyObjectOutput>> {
+    let input = req.input;
+    let (src_bucket, src_key) = copy_source(&input.copy_source)?;
+    let replace = input
+        .metadata_directive
+        .as_ref()
+        .is_some_and(|d| d.as_str().eq_ignore_ascii_case("REPLACE"));
+    let directive = if replace {
+        MetadataDirective::Replace(put_options(
+            input.content_type,
+            input.metadata,
+            StoredHeaders {
+                cache_control: input.cache_control,
+                content_disposition: input.content_disposition,
+                content_encoding: input.content_encoding,
+                content_language: input.content_language,
+            },
+        ))
+    } else {
+        MetadataDirective::Copy
+    };
+    let source_conditions = conditions(
+        input.copy_source_if_match,
+        input.copy_source_if_none_match,
+        input.copy_source_if_modified_since,
+        input.copy_source_if_unmodified_since,
+    );
+    let info = ns
+        .copy(
+            (&src_bucket, &src_key),
+            (&input.bucket, &input.key),
+            directive,
+            &source_conditions,
+        )
+        .await
+        .map_err(s3_error)?;
+    Ok(S3Response::new(CopyObjectOutput {
+        copy_object_result: Some(CopyObjectResult {
+            e_tag: Some(ETag::Strong(info.etag)),
+            last_modified: Some(ts(info.last_modified)),
+            ..CopyObjectResult::default()
+        }),
+        ..CopyObjectOutput::default()
+    }))
+}

@@ -1,0 +1,101 @@
+//! CopyObject: server-side within a store, streamed between stores.
+
+use futures::StreamExt;
+
+use crate::error::{NsError, NsResult};
+use crate::read::{Conditions, ObjectInfo};
+use crate::write::PutOptions;
+use crate::{Namespace, path};
+
+/// What a copy does with the source's metadata.
+#[derive(Debug, Clone)]
+pub enum MetadataDirective {
+    /// Keep the source's content type and user metadata.
+    Copy,
+    /// Use these instead.
+    Replace(PutOptions),
+}
+
+impl Namespace {
+    /// Copies `src_bucket/src_key` to `bucket/key`. `source_conditions` are the
+    /// `x-amz-copy-source-if-*` headers; any failure is a 412.
+    pub async fn copy(
+        &self,
+        (src_bucket, src_key): (&str, &str),
+        (bucket, key): (&str, &str),
+        directive: MetadataDirective,
+        source_conditions: &Conditions,
+    ) -> NsResult<ObjectInfo> {
+        let src = self.head(src_bucket, src_key).await?;
+        source_conditions.check(&src.info).map_err(|e| match e {
+            NsError::NotModified { key } => NsError::PreconditionFailed { key },
+            e => e,
+        })?;
+        let dst = self.resolve_object(bucket, key)?;
+        Self::check_writable(&dst, &path::join(bucket, key))?;
+        if !self.bucket_exists(bucket).await? {
+            return Err(NsError::NoSuchBucket {
+                bucket: bucket.to_owned(),
+            });
+        }
+        let src_resolved = self.resolve_object(src_bucket, src_key)?;
+        let same_object =
+            src_resolved.backend.id() == dst.backend.id() && src_resolved.key == dst.key;
+        let opts = match directive {
+            MetadataDirective::Replace(opts) => opts,
+            MetadataDirective::Copy if same_object => {
+                return Err(NsError::CopyToSelf {
+                    key: key.to_owned(),
+                });
+            }
+            MetadataDirective::Copy => PutOptions {
+                content_type: src.info.content_type.clone(),
+                user_meta: src.info.user_meta.clone(),
+                headers: src.info.headers.clone(),
+                ..PutOptions::default()
+            },
+        };
+        if key.ends_with('/') {
+            return self
+                .put(bucket, key, futures::stream::empty().boxed(), opts)
+                .await;
+        }
+        dst.backend.check_key(&dst.key)?;
+        if same_object {
+            return self.replace_metadata(&dst, key, &src.info, &opts).await;
+        }
+        let body = self.open(&src, None).await?;
+        let body = body.map(|r| r.map_err(NsError::from)).boxed();
+        let etag = src.info.etag.clone();
+        // The bytes are the source's, so is the ETag (multipart sources keep `md5-N`).
+        self.write_object_with(&dst, key, body, &opts, |_| etag)
+            .await
+    }
+
+    async fn replace_metadata(
+        &self,
+        dst: &crate::Resolved,
+        key: &str,
+        src: &ObjectInfo,
+        opts: &PutOptions,
+    ) -> NsResult<ObjectInfo> {
+        let store = dst.backend.id();
+        let _guard = self.locks.lock(&store, &dst.key).await;
+        let meta = dst.backend.head(&dst.key).await?;
+        let mut rec = self.records.get(&store, &dst.key)?.unwrap_or_default();
+        rec.size = meta.size;
+        rec.store_etag = meta.e_tag;
+        rec.content_type.clone_from(&opts.content_type);
+        rec.user_meta.clone_from(&opts.user_meta);
+        rec.headers.clone_from(&opts.headers);
+        rec.etag.clone_from(&src.etag);
+        self.records.put(&store, &dst.key, &rec)?;
+        Ok(ObjectInfo {
+            key: key.to_owned(),
+            content_type: rec.content_type,
+            user_meta: rec.user_meta,
+            headers: rec.headers,
+            ..src.clone()
+        })
+    }
+}

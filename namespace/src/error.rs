@@ -1,0 +1,115 @@
+//! Errors of the namespace layer, each carrying the path or key involved.
+
+use arustio_backends::BackendError;
+use thiserror::Error;
+
+/// A namespace operation failed.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum NsError {
+    /// No bucket (top-level directory) of that name.
+    #[error("no such bucket {bucket:?}")]
+    NoSuchBucket { bucket: String },
+    /// No object at that key.
+    #[error("no such key {key:?} in bucket {bucket:?}")]
+    NoSuchKey { bucket: String, key: String },
+    /// The bucket already exists.
+    #[error("bucket {bucket:?} already exists")]
+    BucketExists { bucket: String },
+    /// The bucket still holds objects or mount points.
+    #[error("bucket {bucket:?} is not empty: {reason}")]
+    BucketNotEmpty { bucket: String, reason: String },
+    /// The bucket is a mount point; unmount it instead.
+    #[error("bucket {bucket:?} is a mount point; unmount it with `arustio fs unmount /{bucket}`")]
+    BucketIsMount { bucket: String },
+    /// The bucket name breaks S3's naming rules.
+    #[error("invalid bucket name {bucket:?}: {reason}")]
+    InvalidBucketName { bucket: String, reason: String },
+    /// The key is malformed or cannot be held by the store behind it.
+    #[error("invalid key {key:?}: {reason}")]
+    InvalidKey { key: String, reason: String },
+    /// The key is longer than 1024 bytes.
+    #[error("key is {len} bytes; the limit is 1024")]
+    KeyTooLong { len: usize },
+    /// User metadata is larger than 2 KB.
+    #[error("user metadata is {len} bytes; the limit is 2048")]
+    MetadataTooLarge { len: usize },
+    /// A write under a read-only mount.
+    #[error("{path} is on the read-only mount {mount}")]
+    ReadOnly { path: String, mount: String },
+    /// No mount covers the path.
+    #[error("no mount covers {path}")]
+    NoMount { path: String },
+    /// A precondition (If-Match, If-None-Match, ...) failed.
+    #[error("precondition failed for {key:?}")]
+    PreconditionFailed { key: String },
+    /// Not modified (conditional GET/HEAD).
+    #[error("not modified: {key:?}")]
+    NotModified { key: String },
+    /// The object changed while it was read; retry.
+    #[error("object {key:?} changed while it was read")]
+    Changed { key: String },
+    /// The body did not match its Content-MD5.
+    #[error("the Content-MD5 you specified did not match what was received")]
+    BadDigest,
+    /// The request body failed (short body, bad checksum, client gone).
+    #[error("request body failed: {source}")]
+    Body {
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// No such multipart upload.
+    #[error("no such upload {upload_id:?}")]
+    NoSuchUpload { upload_id: String },
+    /// The part list of a Complete is wrong.
+    #[error("invalid part list: {reason}")]
+    InvalidPart { reason: String },
+    /// The part list is not in ascending order.
+    #[error("parts must be listed in ascending order")]
+    InvalidPartOrder,
+    /// A part other than the last is smaller than 5 MiB.
+    #[error("part {part} is {size} bytes; every part but the last must be at least 5 MiB")]
+    EntityTooSmall { part: i32, size: u64 },
+    /// Multipart uploads are in flight under the path.
+    #[error("{count} multipart upload(s) in flight under {path}")]
+    UploadsInFlight { path: String, count: usize },
+    /// A non-empty body for a `dir/` marker on a store that keeps markers as records.
+    #[error("key {key:?} ends in '/', so it is a directory marker and must have an empty body")]
+    MarkerWithBody { key: String },
+    /// A copy onto itself that changes nothing.
+    #[error("copying {key:?} onto itself without changing its metadata is not allowed")]
+    CopyToSelf { key: String },
+    /// A request argument is out of range.
+    #[error("{0}")]
+    InvalidArgument(String),
+    /// The node-local metadata store failed.
+    #[error("metadata store: {0}")]
+    Kv(#[from] KvError),
+    /// A store failed.
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+    /// Local staging I/O failed.
+    #[error("staging I/O on {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl NsError {
+    pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.display().to_string(),
+            source,
+        }
+    }
+}
+
+/// A failure of a [`crate::KvStore`].
+#[derive(Debug, Error)]
+#[error("{0}")]
+pub struct KvError(pub String);
+
+/// Result alias of this crate.
+pub type NsResult<T> = Result<T, NsError>;

@@ -1,0 +1,103 @@
+//! The unified namespace: mount resolution, virtual buckets, merged listings and the
+//! object operations, over stores reached through the cache.
+
+mod bucket;
+mod copy;
+mod error;
+mod kv;
+mod list;
+mod locks;
+mod mount;
+mod multipart;
+mod path;
+mod read;
+mod records;
+mod write;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use arustio_backends::Registry;
+use arustio_cache::CacheManager;
+
+pub use bucket::BucketInfo;
+pub use copy::MetadataDirective;
+pub use error::{KvError, NsError, NsResult};
+pub use kv::{KvPairs, KvStore, MemKv};
+pub use list::{ListEntry, ListPage, ListRequest};
+pub use mount::{MountEntry, MountTable, Resolved, StaticMounts, longest_mount};
+pub use multipart::{PartInfo, UploadInfo};
+pub use path::{check_bucket_name, check_key, normalize_path};
+pub use read::{Conditions, ObjectHandle, ObjectInfo};
+pub use records::ObjectRecord;
+pub use write::{BodyStream, ChecksumSlot, PutCondition, PutOptions};
+
+/// The namespace: every S3 and CLI operation on objects goes through it.
+pub struct Namespace {
+    mounts: Arc<dyn MountTable>,
+    registry: Arc<Registry>,
+    records: records::Records,
+    cache: CacheManager,
+    locks: locks::KeyLocks,
+    staging: PathBuf,
+}
+
+impl std::fmt::Debug for Namespace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Namespace")
+            .field("staging", &self.staging)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Namespace {
+    /// A namespace over `mounts`, building stores with `registry`, keeping node-local
+    /// object records in `kv` and staging multipart parts under `staging`.
+    pub fn new(
+        mounts: Arc<dyn MountTable>,
+        registry: Arc<Registry>,
+        kv: Arc<dyn KvStore>,
+        cache: CacheManager,
+        staging: PathBuf,
+    ) -> Self {
+        Self {
+            mounts,
+            registry,
+            records: records::Records::new(kv),
+            cache,
+            locks: locks::KeyLocks::default(),
+            staging,
+        }
+    }
+
+    /// Resolves a normalised path to its mount, store and key.
+    pub fn resolve(&self, path: &str) -> NsResult<Resolved> {
+        let mounts = self.mounts.mounts();
+        let mount = longest_mount(&mounts, path).ok_or_else(|| NsError::NoMount {
+            path: format!("/{path}"),
+        })?;
+        let backend = self.registry.backend(&mount.uri, &mount.options)?;
+        Ok(Resolved {
+            key: mount.relative(path).to_owned(),
+            mount: mount.clone(),
+            backend,
+        })
+    }
+
+    /// Resolves `bucket/key` after checking the key rules.
+    fn resolve_object(&self, bucket: &str, key: &str) -> NsResult<Resolved> {
+        check_key(key)?;
+        self.resolve(&path::join(bucket, key))
+    }
+
+    /// Fails when the resolved mount is read-only.
+    fn check_writable(resolved: &Resolved, path: &str) -> NsResult<()> {
+        if resolved.mount.readonly {
+            return Err(NsError::ReadOnly {
+                path: format!("/{path}"),
+                mount: resolved.mount.display_path(),
+            });
+        }
+        Ok(())
+    }
+}

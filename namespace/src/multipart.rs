@@ -1,0 +1,357 @@
+//! Multipart uploads, staged on local disk under the data dir.
+//!
+//! Every part is streamed straight to a file (`<staging>/<upload id>/<part>.part`), so an
+//! upload holds no part in memory whatever the part size. Complete streams the parts, in
+//! order, into one all-or-nothing write; abort, completion and expiry remove the staging
+//! directory. Until Complete succeeds no object is visible.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
+use md5::{Digest, Md5};
+use serde::{Deserialize, Serialize};
+use tokio::io::AsyncWriteExt;
+use tokio_util::io::ReaderStream;
+
+use crate::error::{NsError, NsResult};
+use crate::read::{ObjectHandle, ObjectInfo};
+use crate::write::{BodyStream, PutCondition, PutOptions};
+use crate::{Namespace, path};
+
+/// Smallest size of every part but the last.
+const MIN_PART: u64 = 5 * 1024 * 1024;
+/// Highest part number.
+const MAX_PART: i32 = 10_000;
+const READ_CHUNK: usize = 1024 * 1024;
+
+/// An upload in flight.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UploadInfo {
+    /// The upload id.
+    pub upload_id: String,
+    /// Its bucket.
+    pub bucket: String,
+    /// Its key.
+    pub key: String,
+    /// When it was created.
+    pub initiated: DateTime<Utc>,
+    content_type: Option<String>,
+    user_meta: std::collections::BTreeMap<String, String>,
+    headers: std::collections::BTreeMap<String, String>,
+}
+
+/// One uploaded part.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PartInfo {
+    /// Part number, 1 to 10000.
+    pub part_number: i32,
+    /// The part's MD5, hex.
+    pub etag: String,
+    /// Its size.
+    pub size: u64,
+    /// When it was uploaded.
+    pub last_modified: DateTime<Utc>,
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> NsError + '_ {
+    move |e| NsError::io(path, e)
+}
+
+impl Namespace {
+    fn upload_dir(&self, upload_id: &str) -> NsResult<PathBuf> {
+        let id = uuid::Uuid::try_parse(upload_id).map_err(|_| NsError::NoSuchUpload {
+            upload_id: upload_id.to_owned(),
+        })?;
+        Ok(self.staging.join(id.simple().to_string()))
+    }
+
+    /// Starts an upload of `bucket/key`.
+    pub async fn create_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        opts: &PutOptions,
+    ) -> NsResult<UploadInfo> {
+        let resolved = self.resolve_object(bucket, key)?;
+        Self::check_writable(&resolved, &path::join(bucket, key))?;
+        if !key.ends_with('/') {
+            resolved.backend.check_key(&resolved.key)?;
+        }
+        if !self.bucket_exists(bucket).await? {
+            return Err(NsError::NoSuchBucket {
+                bucket: bucket.to_owned(),
+            });
+        }
+        let info = UploadInfo {
+            upload_id: uuid::Uuid::new_v4().simple().to_string(),
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            initiated: Utc::now(),
+            content_type: opts.content_type.clone(),
+            user_meta: opts.user_meta.clone(),
+            headers: opts.headers.clone(),
+        };
+        let dir = self.staging.join(&info.upload_id);
+        tokio::fs::create_dir_all(&dir).await.map_err(io(&dir))?;
+        let json =
+            serde_json::to_vec(&info).map_err(|e| NsError::io(&dir, std::io::Error::other(e)))?;
+        tokio::fs::write(dir.join("upload.json"), json)
+            .await
+            .map_err(io(&dir))?;
+        Ok(info)
+    }
+
+    /// The upload `upload_id`, which must be for `bucket/key`.
+    pub async fn upload(&self, bucket: &str, key: &str, upload_id: &str) -> NsResult<UploadInfo> {
+        let dir = self.upload_dir(upload_id)?;
+        let missing = || NsError::NoSuchUpload {
+            upload_id: upload_id.to_owned(),
+        };
+        let raw = tokio::fs::read(dir.join("upload.json"))
+            .await
+            .map_err(|_| missing())?;
+        let info: UploadInfo = serde_json::from_slice(&raw).map_err(|_| missing())?;
+        if info.bucket != bucket || info.key != key {
+            return Err(missing());
+        }
+        Ok(info)
+    }
+
+    /// Stores part `part_number` of an upload from a request body.
+    pub async fn upload_part(
+        &self,
+        upload: &UploadInfo,
+        part_number: i32,
+        body: BodyStream,
+        content_md5: Option<[u8; 16]>,
+    ) -> NsResult<PartInfo> {
+        let body = body
+            .map(|r| r.map_err(|source| NsError::Body { source }))
+            .boxed();
+        self.write_part(upload, part_number, body, content_md5)
+            .await
+    }
+
+    /// Stores part `part_number` from `range` of an existing object (UploadPartCopy).
+    pub async fn upload_part_copy(
+        &self,
+        upload: &UploadInfo,
+        part_number: i32,
+        source: &ObjectHandle,
+        range: Option<arustio_backends::ReadRange>,
+    ) -> NsResult<PartInfo> {
+        let body = self
+            .open(source, range)
+            .await?
+            .map(|r| r.map_err(NsError::from))
+            .boxed();
+        self.write_part(upload, part_number, body, None).await
+    }
+
+    async fn write_part(
+        &self,
+        upload: &UploadInfo,
+        part_number: i32,
+        mut body: BoxStream<'static, NsResult<Bytes>>,
+        content_md5: Option<[u8; 16]>,
+    ) -> NsResult<PartInfo> {
+        if !(1..=MAX_PART).contains(&part_number) {
+            return Err(NsError::InvalidArgument(format!(
+                "part number must be 1 to {MAX_PART}, not {part_number}"
+            )));
+        }
+        let dir = self.upload_dir(&upload.upload_id)?;
+        let tmp = dir.join(format!(
+            "{part_number:05}.{}.tmp",
+            uuid::Uuid::new_v4().simple()
+        ));
+        let mut file = tokio::fs::File::create(&tmp).await.map_err(io(&tmp))?;
+        let mut md5 = Md5::new();
+        let mut size = 0u64;
+        let result: NsResult<()> = async {
+            while let Some(chunk) = body.next().await {
+                let chunk = chunk?;
+                md5.update(&chunk);
+                size += chunk.len() as u64;
+                file.write_all(&chunk).await.map_err(io(&tmp))?;
+            }
+            file.flush().await.map_err(io(&tmp))
+        }
+        .await;
+        let digest: [u8; 16] = md5.finalize().into();
+        let result = result.and_then(|()| {
+            if content_md5.is_some_and(|m| m != digest) {
+                Err(NsError::BadDigest)
+            } else {
+                Ok(())
+            }
+        });
+        if let Err(e) = result {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            return Err(e);
+        }
+        let part = PartInfo {
+            part_number,
+            etag: hex::encode(digest),
+            size,
+            last_modified: Utc::now(),
+        };
+        let json =
+            serde_json::to_vec(&part).map_err(|e| NsError::io(&tmp, std::io::Error::other(e)))?;
+        let final_path = dir.join(format!("{part_number:05}.part"));
+        tokio::fs::rename(&tmp, &final_path)
+            .await
+            .map_err(io(&final_path))?;
+        tokio::fs::write(dir.join(format!("{part_number:05}.json")), json)
+            .await
+            .map_err(io(&dir))?;
+        Ok(part)
+    }
+
+    /// The uploaded parts of an upload, in order.
+    pub async fn list_parts(&self, upload: &UploadInfo) -> NsResult<Vec<PartInfo>> {
+        let dir = self.upload_dir(&upload.upload_id)?;
+        let mut rd = tokio::fs::read_dir(&dir).await.map_err(io(&dir))?;
+        let mut parts = Vec::new();
+        while let Some(entry) = rd.next_entry().await.map_err(io(&dir))? {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".json")
+                && name != "upload.json"
+                && let Ok(raw) = tokio::fs::read(entry.path()).await
+                && let Ok(part) = serde_json::from_slice::<PartInfo>(&raw)
+            {
+                parts.push(part);
+            }
+        }
+        parts.sort_by_key(|p| p.part_number);
+        Ok(parts)
+    }
+
+    /// Completes an upload from the listed `(part number, ETag)` pairs.
+    pub async fn complete_upload(
+        &self,
+        upload: &UploadInfo,
+        listed: &[(i32, String)],
+        condition: PutCondition,
+    ) -> NsResult<ObjectInfo> {
+        if listed.is_empty() {
+            return Err(NsError::InvalidPart {
+                reason: "you must specify at least one part".to_owned(),
+            });
+        }
+        if listed.windows(2).any(|w| w[0].0 >= w[1].0) {
+            return Err(NsError::InvalidPartOrder);
+        }
+        let stored = self.list_parts(upload).await?;
+        let mut chosen = Vec::with_capacity(listed.len());
+        for (i, (number, etag)) in listed.iter().enumerate() {
+            let part = stored
+                .iter()
+                .find(|p| p.part_number == *number && p.etag == etag.trim_matches('"'))
+                .ok_or_else(|| NsError::InvalidPart {
+                    reason: format!("part {number} with ETag {etag} was not uploaded"),
+                })?;
+            if i + 1 < listed.len() && part.size < MIN_PART {
+                return Err(NsError::EntityTooSmall {
+                    part: *number,
+                    size: part.size,
+                });
+            }
+            chosen.push(part.clone());
+        }
+        let resolved = self.resolve_object(&upload.bucket, &upload.key)?;
+        Self::check_writable(&resolved, &path::join(&upload.bucket, &upload.key))?;
+        let dir = self.upload_dir(&upload.upload_id)?;
+        let mut all = Md5::new();
+        for p in &chosen {
+            all.update(hex::decode(&p.etag).unwrap_or_default());
+        }
+        let etag = format!("{}-{}", hex::encode(all.finalize()), chosen.len());
+        let files: Vec<PathBuf> = chosen
+            .iter()
+            .map(|p| dir.join(format!("{:05}.part", p.part_number)))
+            .collect();
+        let body = stream::iter(files)
+            .then(|f| async move {
+                let file = tokio::fs::File::open(&f)
+                    .await
+                    .map_err(|e| NsError::io(&f, e))?;
+                Ok::<_, NsError>(
+                    ReaderStream::with_capacity(file, READ_CHUNK)
+                        .map_err(move |e| NsError::io(&f, e)),
+                )
+            })
+            .try_flatten()
+            .boxed();
+        let opts = PutOptions {
+            content_type: upload.content_type.clone(),
+            user_meta: upload.user_meta.clone(),
+            headers: upload.headers.clone(),
+            condition,
+            ..PutOptions::default()
+        };
+        let info = if upload.key.ends_with('/') {
+            self.put(&upload.bucket, &upload.key, stream::empty().boxed(), opts)
+                .await?
+        } else {
+            self.write_object_with(&resolved, &upload.key, body, &opts, |_| etag)
+                .await?
+        };
+        let _ = tokio::fs::remove_dir_all(&dir).await;
+        Ok(info)
+    }
+
+    /// Aborts an upload, dropping its parts.
+    pub async fn abort_upload(&self, upload: &UploadInfo) -> NsResult<()> {
+        let dir = self.upload_dir(&upload.upload_id)?;
+        tokio::fs::remove_dir_all(&dir).await.map_err(io(&dir))
+    }
+
+    /// Uploads in flight in `bucket` whose key starts with `prefix`, by key then time.
+    pub async fn list_uploads(&self, bucket: &str, prefix: &str) -> NsResult<Vec<UploadInfo>> {
+        let mut out: Vec<UploadInfo> = self
+            .all_uploads()
+            .await?
+            .into_iter()
+            .filter(|u| u.bucket == bucket && u.key.starts_with(prefix))
+            .collect();
+        out.sort_by(|a, b| (&a.key, a.initiated).cmp(&(&b.key, b.initiated)));
+        Ok(out)
+    }
+
+    async fn all_uploads(&self) -> NsResult<Vec<UploadInfo>> {
+        let mut out = Vec::new();
+        let mut rd = match tokio::fs::read_dir(&self.staging).await {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(NsError::io(&self.staging, e)),
+        };
+        while let Some(entry) = rd.next_entry().await.map_err(io(&self.staging))? {
+            if let Ok(raw) = tokio::fs::read(entry.path().join("upload.json")).await
+                && let Ok(info) = serde_json::from_slice::<UploadInfo>(&raw)
+            {
+                out.push(info);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Removes uploads older than `max_age`, returning how many.
+    pub async fn expire_uploads(&self, max_age: Duration) -> NsResult<usize> {
+        let cutoff =
+            Utc::now() - chrono::Duration::from_std(max_age).unwrap_or(chrono::Duration::MAX);
+        let mut n = 0;
+        for u in self.all_uploads().await? {
+            if u.initiated < cutoff {
+                let dir = self.staging.join(&u.upload_id);
+                tokio::fs::remove_dir_all(&dir).await.map_err(io(&dir))?;
+                tracing::info!(upload_id = %u.upload_id, bucket = %u.bucket, key = %u.key, "expired an unfinished multipart upload");
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+}

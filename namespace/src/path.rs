@@ -1,0 +1,143 @@
+//! Namespace paths and the rules for bucket names and keys.
+//!
+//! A namespace path is kept without its leading `/`: the root is `""`, `/data/lake` is
+//! `data/lake`. A bucket is a top-level directory; its key continues the path.
+
+use crate::error::{NsError, NsResult};
+
+/// The longest key S3 accepts, in bytes.
+pub const MAX_KEY_LEN: usize = 1024;
+
+/// Normalises an absolute namespace path (`/a/b/`, `/`) to its internal form (`a/b`, ``).
+pub fn normalize_path(path: &str) -> NsResult<String> {
+    let bad = |reason: &str| NsError::InvalidKey {
+        key: path.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let Some(rest) = path.strip_prefix('/') else {
+        return Err(bad("a namespace path must start with '/'"));
+    };
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    if rest.is_empty() {
+        return Ok(String::new());
+    }
+    for seg in rest.split('/') {
+        if seg.is_empty() {
+            return Err(bad("empty path segment ('//')"));
+        }
+        if seg == "." || seg == ".." {
+            return Err(bad("'.' and '..' segments are not allowed"));
+        }
+        if seg.chars().any(char::is_control) {
+            return Err(bad("control characters are not allowed"));
+        }
+    }
+    Ok(rest.to_owned())
+}
+
+/// Checks S3's bucket naming rules (3–63 characters, lowercase letters, digits, `-` and
+/// `.`, starting and ending with a letter or digit, not an IP address).
+pub fn check_bucket_name(name: &str) -> NsResult<()> {
+    let bad = |reason: &str| NsError::InvalidBucketName {
+        bucket: name.to_owned(),
+        reason: reason.to_owned(),
+    };
+    if !(3..=63).contains(&name.len()) {
+        return Err(bad("a bucket name must be 3 to 63 characters long"));
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+    {
+        return Err(bad(
+            "a bucket name may hold only lowercase letters, digits, '-' and '.'",
+        ));
+    }
+    let edge_ok = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    if !edge_ok(name.as_bytes()[0]) || !edge_ok(name.as_bytes()[name.len() - 1]) {
+        return Err(bad(
+            "a bucket name must start and end with a letter or digit",
+        ));
+    }
+    if name.contains("..") {
+        return Err(bad("a bucket name may not contain '..'"));
+    }
+    if name.parse::<std::net::Ipv4Addr>().is_ok() {
+        return Err(bad("a bucket name may not look like an IP address"));
+    }
+    Ok(())
+}
+
+/// Checks an S3 object key: at most 1024 bytes, no control characters, no empty,
+/// `.` or `..` segments. A trailing `/` (a directory marker) is allowed.
+pub fn check_key(key: &str) -> NsResult<()> {
+    let bad = |reason: &str| NsError::InvalidKey {
+        key: key.to_owned(),
+        reason: reason.to_owned(),
+    };
+    if key.len() > MAX_KEY_LEN {
+        return Err(NsError::KeyTooLong { len: key.len() });
+    }
+    if key.is_empty() {
+        return Err(bad("the key is empty"));
+    }
+    if key.chars().any(char::is_control) {
+        return Err(bad(
+            "keys may not contain control characters (NUL included)",
+        ));
+    }
+    let body = key.strip_suffix('/').unwrap_or(key);
+    for seg in body.split('/') {
+        if seg.is_empty() {
+            return Err(bad("keys may not start with '/' or contain '//'"));
+        }
+        if seg == "." || seg == ".." {
+            return Err(bad("keys may not contain '.' or '..' segments"));
+        }
+    }
+    Ok(())
+}
+
+/// Joins a bucket and key into a namespace path.
+pub fn join(bucket: &str, key: &str) -> String {
+    if key.is_empty() {
+        bucket.to_owned()
+    } else {
+        format!("{bucket}/{key}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalizes_paths() {
+        assert_eq!(normalize_path("/").unwrap(), "");
+        assert_eq!(normalize_path("/data/lake/").unwrap(), "data/lake");
+        assert!(normalize_path("data").is_err());
+        assert!(normalize_path("/a//b").is_err());
+        assert!(normalize_path("/a/../b").is_err());
+    }
+
+    #[test]
+    fn bucket_names() {
+        assert!(check_bucket_name("lake").is_ok());
+        for bad in ["ab", "Lake", "-ab", "a..b", "192.168.1.1", &"a".repeat(64)] {
+            assert!(check_bucket_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn keys() {
+        assert!(check_key("a/b c/ü").is_ok());
+        assert!(check_key("dir/").is_ok());
+        for bad in ["", "/a", "a//b", "a/../b", "a\0b", "./a"] {
+            assert!(check_key(bad).is_err(), "{bad:?}");
+        }
+        assert!(matches!(
+            check_key(&"k".repeat(1025)),
+            Err(NsError::KeyTooLong { .. })
+        ));
+    }
+}

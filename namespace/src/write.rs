@@ -1,0 +1,277 @@
+//! PUT and DELETE: streamed, all-or-nothing writes with an MD5 computed on the way.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use arustio_backends::BackendError;
+use bytes::Bytes;
+use futures::stream::{BoxStream, StreamExt};
+use md5::{Digest, Md5};
+
+use crate::error::{NsError, NsResult};
+use crate::mount::Resolved;
+use crate::read::{EMPTY_MD5, ObjectInfo};
+use crate::records::ObjectRecord;
+use crate::{Namespace, path};
+
+/// A request body as the gateway hands it over.
+pub type BodyStream = BoxStream<'static, Result<Bytes, Box<dyn std::error::Error + Send + Sync>>>;
+
+/// Checksums a body stream fills in once it has ended, for the write to keep.
+pub type ChecksumSlot = Arc<Mutex<BTreeMap<String, String>>>;
+
+/// Largest total size of user metadata, as S3.
+const MAX_USER_META: usize = 2048;
+
+/// A conditional PUT.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum PutCondition {
+    /// Write unconditionally.
+    #[default]
+    None,
+    /// `If-None-Match: *`: create only if absent.
+    IfNoneMatchAny,
+    /// `If-Match`: overwrite only if the current ETag is listed.
+    IfMatch(Vec<String>),
+}
+
+/// Options of a write.
+#[derive(Debug, Clone, Default)]
+pub struct PutOptions {
+    /// Content-Type.
+    pub content_type: Option<String>,
+    /// User metadata.
+    pub user_meta: BTreeMap<String, String>,
+    /// Other headers to keep (Content-Encoding, Cache-Control, ...).
+    pub headers: BTreeMap<String, String>,
+    /// The condition the write depends on.
+    pub condition: PutCondition,
+    /// Content-MD5, decoded; a mismatch fails the write with BadDigest.
+    pub content_md5: Option<[u8; 16]>,
+    /// Checksums, filled in by the body stream once it has ended successfully, and kept.
+    pub checksums: Option<ChecksumSlot>,
+}
+
+impl PutOptions {
+    fn record(&self, etag: String) -> ObjectRecord {
+        let checksums = self
+            .checksums
+            .as_ref()
+            .map(|c| c.lock().unwrap_or_else(PoisonError::into_inner).clone())
+            .unwrap_or_default();
+        ObjectRecord {
+            etag,
+            content_type: self.content_type.clone(),
+            user_meta: self.user_meta.clone(),
+            headers: self.headers.clone(),
+            checksums,
+            modified_ms: chrono::Utc::now().timestamp_millis(),
+            ..ObjectRecord::default()
+        }
+    }
+}
+
+impl PutCondition {
+    fn check(&self, key: &str, existing: Option<&ObjectInfo>) -> NsResult<()> {
+        match (self, existing) {
+            (Self::None, _) | (Self::IfNoneMatchAny, None) => Ok(()),
+            (Self::IfNoneMatchAny, Some(_)) => Err(NsError::PreconditionFailed {
+                key: key.to_owned(),
+            }),
+            (Self::IfMatch(_), None) => Err(NsError::NoSuchKey {
+                bucket: String::new(),
+                key: key.to_owned(),
+            }),
+            (Self::IfMatch(list), Some(info)) => {
+                let ok = list
+                    .iter()
+                    .any(|e| e == "*" || e.trim_matches('"') == info.etag);
+                if ok {
+                    Ok(())
+                } else {
+                    Err(NsError::PreconditionFailed {
+                        key: key.to_owned(),
+                    })
+                }
+            }
+        }
+    }
+}
+
+/// What a finished write hashed.
+pub(crate) struct Written {
+    pub md5: [u8; 16],
+}
+
+impl Namespace {
+    /// Writes `bucket/key` from `body`. Nothing is visible unless the whole body arrived
+    /// and every check passed.
+    pub async fn put(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: BodyStream,
+        opts: PutOptions,
+    ) -> NsResult<ObjectInfo> {
+        let resolved = self.resolve_object(bucket, key)?;
+        Self::check_writable(&resolved, &path::join(bucket, key))?;
+        let meta_len: usize = opts.user_meta.iter().map(|(k, v)| k.len() + v.len()).sum();
+        if meta_len > MAX_USER_META {
+            return Err(NsError::MetadataTooLarge { len: meta_len });
+        }
+        if !self.bucket_exists(bucket).await? {
+            return Err(NsError::NoSuchBucket {
+                bucket: bucket.to_owned(),
+            });
+        }
+        if key.ends_with('/') || resolved.key.is_empty() {
+            return self.put_marker(&resolved, key, body, &opts).await;
+        }
+        resolved.backend.check_key(&resolved.key)?;
+        let body = body
+            .map(|r| r.map_err(|source| NsError::Body { source }))
+            .boxed();
+        self.write_object(&resolved, key, body, &opts).await
+    }
+
+    /// Streams `body` into the object `resolved` names under its key lock, checking the
+    /// condition first and the MD5 last, and records what the store cannot hold.
+    pub(crate) async fn write_object(
+        &self,
+        resolved: &Resolved,
+        key: &str,
+        body: BoxStream<'static, NsResult<Bytes>>,
+        opts: &PutOptions,
+    ) -> NsResult<ObjectInfo> {
+        self.write_object_with(resolved, key, body, opts, |w| hex::encode(w.md5))
+            .await
+    }
+
+    pub(crate) async fn write_object_with(
+        &self,
+        resolved: &Resolved,
+        key: &str,
+        body: BoxStream<'static, NsResult<Bytes>>,
+        opts: &PutOptions,
+        etag: impl FnOnce(&Written) -> String,
+    ) -> NsResult<ObjectInfo> {
+        let (backend, rel, store) = (
+            &resolved.backend,
+            resolved.key.as_str(),
+            resolved.backend.id(),
+        );
+        let _guard = self.locks.lock(&store, rel).await;
+        if opts.condition != PutCondition::None {
+            let existing = match backend.head(rel).await {
+                Ok(meta) => Some(ObjectInfo::from_store(
+                    key.to_owned(),
+                    &store,
+                    &meta,
+                    self.records.get(&store, rel)?,
+                )),
+                Err(BackendError::NotFound { .. }) => None,
+                Err(e) => return Err(e.into()),
+            };
+            opts.condition.check(key, existing.as_ref())?;
+        }
+        let written = stream_into(backend.writer(rel)?, body, opts.content_md5).await?;
+        let meta = backend.head(rel).await?;
+        let mut rec = opts.record(etag(&written));
+        rec.size = meta.size;
+        rec.store_etag.clone_from(&meta.e_tag);
+        self.records.put(&store, rel, &rec)?;
+        self.cache.invalidate(backend, rel);
+        Ok(ObjectInfo::from_store(
+            key.to_owned(),
+            &store,
+            &meta,
+            Some(rec),
+        ))
+    }
+
+    async fn put_marker(
+        &self,
+        resolved: &Resolved,
+        key: &str,
+        mut body: BodyStream,
+        opts: &PutOptions,
+    ) -> NsResult<ObjectInfo> {
+        while let Some(chunk) = body.next().await {
+            if !chunk.map_err(|source| NsError::Body { source })?.is_empty() {
+                return Err(NsError::MarkerWithBody {
+                    key: key.to_owned(),
+                });
+            }
+        }
+        if resolved.key.is_empty() {
+            // The mount point itself: always a directory.
+            return Ok(ObjectInfo {
+                key: key.to_owned(),
+                etag: EMPTY_MD5.to_owned(),
+                ..ObjectInfo::default()
+            });
+        }
+        let store = resolved.backend.id();
+        let _guard = self.locks.lock(&store, &resolved.key).await;
+        let existing = self
+            .records
+            .get(&store, &resolved.key)?
+            .map(|r| ObjectInfo::from_marker(key.to_owned(), r));
+        opts.condition.check(key, existing.as_ref())?;
+        let rec = opts.record(EMPTY_MD5.to_owned());
+        self.records.put(&store, &resolved.key, &rec)?;
+        Ok(ObjectInfo::from_marker(key.to_owned(), rec))
+    }
+
+    /// Deletes `bucket/key`; a missing key is not an error, as in S3.
+    pub async fn delete(&self, bucket: &str, key: &str) -> NsResult<()> {
+        let resolved = self.resolve_object(bucket, key)?;
+        Self::check_writable(&resolved, &path::join(bucket, key))?;
+        if !self.bucket_exists(bucket).await? {
+            return Err(NsError::NoSuchBucket {
+                bucket: bucket.to_owned(),
+            });
+        }
+        if resolved.key.is_empty() {
+            return Ok(());
+        }
+        let store = resolved.backend.id();
+        let _guard = self.locks.lock(&store, &resolved.key).await;
+        if !key.ends_with('/') {
+            resolved.backend.delete(&resolved.key).await?;
+            self.cache.invalidate(&resolved.backend, &resolved.key);
+        }
+        self.records.delete(&store, &resolved.key)
+    }
+}
+
+/// Streams `body` into `writer`, hashing; aborts on any failure so nothing is visible.
+async fn stream_into(
+    mut writer: arustio_backends::BackendWriter,
+    mut body: BoxStream<'static, NsResult<Bytes>>,
+    content_md5: Option<[u8; 16]>,
+) -> NsResult<Written> {
+    let mut md5 = Md5::new();
+    loop {
+        let chunk = match body.next().await {
+            None => break,
+            Some(Ok(chunk)) => chunk,
+            Some(Err(e)) => {
+                writer.abort().await;
+                return Err(e);
+            }
+        };
+        md5.update(&chunk);
+        if let Err(e) = writer.write(chunk).await {
+            writer.abort().await;
+            return Err(e.into());
+        }
+    }
+    let digest: [u8; 16] = md5.finalize().into();
+    if content_md5.is_some_and(|want| want != digest) {
+        writer.abort().await;
+        return Err(NsError::BadDigest);
+    }
+    writer.finish().await?;
+    Ok(Written { md5: digest })
+}

@@ -1,0 +1,38 @@
+//! [`MetaCmd`]: every change to the cluster-wide state.
+
+use arustio_namespace::MountEntry;
+use serde::{Deserialize, Serialize};
+
+/// The root credentials of the S3 endpoint and the admin API.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RootCredentials {
+    /// Access key id.
+    pub access_key: String,
+    /// Secret key.
+    pub secret_key: String,
+}
+
+impl std::fmt::Debug for RootCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RootCredentials")
+            .field("access_key", &self.access_key)
+            .field("secret_key", &"****")
+            .finish()
+    }
+}
+
+/// A change to the cluster-wide state. Commands are serialisable and applying one is
+/// deterministic, so a replicated log can carry them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum MetaCmd {
+    /// Mounts a store at a path.
+    Mount(MountEntry),
+    /// Removes the mount at a path (normalised).
+    Unmount {
+        /// The mount point.
+        path: String,
+    },
+    /// Sets the root credentials, replacing any stored pair.
+    SetRootCredentials(RootCredentials),
+}

@@ -1,0 +1,97 @@
+//! [`RocksKv`]: the KV store on RocksDB, under the data dir.
+
+use std::path::Path;
+
+use arustio_namespace::{KvError, KvPairs, KvStore};
+use rocksdb::{DB, Direction, IteratorMode, Options};
+
+/// A RocksDB database as a [`KvStore`].
+pub struct RocksKv {
+    db: DB,
+}
+
+impl std::fmt::Debug for RocksKv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RocksKv")
+            .field("path", &self.db.path())
+            .finish()
+    }
+}
+
+fn kv_err(e: rocksdb::Error) -> KvError {
+    KvError(e.into_string())
+}
+
+impl RocksKv {
+    /// Opens (or creates) the database at `path`.
+    pub fn open(path: &Path) -> Result<Self, KvError> {
+        let mut opts = Options::default();
+        opts.create_if_missing(true);
+        opts.set_keep_log_file_num(4);
+        let db = DB::open(&opts, path).map_err(kv_err)?;
+        Ok(Self { db })
+    }
+}
+
+impl KvStore for RocksKv {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, KvError> {
+        self.db.get(key).map_err(kv_err)
+    }
+
+    fn put(&self, key: &[u8], value: &[u8]) -> Result<(), KvError> {
+        self.db.put(key, value).map_err(kv_err)
+    }
+
+    fn delete(&self, key: &[u8]) -> Result<(), KvError> {
+        self.db.delete(key).map_err(kv_err)
+    }
+
+    fn scan(&self, prefix: &[u8], after: Option<&[u8]>, limit: usize) -> Result<KvPairs, KvError> {
+        let start = match after {
+            Some(a) if a >= prefix => a,
+            _ => prefix,
+        };
+        let mut out = Vec::new();
+        for item in self
+            .db
+            .iterator(IteratorMode::From(start, Direction::Forward))
+        {
+            let (k, v) = item.map_err(kv_err)?;
+            if !k.starts_with(prefix) || out.len() == limit {
+                break;
+            }
+            if after.is_some_and(|a| &*k <= a) {
+                continue;
+            }
+            out.push((k.to_vec(), v.to_vec()));
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn survives_reopen_and_scans_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let kv = RocksKv::open(dir.path()).unwrap();
+            for k in ["p/b", "p/a", "q/a", "p/c"] {
+                kv.put(k.as_bytes(), k.as_bytes()).unwrap();
+            }
+            kv.delete(b"p/c").unwrap();
+        }
+        let kv = RocksKv::open(dir.path()).unwrap();
+        let keys: Vec<_> = kv
+            .scan(b"p/", None, 10)
+            .unwrap()
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(keys, [b"p/a".to_vec(), b"p/b".to_vec()]);
+        assert_eq!(kv.scan(b"p/", Some(b"p/a"), 10).unwrap().len(), 1);
+        assert_eq!(kv.get(b"q/a").unwrap().as_deref(), Some(&b"q/a"[..]));
+    }
+}

@@ -1,0 +1,47 @@
+# Shared setup for the project's scripts: system packages, the cargo target dir, the venv.
+# Sourced, not run.
+
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/arustio-target}"
+VENV="${ARUSTIO_VENV:-$HOME/.cache/arustio-venv}"
+
+# Debian packages the build needs: RocksDB's bindings need libclang; the C++ needs a compiler.
+need_apt_packages() {
+  local missing=()
+  dpkg -s libclang-dev >/dev/null 2>&1 || missing+=(libclang-dev)
+  command -v g++ >/dev/null 2>&1 || missing+=(g++)
+  command -v make >/dev/null 2>&1 || missing+=(make)
+  if [ "${#missing[@]}" -eq 0 ]; then return 0; fi
+  if [ "$(id -u)" -eq 0 ]; then
+    echo "installing ${missing[*]} ..." >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "missing system packages; run this, then try again:" >&2
+    echo "  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+}
+
+need_rust() {
+  if ! command -v cargo >/dev/null 2>&1; then
+    echo "Rust is required: install it from https://rustup.rs, then try again." >&2
+    exit 1
+  fi
+}
+
+# The Python venv for the client tests, with pinned clients.
+need_venv() {
+  local stamp="$VENV/.arustio-requirements"
+  if [ ! -x "$VENV/bin/python" ]; then
+    python3 -m venv "$VENV" || {
+      if [ "$(id -u)" -eq 0 ]; then apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null && python3 -m venv "$VENV";
+      else echo "run: sudo apt-get install -y python3-venv" >&2; exit 1; fi
+    }
+  fi
+  if ! cmp -s "$ROOT/conformance-tests/python/requirements.txt" "$stamp"; then
+    "$VENV/bin/pip" install -q --disable-pip-version-check -r "$ROOT/conformance-tests/python/requirements.txt"
+    cp "$ROOT/conformance-tests/python/requirements.txt" "$stamp"
+  fi
+}
