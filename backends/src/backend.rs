@@ -8,9 +8,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 use object_store::path::Path;
-use object_store::{
-    GetOptions, GetRange, GetResultPayload, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart,
-};
+use object_store::{GetOptions, GetRange, GetResultPayload, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use crate::keys::check_object_key;
@@ -73,16 +71,8 @@ pub struct Backend {
 }
 
 impl Backend {
-    pub(crate) fn new(
-        uri: MountUri,
-        store: Arc<dyn ObjectStore>,
-        local_root: Option<PathBuf>,
-    ) -> Self {
-        Self {
-            uri,
-            store,
-            local_root,
-        }
+    pub(crate) fn new(uri: MountUri, store: Arc<dyn ObjectStore>, local_root: Option<PathBuf>) -> Self {
+        Self { uri, store, local_root }
     }
 
     /// The kind of store.
@@ -156,9 +146,7 @@ impl Backend {
         let owned_key = key.to_owned();
         let stream = match result.payload {
             GetResultPayload::File(file, path) => local_file_stream(file, path, range),
-            GetResultPayload::Stream(s) => s
-                .map_err(move |e| BackendError::from_store(&owned_key, e))
-                .boxed(),
+            GetResultPayload::Stream(s) => s.map_err(move |e| BackendError::from_store(&owned_key, e)).boxed(),
         };
         Ok((meta, stream))
     }
@@ -193,17 +181,9 @@ impl Backend {
     }
 
     /// Objects whose key starts with `prefix` and sorts after `offset`, in key order.
-    pub fn list(
-        &self,
-        prefix: &str,
-        offset: Option<&str>,
-    ) -> BoxStream<'static, Result<ObjectMeta, BackendError>> {
+    pub fn list(&self, prefix: &str, offset: Option<&str>) -> BoxStream<'static, Result<ObjectMeta, BackendError>> {
         if let Some(root) = &self.local_root {
-            return crate::local_list::list_sorted(
-                root.clone(),
-                prefix.to_owned(),
-                offset.map(str::to_owned),
-            );
+            return crate::local_list::list_sorted(root.clone(), prefix.to_owned(), offset.map(str::to_owned));
         }
         // object_store lists by whole segments: list the parent directory, then filter.
         let dir = prefix.rsplit_once('/').map_or("", |(d, _)| d);
@@ -219,8 +199,7 @@ impl Backend {
             .map_err(|e| BackendError::from_store("", e))
             .try_filter_map(move |meta| {
                 let key = meta.location.to_string();
-                let keep = key.starts_with(&prefix)
-                    && offset.as_ref().is_none_or(|o| key.as_str() > o.as_str());
+                let keep = key.starts_with(&prefix) && offset.as_ref().is_none_or(|o| key.as_str() > o.as_str());
                 futures::future::ready(Ok(keep.then(|| ObjectMeta::from_store(key, meta))))
             })
             .boxed()
@@ -234,12 +213,7 @@ fn local_file_stream(file: std::fs::File, path: PathBuf, range: Range<u64>) -> B
         path: shown.clone(),
         source,
     };
-    let state = (
-        tokio::fs::File::from_std(file),
-        range.start,
-        range.end,
-        false,
-    );
+    let state = (tokio::fs::File::from_std(file), range.start, range.end, false);
     futures::stream::try_unfold(state, move |(mut file, pos, end, seeked)| {
         let io_err = io_err.clone();
         async move {
@@ -247,13 +221,9 @@ fn local_file_stream(file: std::fs::File, path: PathBuf, range: Range<u64>) -> B
                 return Ok(None);
             }
             if !seeked {
-                file.seek(std::io::SeekFrom::Start(pos))
-                    .await
-                    .map_err(&io_err)?;
+                file.seek(std::io::SeekFrom::Start(pos)).await.map_err(&io_err)?;
             }
-            let want = usize::try_from(end - pos)
-                .unwrap_or(usize::MAX)
-                .min(LOCAL_READ_CHUNK);
+            let want = usize::try_from(end - pos).unwrap_or(usize::MAX).min(LOCAL_READ_CHUNK);
             let mut buf = vec![0u8; want];
             let n = file.read(&mut buf).await.map_err(&io_err)?;
             if n == 0 {
@@ -323,9 +293,7 @@ impl BackendWriter {
                     .map_err(|e| BackendError::from_store(&key, e))?;
             }
             WriteState::Multipart(w) => {
-                w.finish()
-                    .await
-                    .map_err(|e| BackendError::from_store(&key, e))?;
+                w.finish().await.map_err(|e| BackendError::from_store(&key, e))?;
             }
         }
         Ok(())

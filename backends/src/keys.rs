@@ -26,12 +26,8 @@ impl fmt::Display for KeyRule {
             Self::EmptySegment => "keys may not be empty, start with '/' or contain '//'",
             Self::DotSegment => "keys may not contain '.' or '..' path segments",
             Self::ControlChar => "keys may not contain control characters",
-            Self::SegmentTooLong => {
-                "each '/'-separated segment must be at most 255 bytes on a local store"
-            }
-            Self::ReservedSuffix => {
-                "a segment ending in '#' followed by digits is reserved on a local store"
-            }
+            Self::SegmentTooLong => "each '/'-separated segment must be at most 255 bytes on a local store",
+            Self::ReservedSuffix => "a segment ending in '#' followed by digits is reserved on a local store",
         })
     }
 }
@@ -90,11 +86,7 @@ mod tests {
             ("f#12", Some(ReservedSuffix)),
         ];
         for (key, want) in cases {
-            assert_eq!(
-                check_object_key(StoreKind::Local, key).err(),
-                want,
-                "{key:?}"
-            );
+            assert_eq!(check_object_key(StoreKind::Local, key).err(), want, "{key:?}");
         }
         assert!(check_object_key(StoreKind::Memory, "f#12").is_ok());
         assert_eq!(

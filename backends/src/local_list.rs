@@ -32,9 +32,7 @@ struct SortedWalk {
 
 impl SortedWalk {
     fn new(root: PathBuf, prefix: String, offset: Option<String>) -> Self {
-        let base = prefix
-            .rsplit_once('/')
-            .map_or(String::new(), |(d, _)| format!("{d}/"));
+        let base = prefix.rsplit_once('/').map_or(String::new(), |(d, _)| format!("{d}/"));
         let mut walk = Self {
             root,
             prefix,
@@ -82,10 +80,7 @@ impl SortedWalk {
 
     fn skip_dir(&self, dkey: &str) -> bool {
         let relevant = dkey.starts_with(&self.prefix) || self.prefix.starts_with(dkey);
-        let before_offset = self
-            .offset
-            .as_deref()
-            .is_some_and(|o| o > dkey && !o.starts_with(dkey));
+        let before_offset = self.offset.as_deref().is_some_and(|o| o > dkey && !o.starts_with(dkey));
         !relevant || before_offset
     }
 
@@ -104,11 +99,7 @@ impl SortedWalk {
 }
 
 fn sort_key((name, is_dir): &(String, bool)) -> String {
-    if *is_dir {
-        format!("{name}/")
-    } else {
-        name.clone()
-    }
+    if *is_dir { format!("{name}/") } else { name.clone() }
 }
 
 impl Iterator for SortedWalk {
@@ -127,16 +118,11 @@ impl Iterator for SortedWalk {
                 if !self.skip_dir(&dkey)
                     && let Some(entries) = self.read_dir(&dkey)
                 {
-                    self.stack.push(Frame {
-                        base: dkey,
-                        entries,
-                    });
+                    self.stack.push(Frame { base: dkey, entries });
                 }
                 continue;
             }
-            if !key.starts_with(&self.prefix)
-                || self.offset.as_deref().is_some_and(|o| key.as_str() <= o)
-            {
+            if !key.starts_with(&self.prefix) || self.offset.as_deref().is_some_and(|o| key.as_str() <= o) {
                 continue;
             }
             let path = self.root.join(&key);
@@ -170,40 +156,28 @@ pub(crate) fn list_sorted(
     offset: Option<String>,
 ) -> BoxStream<'static, Result<ObjectMeta, BackendError>> {
     let init: Option<SortedWalk> = None;
-    let state = (
-        init,
-        VecDeque::<ObjectMeta>::new(),
-        root,
-        prefix,
-        offset,
-        false,
-    );
-    futures::stream::try_unfold(
-        state,
-        |(walk, mut buf, root, prefix, offset, done)| async move {
-            if buf.is_empty() && !done {
-                let (root2, prefix2, offset2) = (root.clone(), prefix.clone(), offset.clone());
-                let (walk, batch) = tokio::task::spawn_blocking(move || {
-                    let mut walk = walk.unwrap_or_else(|| SortedWalk::new(root2, prefix2, offset2));
-                    let batch: Vec<ObjectMeta> = walk.by_ref().take(BATCH).collect();
-                    (walk, batch)
-                })
-                .await
-                .map_err(|e| BackendError::Io {
-                    path: root.display().to_string(),
-                    source: std::io::Error::other(e),
-                })?;
-                let done = batch.len() < BATCH;
-                buf.extend(batch);
-                return Ok(buf
-                    .pop_front()
-                    .map(|m| (m, (Some(walk), buf, root, prefix, offset, done))));
-            }
-            Ok(buf
+    let state = (init, VecDeque::<ObjectMeta>::new(), root, prefix, offset, false);
+    futures::stream::try_unfold(state, |(walk, mut buf, root, prefix, offset, done)| async move {
+        if buf.is_empty() && !done {
+            let (root2, prefix2, offset2) = (root.clone(), prefix.clone(), offset.clone());
+            let (walk, batch) = tokio::task::spawn_blocking(move || {
+                let mut walk = walk.unwrap_or_else(|| SortedWalk::new(root2, prefix2, offset2));
+                let batch: Vec<ObjectMeta> = walk.by_ref().take(BATCH).collect();
+                (walk, batch)
+            })
+            .await
+            .map_err(|e| BackendError::Io {
+                path: root.display().to_string(),
+                source: std::io::Error::other(e),
+            })?;
+            let done = batch.len() < BATCH;
+            buf.extend(batch);
+            return Ok(buf
                 .pop_front()
-                .map(|m| (m, (walk, buf, root, prefix, offset, done))))
-        },
-    )
+                .map(|m| (m, (Some(walk), buf, root, prefix, offset, done))));
+        }
+        Ok(buf.pop_front().map(|m| (m, (walk, buf, root, prefix, offset, done))))
+    })
     .boxed()
 }
 

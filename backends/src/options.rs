@@ -31,10 +31,7 @@ impl MountOptions {
                 return Err(BackendError::InvalidOption {
                     scheme: kind.scheme().to_owned(),
                     key: key.clone(),
-                    reason: format!(
-                        "unknown option; valid options are: {}",
-                        COMMON_KEYS.join(", ")
-                    ),
+                    reason: format!("unknown option; valid options are: {}", COMMON_KEYS.join(", ")),
                 });
             }
             if key == "readonly" && !matches!(value.as_str(), "true" | "false") {

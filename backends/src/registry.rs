@@ -26,10 +26,7 @@ impl Registry {
         let parsed = MountUri::parse(uri)?;
         options.validate(parsed.kind)?;
         let id = parsed.to_string();
-        let mut built = self
-            .built
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut built = self.built.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(b) = built.get(&id) {
             return Ok(Arc::clone(b));
         }

@@ -49,19 +49,14 @@ impl MountUri {
             uri: uri.to_owned(),
             reason: reason.to_owned(),
         };
-        let (scheme, rest) = uri
-            .split_once("://")
-            .ok_or_else(|| bad("expected SCHEME://..."))?;
+        let (scheme, rest) = uri.split_once("://").ok_or_else(|| bad("expected SCHEME://..."))?;
         match scheme {
             "local" | "file" => {
                 if !rest.starts_with('/') {
                     return Err(bad("a local path must be absolute, e.g. local:///srv/data"));
                 }
                 let path = PathBuf::from(rest);
-                if path
-                    .components()
-                    .any(|c| matches!(c, std::path::Component::ParentDir))
-                {
+                if path.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
                     return Err(bad("a local path must not contain '..'"));
                 }
                 let location = rest.trim_end_matches('/');

@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 /// A running gateway; killed and cleaned up on drop.
 pub struct Gateway {
     child: Child,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
     /// The S3 endpoint.
     pub s3_addr: SocketAddr,
     /// The admin API.
@@ -58,6 +60,32 @@ impl Gateway {
         let secret_key = format!("secret-{}-{}", free_port(), std::process::id());
         let s3_addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
         let grpc_addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        let env: Vec<(String, String)> = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let child = Self::spawn(&data_dir, s3_addr, grpc_addr, &access_key, &secret_key, &args, &env);
+        let mut gw = Self {
+            child,
+            args,
+            env,
+            s3_addr,
+            grpc_addr,
+            access_key,
+            secret_key,
+            data_dir,
+        };
+        gw.wait_ready();
+        gw
+    }
+
+    fn spawn(
+        data_dir: &tempfile::TempDir,
+        s3_addr: SocketAddr,
+        grpc_addr: SocketAddr,
+        access_key: &str,
+        secret_key: &str,
+        args: &[String],
+        env: &[(String, String)],
+    ) -> Child {
         let mut cmd = Command::new(binary());
         cmd.arg("serve")
             .arg("--data-dir")
@@ -67,25 +95,31 @@ impl Gateway {
             .arg("--grpc-addr")
             .arg(grpc_addr.to_string())
             .args(args)
-            .env("ARUSTIO_ACCESS_KEY", &access_key)
-            .env("ARUSTIO_SECRET_KEY", &secret_key)
+            .env("ARUSTIO_ACCESS_KEY", access_key)
+            .env("ARUSTIO_SECRET_KEY", secret_key)
             .env("ARUSTIO_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::null());
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let child = cmd.spawn().expect("spawn arustio");
-        let mut gw = Self {
-            child,
-            s3_addr,
-            grpc_addr,
-            access_key,
-            secret_key,
-            data_dir,
-        };
-        gw.wait_ready();
-        gw
+        cmd.spawn().expect("spawn arustio")
+    }
+
+    /// Kills the process (SIGKILL) and starts it again on the same data dir and ports.
+    pub fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.child = Self::spawn(
+            &self.data_dir,
+            self.s3_addr,
+            self.grpc_addr,
+            &self.access_key,
+            &self.secret_key,
+            &self.args,
+            &self.env,
+        );
+        self.wait_ready();
     }
 
     fn wait_ready(&mut self) {

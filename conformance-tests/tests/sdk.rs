@@ -6,9 +6,7 @@ use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{
-    CompletedMultipartUpload, CompletedPart, Delete, MetadataDirective, ObjectIdentifier,
-};
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, Delete, MetadataDirective, ObjectIdentifier};
 use md5::Digest;
 
 fn client_with(gw: &Gateway, secret: &str) -> Client {
@@ -31,19 +29,8 @@ fn md5_hex(b: &[u8]) -> String {
 }
 
 async fn get_bytes(c: &Client, bucket: &str, key: &str) -> Vec<u8> {
-    let out = c
-        .get_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .expect("get");
-    out.body
-        .collect()
-        .await
-        .expect("body")
-        .into_bytes()
-        .to_vec()
+    let out = c.get_object().bucket(bucket).key(key).send().await.expect("get");
+    out.body.collect().await.expect("body").into_bytes().to_vec()
 }
 
 fn code<E: ProvideErrorMetadata>(e: &E) -> String {
@@ -68,11 +55,7 @@ async fn bucket_lifecycle() {
         .filter_map(|b| b.name().map(str::to_owned))
         .collect();
     assert_eq!(names, ["alpha"]);
-    c.get_bucket_location()
-        .bucket("alpha")
-        .send()
-        .await
-        .unwrap();
+    c.get_bucket_location().bucket("alpha").send().await.unwrap();
     c.put_object()
         .bucket("alpha")
         .key("x")
@@ -82,24 +65,11 @@ async fn bucket_lifecycle() {
         .unwrap();
     let e = c.delete_bucket().bucket("alpha").send().await.unwrap_err();
     assert_eq!(code(&e.into_service_error()), "BucketNotEmpty");
-    c.delete_object()
-        .bucket("alpha")
-        .key("x")
-        .send()
-        .await
-        .unwrap();
+    c.delete_object().bucket("alpha").key("x").send().await.unwrap();
     c.delete_bucket().bucket("alpha").send().await.unwrap();
     assert!(c.head_bucket().bucket("alpha").send().await.is_err());
-    let e = c
-        .create_bucket()
-        .bucket("Bad_Name")
-        .send()
-        .await
-        .unwrap_err();
-    assert!(
-        e.raw_response().is_some_and(|r| r.status().as_u16() == 400),
-        "{e:?}"
-    );
+    let e = c.create_bucket().bucket("Bad_Name").send().await.unwrap_err();
+    assert!(e.raw_response().is_some_and(|r| r.status().as_u16() == 400), "{e:?}");
 }
 
 #[tokio::test]
@@ -124,48 +94,18 @@ async fn put_get_head_with_metadata_and_odd_keys() {
             .send()
             .await
             .unwrap_or_else(|e| panic!("put {key}: {e:?}"));
-        assert_eq!(
-            put.e_tag().unwrap(),
-            format!("\"{}\"", md5_hex(body.as_bytes()))
-        );
+        assert_eq!(put.e_tag().unwrap(), format!("\"{}\"", md5_hex(body.as_bytes())));
         assert_eq!(get_bytes(&c, "data", key).await, body.as_bytes());
-        let head = c
-            .head_object()
-            .bucket("data")
-            .key(key)
-            .send()
-            .await
-            .unwrap();
+        let head = c.head_object().bucket("data").key(key).send().await.unwrap();
         assert_eq!(head.content_type(), Some("text/x-test"));
-        assert_eq!(
-            head.metadata().unwrap().get("colour").map(String::as_str),
-            Some("blue")
-        );
+        assert_eq!(head.metadata().unwrap().get("colour").map(String::as_str), Some("blue"));
         assert_eq!(head.content_length(), Some(body.len() as i64));
     }
-    let e = c
-        .get_object()
-        .bucket("data")
-        .key("missing")
-        .send()
-        .await
-        .unwrap_err();
+    let e = c.get_object().bucket("data").key("missing").send().await.unwrap_err();
     assert_eq!(code(&e.into_service_error()), "NoSuchKey");
-    let e = c
-        .get_object()
-        .bucket("nobucket")
-        .key("x")
-        .send()
-        .await
-        .unwrap_err();
+    let e = c.get_object().bucket("nobucket").key("x").send().await.unwrap_err();
     assert_eq!(code(&e.into_service_error()), "NoSuchBucket");
-    let e = c
-        .head_object()
-        .bucket("data")
-        .key("missing")
-        .send()
-        .await
-        .unwrap_err();
+    let e = c.head_object().bucket("data").key("missing").send().await.unwrap_err();
     assert!(e.raw_response().is_some_and(|r| r.status().as_u16() == 404));
     for bad in ["a//b", "a/../b", "../escape"] {
         let e = c
@@ -212,20 +152,9 @@ async fn ranges_and_conditionals() {
         ("bytes=-3", b"789"),
         ("bytes=8-100", b"89"),
     ] {
-        let out = c
-            .get_object()
-            .bucket("rng")
-            .key("k")
-            .range(range)
-            .send()
-            .await
-            .unwrap();
+        let out = c.get_object().bucket("rng").key("k").range(range).send().await.unwrap();
         assert!(out.content_range().is_some(), "{range}");
-        assert_eq!(
-            out.body.collect().await.unwrap().into_bytes().as_ref(),
-            want,
-            "{range}"
-        );
+        assert_eq!(out.body.collect().await.unwrap().into_bytes().as_ref(), want, "{range}");
     }
     let e = c
         .get_object()
@@ -396,11 +325,7 @@ async fn listings_page_and_group() {
             .send()
             .await
             .unwrap();
-        entries.extend(
-            out.common_prefixes()
-                .iter()
-                .map(|p| p.prefix().unwrap().to_owned()),
-        );
+        entries.extend(out.common_prefixes().iter().map(|p| p.prefix().unwrap().to_owned()));
         entries.extend(out.contents().iter().map(|o| o.key().unwrap().to_owned()));
         if !out.is_truncated().unwrap_or(false) {
             break;
@@ -417,11 +342,7 @@ async fn listings_page_and_group() {
         .await
         .unwrap();
     let objs: Vec<_> = out.contents().iter().map(|o| o.key().unwrap()).collect();
-    let cps: Vec<_> = out
-        .common_prefixes()
-        .iter()
-        .map(|p| p.prefix().unwrap())
-        .collect();
+    let cps: Vec<_> = out.common_prefixes().iter().map(|p| p.prefix().unwrap()).collect();
     assert_eq!((objs, cps), (vec!["a/1", "a/2"], vec!["a/b/"]));
     let out = c
         .list_objects_v2()
@@ -432,13 +353,7 @@ async fn listings_page_and_group() {
         .unwrap();
     assert_eq!(out.contents().first().and_then(|o| o.key()), Some("b"));
     // v1 with markers.
-    let out = c
-        .list_objects()
-        .bucket("lst")
-        .max_keys(3)
-        .send()
-        .await
-        .unwrap();
+    let out = c.list_objects().bucket("lst").max_keys(3).send().await.unwrap();
     assert!(out.is_truncated().unwrap());
     let out = c
         .list_objects()
@@ -449,21 +364,10 @@ async fn listings_page_and_group() {
         .unwrap();
     assert_eq!(out.contents().first().and_then(|o| o.key()), Some("b"));
     // The `dir/` marker survives and is listed.
-    let out = c
-        .list_objects_v2()
-        .bucket("lst")
-        .prefix("c/")
-        .send()
-        .await
-        .unwrap();
+    let out = c.list_objects_v2().bucket("lst").prefix("c/").send().await.unwrap();
     let got: Vec<_> = out.contents().iter().map(|o| o.key().unwrap()).collect();
     assert_eq!(got, ["c/", "c/x"]);
-    c.head_object()
-        .bucket("lst")
-        .key("c/")
-        .send()
-        .await
-        .unwrap();
+    c.head_object().bucket("lst").key("c/").send().await.unwrap();
 }
 
 #[tokio::test]
@@ -511,20 +415,10 @@ async fn multipart_upload_copy_abort_and_lists() {
         .await
         .unwrap();
     assert_eq!(parts.parts().len(), 2);
-    let uploads = c
-        .list_multipart_uploads()
-        .bucket("mpu")
-        .send()
-        .await
-        .unwrap();
+    let uploads = c.list_multipart_uploads().bucket("mpu").send().await.unwrap();
     assert_eq!(uploads.uploads().len(), 1);
     assert!(
-        c.head_object()
-            .bucket("mpu")
-            .key("big")
-            .send()
-            .await
-            .is_err(),
+        c.head_object().bucket("mpu").key("big").send().await.is_err(),
         "nothing visible before Complete"
     );
     let done = c
@@ -551,21 +445,11 @@ async fn multipart_upload_copy_abort_and_lists() {
         .send()
         .await
         .unwrap();
-    assert!(
-        done.e_tag().unwrap().ends_with("-2\""),
-        "{:?}",
-        done.e_tag()
-    );
+    assert!(done.e_tag().unwrap().ends_with("-2\""), "{:?}", done.e_tag());
     let mut whole = part1.clone();
     whole.extend_from_slice(&part2);
     assert_eq!(get_bytes(&c, "mpu", "big").await, whole);
-    let head = c
-        .head_object()
-        .bucket("mpu")
-        .key("big")
-        .send()
-        .await
-        .unwrap();
+    let head = c.head_object().bucket("mpu").key("big").send().await.unwrap();
     assert_eq!(head.content_type(), Some("application/x-big"));
     assert_eq!(head.e_tag(), done.e_tag());
     assert!(
@@ -637,12 +521,7 @@ async fn multipart_upload_copy_abort_and_lists() {
         .await
         .unwrap();
     assert!(
-        c.head_object()
-            .bucket("mpu")
-            .key("copy")
-            .send()
-            .await
-            .is_err(),
+        c.head_object().bucket("mpu").key("copy").send().await.is_err(),
         "aborted upload left an object"
     );
     let e = c
@@ -678,18 +557,9 @@ async fn copy_delete_objects_and_checksums() {
         .send()
         .await
         .unwrap();
-    let h = c
-        .head_object()
-        .bucket("dst")
-        .key("same")
-        .send()
-        .await
-        .unwrap();
+    let h = c.head_object().bucket("dst").key("same").send().await.unwrap();
     assert_eq!(
-        (
-            h.content_type(),
-            h.metadata().unwrap().get("m").map(String::as_str)
-        ),
+        (h.content_type(), h.metadata().unwrap().get("m").map(String::as_str)),
         (Some("text/plain"), Some("1"))
     );
     c.copy_object()
@@ -702,18 +572,9 @@ async fn copy_delete_objects_and_checksums() {
         .send()
         .await
         .unwrap();
-    let h = c
-        .head_object()
-        .bucket("dst")
-        .key("new")
-        .send()
-        .await
-        .unwrap();
+    let h = c.head_object().bucket("dst").key("new").send().await.unwrap();
     assert_eq!(
-        (
-            h.content_type(),
-            h.metadata().unwrap().get("m").map(String::as_str)
-        ),
+        (h.content_type(), h.metadata().unwrap().get("m").map(String::as_str)),
         (Some("a/b"), Some("2"))
     );
     assert_eq!(get_bytes(&c, "dst", "new").await, b"copy me");
@@ -730,29 +591,13 @@ async fn copy_delete_objects_and_checksums() {
     let del = Delete::builder()
         .objects(ObjectIdentifier::builder().key("same").build().unwrap())
         .objects(ObjectIdentifier::builder().key("new").build().unwrap())
-        .objects(
-            ObjectIdentifier::builder()
-                .key("never-existed")
-                .build()
-                .unwrap(),
-        )
+        .objects(ObjectIdentifier::builder().key("never-existed").build().unwrap())
         .build()
         .unwrap();
-    let out = c
-        .delete_objects()
-        .bucket("dst")
-        .delete(del)
-        .send()
-        .await
-        .unwrap();
+    let out = c.delete_objects().bucket("dst").delete(del).send().await.unwrap();
     assert_eq!(out.deleted().len(), 3);
     assert_eq!(
-        c.list_objects_v2()
-            .bucket("dst")
-            .send()
-            .await
-            .unwrap()
-            .key_count(),
+        c.list_objects_v2().bucket("dst").send().await.unwrap().key_count(),
         Some(0)
     );
 
@@ -767,14 +612,7 @@ async fn copy_delete_objects_and_checksums() {
         .await
         .unwrap_err();
     assert_eq!(code(&e.into_service_error()), "BadDigest");
-    assert!(
-        c.head_object()
-            .bucket("src")
-            .key("bad")
-            .send()
-            .await
-            .is_err()
-    );
+    assert!(c.head_object().bucket("src").key("bad").send().await.is_err());
     // A right one is kept and returned when asked.
     let put = c
         .put_object()
@@ -815,12 +653,7 @@ async fn signatures_and_presigned_urls() {
         .await
         .unwrap();
     let http = reqwest::Client::new();
-    let r = http
-        .put(put.uri())
-        .body("via presigned PUT")
-        .send()
-        .await
-        .unwrap();
+    let r = http.put(put.uri()).body("via presigned PUT").send().await.unwrap();
     assert!(r.status().is_success(), "{:?}", r.text().await);
     let get = c
         .get_object()
@@ -834,18 +667,8 @@ async fn signatures_and_presigned_urls() {
     let uri = get.uri().to_owned();
     let flipped = if uri.ends_with('0') { '1' } else { '0' };
     let tampered = format!("{}{flipped}", &uri[..uri.len() - 1]);
-    assert!(
-        uri.contains("X-Amz-Signature=")
-            && uri
-                .rsplit('&')
-                .next()
-                .unwrap()
-                .starts_with("X-Amz-Signature=")
-    );
-    assert_eq!(
-        http.get(tampered).send().await.unwrap().status().as_u16(),
-        403
-    );
+    assert!(uri.contains("X-Amz-Signature=") && uri.rsplit('&').next().unwrap().starts_with("X-Amz-Signature="));
+    assert_eq!(http.get(tampered).send().await.unwrap().status().as_u16(), 403);
     let anonymous = http
         .get(format!("{}/sig/pre%20signed", gw.endpoint()))
         .send()

@@ -18,10 +18,7 @@ struct AdminService {
 
 #[tonic::async_trait]
 impl Admin for AdminService {
-    async fn get_info(
-        &self,
-        _req: Request<GetInfoRequest>,
-    ) -> Result<Response<GetInfoResponse>, Status> {
+    async fn get_info(&self, _req: Request<GetInfoRequest>) -> Result<Response<GetInfoResponse>, Status> {
         Ok(Response::new(GetInfoResponse {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             s3_addr: self.s3_addr.to_string(),

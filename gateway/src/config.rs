@@ -18,6 +18,21 @@ pub enum MetadataBackend {
     Memory,
 }
 
+/// A mount declared in the config file (`[[mounts]]`), applied at every start.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MountConfig {
+    /// The mount point, e.g. `/data/lake`.
+    pub path: String,
+    /// The store, e.g. `local:///srv/lake` or `mem://scratch`.
+    pub uri: String,
+    /// Store options (`-o key=value` on the CLI).
+    #[serde(default)]
+    pub options: std::collections::BTreeMap<String, String>,
+    /// Refuse every write.
+    #[serde(default)]
+    pub readonly: bool,
+}
+
 /// The configuration of `arustio serve`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
@@ -40,6 +55,8 @@ pub struct Config {
     pub multipart_expiry_secs: u64,
     /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `arustio=debug`.
     pub log: String,
+    /// Mounts applied at start, idempotently.
+    pub mounts: Vec<MountConfig>,
 }
 
 impl Default for Config {
@@ -54,16 +71,14 @@ impl Default for Config {
             domain: None,
             multipart_expiry_secs: 24 * 3600,
             log: "info,s3s::ops=off".to_owned(),
+            mounts: Vec::new(),
         }
     }
 }
 
 impl Config {
     /// Loads defaults, then `file`, then `ARUSTIO_*` env, then `overrides`.
-    pub fn load(
-        file: Option<&Path>,
-        overrides: &impl Serialize,
-    ) -> Result<Self, Box<figment::Error>> {
+    pub fn load(file: Option<&Path>, overrides: &impl Serialize) -> Result<Self, Box<figment::Error>> {
         let mut fig = Figment::from(Serialized::defaults(Self::default()));
         if let Some(file) = file {
             if !file.is_file() {
@@ -99,13 +114,7 @@ mod tests {
         struct Flags {
             s3_addr: &'static str,
         }
-        let cfg = Config::load(
-            Some(&file),
-            &Flags {
-                s3_addr: "127.0.0.1:9",
-            },
-        )
-        .unwrap();
+        let cfg = Config::load(Some(&file), &Flags { s3_addr: "127.0.0.1:9" }).unwrap();
         assert_eq!(cfg.s3_addr.port(), 9);
         assert!(Config::load(Some(&dir.path().join("missing.toml")), &NoOverrides {}).is_err());
     }

@@ -54,17 +54,11 @@ pub enum ServeError {
     #[error("configuration: {0}")]
     Config(#[from] Box<figment::Error>),
     #[error("data dir {path}: {source}")]
-    DataDir {
-        path: String,
-        source: std::io::Error,
-    },
+    DataDir { path: String, source: std::io::Error },
     #[error("metadata: {0}")]
     Meta(String),
     #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        addr: String,
-        source: std::io::Error,
-    },
+    Bind { addr: String, source: std::io::Error },
     #[error("{0}")]
     Other(String),
 }
@@ -72,8 +66,7 @@ pub enum ServeError {
 /// Runs the server.
 pub fn run(args: ServeArgs) -> Result<(), ServeError> {
     let config = Config::load(args.config.as_deref(), &args)?;
-    let filter =
-        tracing_subscriber::EnvFilter::try_new(&config.log).unwrap_or_else(|_| "info".into());
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log).unwrap_or_else(|_| "info".into());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -108,13 +101,13 @@ pub fn open_node(config: &Config) -> Result<Node, ServeError> {
         source,
     })?;
     let kv: Arc<dyn KvStore> = match config.metadata {
-        MetadataBackend::Rocksdb => Arc::new(RocksKv::open(&data.join("meta")).map_err(|e| {
-            ServeError::Meta(format!("{e} (is another arustio using this data dir?)"))
-        })?),
+        MetadataBackend::Rocksdb => Arc::new(
+            RocksKv::open(&data.join("meta"))
+                .map_err(|e| ServeError::Meta(format!("{e} (is another arustio using this data dir?)")))?,
+        ),
         MetadataBackend::Memory => Arc::new(MemKv::default()),
     };
-    let meta =
-        Arc::new(MetaStore::open(Arc::clone(&kv)).map_err(|e| ServeError::Meta(e.to_string()))?);
+    let meta = Arc::new(MetaStore::open(Arc::clone(&kv)).map_err(|e| ServeError::Meta(e.to_string()))?);
     if !meta.mounts().iter().any(|m| m.path.is_empty()) {
         let root = data.join("root");
         create_private_dir(&root)?;
@@ -128,13 +121,15 @@ pub fn open_node(config: &Config) -> Result<Node, ServeError> {
             .map_err(|e| ServeError::Meta(e.to_string()))?;
         info!(root = %root.display(), "mounted the root / on a local directory");
     }
+    let registry = Arc::new(Registry::new());
+    apply_config_mounts(config, &meta, &registry)?;
     let credentials = root_credentials(config, &meta)?;
     let staging = data.join("multipart");
     create_private_dir(&staging)?;
     let mounts: Arc<dyn MountTable> = Arc::clone(&meta) as Arc<dyn MountTable>;
     let namespace = Arc::new(Namespace::new(
         mounts,
-        Arc::new(Registry::new()),
+        registry,
         kv,
         CacheManager::passthrough(),
         staging,
@@ -146,6 +141,42 @@ pub fn open_node(config: &Config) -> Result<Node, ServeError> {
     })
 }
 
+/// Applies the config's `[[mounts]]`: an identical mount is left alone, a missing one is
+/// made (so an unmounted config mount comes back), and a different mount at the same
+/// path stops the start.
+fn apply_config_mounts(config: &Config, meta: &MetaStore, registry: &Registry) -> Result<(), ServeError> {
+    for m in &config.mounts {
+        let bad = |e: &dyn std::fmt::Display| ServeError::Other(format!("config mount {} {}: {e}", m.path, m.uri));
+        let path = arustio_namespace::check_mount_path(&m.path).map_err(|e| bad(&e))?;
+        let options = MountOptions(m.options.clone());
+        let readonly = m.readonly || options.readonly();
+        registry.backend(&m.uri, &options).map_err(|e| bad(&e))?;
+        let entry = MountEntry {
+            path,
+            uri: m.uri.clone(),
+            options,
+            readonly,
+        };
+        match meta.mounts().iter().find(|e| e.path == entry.path) {
+            Some(existing) if *existing == entry => {}
+            Some(existing) => {
+                return Err(ServeError::Other(format!(
+                    "config mount {} {} conflicts with the runtime mount {} {}; unmount one of them",
+                    entry.display_path(),
+                    entry.uri,
+                    existing.display_path(),
+                    existing.uri
+                )));
+            }
+            None => {
+                meta.apply(&MetaCmd::Mount(entry.clone())).map_err(|e| bad(&e))?;
+                info!(path = %entry.display_path(), uri = %entry.uri, "mounted from the config");
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The root pair: from the config (replacing the stored one), else stored, else made
 /// now and printed once to stdout, never to the log.
 fn root_credentials(config: &Config, meta: &MetaStore) -> Result<RootCredentials, ServeError> {
@@ -153,7 +184,9 @@ fn root_credentials(config: &Config, meta: &MetaStore) -> Result<RootCredentials
     match (&config.access_key, &config.secret_key) {
         (Some(access_key), Some(secret_key)) => {
             if access_key.is_empty() || secret_key.len() < 8 {
-                return Err(ServeError::Other("ARUSTIO_ACCESS_KEY must not be empty and ARUSTIO_SECRET_KEY needs at least 8 characters".into()));
+                return Err(ServeError::Other(
+                    "ARUSTIO_ACCESS_KEY must not be empty and ARUSTIO_SECRET_KEY needs at least 8 characters".into(),
+                ));
             }
             let creds = RootCredentials {
                 access_key: access_key.clone(),
@@ -175,10 +208,7 @@ fn root_credentials(config: &Config, meta: &MetaStore) -> Result<RootCredentials
             }
             let creds = RootCredentials {
                 access_key: random_string(20, b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"),
-                secret_key: random_string(
-                    40,
-                    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
-                ),
+                secret_key: random_string(40, b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"),
             };
             meta.apply(&MetaCmd::SetRootCredentials(creds.clone()))
                 .map_err(meta_err)?;
@@ -207,28 +237,21 @@ fn random_string(len: usize, alphabet: &[u8]) -> String {
 
 async fn serve(config: Config) -> Result<(), ServeError> {
     let node = open_node(&config)?;
-    let s3_listener =
-        TcpListener::bind(config.s3_addr)
-            .await
-            .map_err(|source| ServeError::Bind {
-                addr: config.s3_addr.to_string(),
-                source,
-            })?;
+    let s3_listener = TcpListener::bind(config.s3_addr)
+        .await
+        .map_err(|source| ServeError::Bind {
+            addr: config.s3_addr.to_string(),
+            source,
+        })?;
     let grpc_listener = TcpListener::bind(config.grpc_addr)
         .await
         .map_err(|source| ServeError::Bind {
             addr: config.grpc_addr.to_string(),
             source,
         })?;
-    let s3_addr = s3_listener
-        .local_addr()
-        .map_err(|e| ServeError::Other(e.to_string()))?;
-    let service = crate::s3::build_service(
-        Arc::clone(&node.namespace),
-        &node.credentials,
-        config.domain.as_deref(),
-    )
-    .map_err(|e| ServeError::Other(format!("domain {:?}: {e}", config.domain)))?;
+    let s3_addr = s3_listener.local_addr().map_err(|e| ServeError::Other(e.to_string()))?;
+    let service = crate::s3::build_service(Arc::clone(&node.namespace), &node.credentials, config.domain.as_deref())
+        .map_err(|e| ServeError::Other(format!("domain {:?}: {e}", config.domain)))?;
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     let grpc = tokio::spawn(crate::admin::serve(
         grpc_listener,
@@ -294,11 +317,7 @@ async fn shutdown_signal() {
 }
 
 /// Removes unfinished multipart uploads older than `max_age`, checking every few minutes.
-fn spawn_upload_sweeper(
-    ns: Arc<Namespace>,
-    max_age: Duration,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-) {
+fn spawn_upload_sweeper(ns: Arc<Namespace>, max_age: Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
     let every = (max_age / 4).clamp(Duration::from_secs(1), Duration::from_secs(300));
     tokio::spawn(async move {
         loop {

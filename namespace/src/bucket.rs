@@ -114,10 +114,7 @@ impl Namespace {
                 bucket: bucket.to_owned(),
             });
         }
-        if let Some(m) = mounts
-            .iter()
-            .find(|m| m.path.starts_with(&format!("{bucket}/")))
-        {
+        if let Some(m) = mounts.iter().find(|m| m.path.starts_with(&format!("{bucket}/"))) {
             return Err(NsError::BucketNotEmpty {
                 bucket: bucket.to_owned(),
                 reason: format!("it holds the mount point {}", m.display_path()),

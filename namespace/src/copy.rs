@@ -39,14 +39,11 @@ impl Namespace {
             });
         }
         let src_resolved = self.resolve_object(src_bucket, src_key)?;
-        let same_object =
-            src_resolved.backend.id() == dst.backend.id() && src_resolved.key == dst.key;
+        let same_object = src_resolved.backend.id() == dst.backend.id() && src_resolved.key == dst.key;
         let opts = match directive {
             MetadataDirective::Replace(opts) => opts,
             MetadataDirective::Copy if same_object => {
-                return Err(NsError::CopyToSelf {
-                    key: key.to_owned(),
-                });
+                return Err(NsError::CopyToSelf { key: key.to_owned() });
             }
             MetadataDirective::Copy => PutOptions {
                 content_type: src.info.content_type.clone(),
@@ -56,9 +53,7 @@ impl Namespace {
             },
         };
         if key.ends_with('/') {
-            return self
-                .put(bucket, key, futures::stream::empty().boxed(), opts)
-                .await;
+            return self.put(bucket, key, futures::stream::empty().boxed(), opts).await;
         }
         dst.backend.check_key(&dst.key)?;
         if same_object {
@@ -68,8 +63,7 @@ impl Namespace {
         let body = body.map(|r| r.map_err(NsError::from)).boxed();
         let etag = src.info.etag.clone();
         // The bytes are the source's, so is the ETag (multipart sources keep `md5-N`).
-        self.write_object_with(&dst, key, body, &opts, |_| etag)
-            .await
+        self.write_object_with(&dst, key, body, &opts, |_| etag).await
     }
 
     async fn replace_metadata(

@@ -30,12 +30,7 @@ pub struct MemKv {
 
 impl KvStore for MemKv {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, KvError> {
-        Ok(self
-            .map
-            .read()
-            .map_err(|e| KvError(e.to_string()))?
-            .get(key)
-            .cloned())
+        Ok(self.map.read().map_err(|e| KvError(e.to_string()))?.get(key).cloned())
     }
 
     fn put(&self, key: &[u8], value: &[u8]) -> Result<(), KvError> {
@@ -47,10 +42,7 @@ impl KvStore for MemKv {
     }
 
     fn delete(&self, key: &[u8]) -> Result<(), KvError> {
-        self.map
-            .write()
-            .map_err(|e| KvError(e.to_string()))?
-            .remove(key);
+        self.map.write().map_err(|e| KvError(e.to_string()))?.remove(key);
         Ok(())
     }
 
@@ -84,10 +76,7 @@ mod tests {
                 .map(|(k, _)| String::from_utf8(k).unwrap())
                 .collect::<Vec<_>>()
         };
-        assert_eq!(
-            keys(kv.scan(b"a/", None, 10).unwrap()),
-            ["a/1", "a/2", "a/3"]
-        );
+        assert_eq!(keys(kv.scan(b"a/", None, 10).unwrap()), ["a/1", "a/2", "a/3"]);
         assert_eq!(keys(kv.scan(b"a/", Some(b"a/1"), 1).unwrap()), ["a/2"]);
         assert!(kv.scan(b"c/", None, 10).unwrap().is_empty());
     }

@@ -27,7 +27,7 @@ pub use kv::{KvPairs, KvStore, MemKv};
 pub use list::{ListEntry, ListPage, ListRequest};
 pub use mount::{MountEntry, MountTable, Resolved, StaticMounts, longest_mount};
 pub use multipart::{PartInfo, UploadInfo};
-pub use path::{check_bucket_name, check_key, normalize_path};
+pub use path::{check_bucket_name, check_key, check_mount_path, normalize_path};
 pub use read::{Conditions, ObjectHandle, ObjectInfo};
 pub use records::ObjectRecord;
 pub use write::{BodyStream, ChecksumSlot, PutCondition, PutOptions};

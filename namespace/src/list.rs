@@ -123,14 +123,9 @@ impl Source {
                 )
             })
             .boxed();
-        let markers = marker_stream(
-            records.clone(),
-            self.backend.id(),
-            store_prefix,
-            store_offset,
-        )
-        .map_ok(|(key, rec)| (key, Found::Marker(rec)))
-        .boxed();
+        let markers = marker_stream(records.clone(), self.backend.id(), store_prefix, store_offset)
+            .map_ok(|(key, rec)| (key, Found::Marker(rec)))
+            .boxed();
         let (at, base, cut) = (self.at.clone(), self.store_base.clone(), self.cut.clone());
         let merged = merge_sorted(vec![objects, markers], |(k, _)| k.clone());
         Some(
@@ -166,10 +161,7 @@ fn marker_stream(
                     let page = records.markers(&store, &prefix, after.as_deref())?;
                     let done = page.len() < 1000;
                     buf.extend(page);
-                    let after = buf
-                        .back()
-                        .map(|(k, _): &(String, ObjectRecord)| k.clone())
-                        .or(after);
+                    let after = buf.back().map(|(k, _): &(String, ObjectRecord)| k.clone()).or(after);
                     return Ok(buf.pop_front().map(|x| (x, (after, buf, done))));
                 }
                 Ok(buf.pop_front().map(|x| (x, (after, buf, true))))
@@ -277,13 +269,7 @@ impl Namespace {
         Ok((sources, places))
     }
 
-    fn merged(
-        &self,
-        sources: &[Source],
-        places: &[String],
-        req: &ListRequest,
-        offset: Option<&str>,
-    ) -> ItemStream {
+    fn merged(&self, sources: &[Source], places: &[String], req: &ListRequest, offset: Option<&str>) -> ItemStream {
         let mut streams: Vec<ItemStream> = sources
             .iter()
             .filter_map(|s| s.stream(&self.records, &req.prefix, offset))
@@ -311,13 +297,10 @@ impl Namespace {
         }
         let base = req.bucket.clone().unwrap_or_default();
         let (sources, places) = self.sources(&base)?;
-        let mut offset = req.after.clone().map(|a| {
-            if req.after_is_prefix {
-                format!("{a}{PAST}")
-            } else {
-                a
-            }
-        });
+        let mut offset = req
+            .after
+            .clone()
+            .map(|a| if req.after_is_prefix { format!("{a}{PAST}") } else { a });
         let mut items = self.merged(&sources, &places, req, offset.as_deref());
         let mut page = ListPage::default();
         let mut last_prefix: Option<String> = None;
@@ -326,15 +309,10 @@ impl Namespace {
             if !item.key.starts_with(&req.prefix) {
                 continue;
             }
-            let group = req
-                .delimiter
-                .as_deref()
-                .filter(|d| !d.is_empty())
-                .and_then(|d| {
-                    let rest = &item.key[req.prefix.len()..];
-                    rest.find(d)
-                        .map(|i| format!("{}{}", req.prefix, &rest[..i + d.len()]))
-                });
+            let group = req.delimiter.as_deref().filter(|d| !d.is_empty()).and_then(|d| {
+                let rest = &item.key[req.prefix.len()..];
+                rest.find(d).map(|i| format!("{}{}", req.prefix, &rest[..i + d.len()]))
+            });
             let entry = match (group, item.found) {
                 (Some(cp), _) => {
                     if last_prefix.as_deref() == Some(cp.as_str()) {
@@ -347,9 +325,7 @@ impl Namespace {
                     ListEntry::Prefix(cp)
                 }
                 (None, Found::MountPoint) => continue,
-                (None, Found::Marker(rec)) => {
-                    ListEntry::Object(ObjectInfo::from_marker(item.key, rec))
-                }
+                (None, Found::Marker(rec)) => ListEntry::Object(ObjectInfo::from_marker(item.key, rec)),
                 (None, Found::Object { store, meta }) => {
                     let rec = self.records.get(&store, &meta.key)?;
                     ListEntry::Object(ObjectInfo::from_store(item.key, &store, &meta, rec))

@@ -37,11 +37,7 @@ impl KeyLocks {
 impl Drop for KeyGuard<'_> {
     fn drop(&mut self) {
         drop(self.guard.take());
-        let mut map = self
-            .locks
-            .map
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut map = self.locks.map.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(m) = map.get(&self.id)
             && Arc::strong_count(m) == 1
         {

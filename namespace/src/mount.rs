@@ -26,11 +26,7 @@ impl MountEntry {
 
     /// Whether `path` (normalised) lies at or under this mount point.
     pub fn covers(&self, path: &str) -> bool {
-        self.path.is_empty()
-            || path == self.path
-            || path
-                .strip_prefix(&self.path)
-                .is_some_and(|r| r.starts_with('/'))
+        self.path.is_empty() || path == self.path || path.strip_prefix(&self.path).is_some_and(|r| r.starts_with('/'))
     }
 
     /// The part of `path` below this mount point (`""` for the mount point itself).
@@ -64,12 +60,7 @@ impl StaticMounts {
 
 impl MountTable for StaticMounts {
     fn mounts(&self) -> Arc<Vec<MountEntry>> {
-        Arc::clone(
-            &self
-                .0
-                .read()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        )
+        Arc::clone(&self.0.read().unwrap_or_else(std::sync::PoisonError::into_inner))
     }
 }
 
@@ -86,10 +77,7 @@ pub struct Resolved {
 
 /// The mount whose point is the longest segment-prefix of `path`.
 pub fn longest_mount<'a>(mounts: &'a [MountEntry], path: &str) -> Option<&'a MountEntry> {
-    mounts
-        .iter()
-        .filter(|m| m.covers(path))
-        .max_by_key(|m| m.path.len())
+    mounts.iter().filter(|m| m.covers(path)).max_by_key(|m| m.path.len())
 }
 
 #[cfg(test)]
@@ -108,14 +96,8 @@ mod tests {
     #[test]
     fn longest_prefix_by_segment() {
         let mounts = vec![m(""), m("data"), m("data/lake")];
-        assert_eq!(
-            longest_mount(&mounts, "data/lake/x").unwrap().path,
-            "data/lake"
-        );
-        assert_eq!(
-            longest_mount(&mounts, "data/lakehouse/x").unwrap().path,
-            "data"
-        );
+        assert_eq!(longest_mount(&mounts, "data/lake/x").unwrap().path, "data/lake");
+        assert_eq!(longest_mount(&mounts, "data/lakehouse/x").unwrap().path, "data");
         assert_eq!(longest_mount(&mounts, "other").unwrap().path, "");
         assert_eq!(m("data/lake").relative("data/lake/a/b"), "a/b");
         assert_eq!(m("data/lake").relative("data/lake"), "");

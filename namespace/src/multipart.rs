@@ -69,12 +69,7 @@ impl Namespace {
     }
 
     /// Starts an upload of `bucket/key`.
-    pub async fn create_upload(
-        &self,
-        bucket: &str,
-        key: &str,
-        opts: &PutOptions,
-    ) -> NsResult<UploadInfo> {
+    pub async fn create_upload(&self, bucket: &str, key: &str, opts: &PutOptions) -> NsResult<UploadInfo> {
         let resolved = self.resolve_object(bucket, key)?;
         Self::check_writable(&resolved, &path::join(bucket, key))?;
         if !key.ends_with('/') {
@@ -96,8 +91,7 @@ impl Namespace {
         };
         let dir = self.staging.join(&info.upload_id);
         tokio::fs::create_dir_all(&dir).await.map_err(io(&dir))?;
-        let json =
-            serde_json::to_vec(&info).map_err(|e| NsError::io(&dir, std::io::Error::other(e)))?;
+        let json = serde_json::to_vec(&info).map_err(|e| NsError::io(&dir, std::io::Error::other(e)))?;
         tokio::fs::write(dir.join("upload.json"), json)
             .await
             .map_err(io(&dir))?;
@@ -110,9 +104,7 @@ impl Namespace {
         let missing = || NsError::NoSuchUpload {
             upload_id: upload_id.to_owned(),
         };
-        let raw = tokio::fs::read(dir.join("upload.json"))
-            .await
-            .map_err(|_| missing())?;
+        let raw = tokio::fs::read(dir.join("upload.json")).await.map_err(|_| missing())?;
         let info: UploadInfo = serde_json::from_slice(&raw).map_err(|_| missing())?;
         if info.bucket != bucket || info.key != key {
             return Err(missing());
@@ -128,11 +120,8 @@ impl Namespace {
         body: BodyStream,
         content_md5: Option<[u8; 16]>,
     ) -> NsResult<PartInfo> {
-        let body = body
-            .map(|r| r.map_err(|source| NsError::Body { source }))
-            .boxed();
-        self.write_part(upload, part_number, body, content_md5)
-            .await
+        let body = body.map(|r| r.map_err(|source| NsError::Body { source })).boxed();
+        self.write_part(upload, part_number, body, content_md5).await
     }
 
     /// Stores part `part_number` from `range` of an existing object (UploadPartCopy).
@@ -164,10 +153,7 @@ impl Namespace {
             )));
         }
         let dir = self.upload_dir(&upload.upload_id)?;
-        let tmp = dir.join(format!(
-            "{part_number:05}.{}.tmp",
-            uuid::Uuid::new_v4().simple()
-        ));
+        let tmp = dir.join(format!("{part_number:05}.{}.tmp", uuid::Uuid::new_v4().simple()));
         let mut file = tokio::fs::File::create(&tmp).await.map_err(io(&tmp))?;
         let mut md5 = Md5::new();
         let mut size = 0u64;
@@ -199,12 +185,9 @@ impl Namespace {
             size,
             last_modified: Utc::now(),
         };
-        let json =
-            serde_json::to_vec(&part).map_err(|e| NsError::io(&tmp, std::io::Error::other(e)))?;
+        let json = serde_json::to_vec(&part).map_err(|e| NsError::io(&tmp, std::io::Error::other(e)))?;
         let final_path = dir.join(format!("{part_number:05}.part"));
-        tokio::fs::rename(&tmp, &final_path)
-            .await
-            .map_err(io(&final_path))?;
+        tokio::fs::rename(&tmp, &final_path).await.map_err(io(&final_path))?;
         tokio::fs::write(dir.join(format!("{part_number:05}.json")), json)
             .await
             .map_err(io(&dir))?;
@@ -276,13 +259,8 @@ impl Namespace {
             .collect();
         let body = stream::iter(files)
             .then(|f| async move {
-                let file = tokio::fs::File::open(&f)
-                    .await
-                    .map_err(|e| NsError::io(&f, e))?;
-                Ok::<_, NsError>(
-                    ReaderStream::with_capacity(file, READ_CHUNK)
-                        .map_err(move |e| NsError::io(&f, e)),
-                )
+                let file = tokio::fs::File::open(&f).await.map_err(|e| NsError::io(&f, e))?;
+                Ok::<_, NsError>(ReaderStream::with_capacity(file, READ_CHUNK).map_err(move |e| NsError::io(&f, e)))
             })
             .try_flatten()
             .boxed();
@@ -341,8 +319,7 @@ impl Namespace {
 
     /// Removes uploads older than `max_age`, returning how many.
     pub async fn expire_uploads(&self, max_age: Duration) -> NsResult<usize> {
-        let cutoff =
-            Utc::now() - chrono::Duration::from_std(max_age).unwrap_or(chrono::Duration::MAX);
+        let cutoff = Utc::now() - chrono::Duration::from_std(max_age).unwrap_or(chrono::Duration::MAX);
         let mut n = 0;
         for u in self.all_uploads().await? {
             if u.initiated < cutoff {

@@ -35,6 +35,21 @@ pub fn normalize_path(path: &str) -> NsResult<String> {
     Ok(rest.to_owned())
 }
 
+/// Normalises a mount point and checks that a top-level one is a valid bucket name,
+/// since it will be one.
+pub fn check_mount_path(path: &str) -> NsResult<String> {
+    let norm = normalize_path(path)?;
+    if let Some(top) = norm.split('/').next().filter(|t| !t.is_empty()) {
+        check_bucket_name(top).map_err(|e| NsError::InvalidKey {
+            key: path.to_owned(),
+            reason: format!(
+                "the top-level directory of a mount point becomes a bucket, so it must be a valid bucket name ({e})"
+            ),
+        })?;
+    }
+    Ok(norm)
+}
+
 /// Checks S3's bucket naming rules (3–63 characters, lowercase letters, digits, `-` and
 /// `.`, starting and ending with a letter or digit, not an IP address).
 pub fn check_bucket_name(name: &str) -> NsResult<()> {
@@ -55,9 +70,7 @@ pub fn check_bucket_name(name: &str) -> NsResult<()> {
     }
     let edge_ok = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
     if !edge_ok(name.as_bytes()[0]) || !edge_ok(name.as_bytes()[name.len() - 1]) {
-        return Err(bad(
-            "a bucket name must start and end with a letter or digit",
-        ));
+        return Err(bad("a bucket name must start and end with a letter or digit"));
     }
     if name.contains("..") {
         return Err(bad("a bucket name may not contain '..'"));
@@ -82,9 +95,7 @@ pub fn check_key(key: &str) -> NsResult<()> {
         return Err(bad("the key is empty"));
     }
     if key.chars().any(char::is_control) {
-        return Err(bad(
-            "keys may not contain control characters (NUL included)",
-        ));
+        return Err(bad("keys may not contain control characters (NUL included)"));
     }
     let body = key.strip_suffix('/').unwrap_or(key);
     for seg in body.split('/') {
@@ -121,6 +132,14 @@ mod tests {
     }
 
     #[test]
+    fn mount_paths_need_bucket_names_at_the_top() {
+        assert_eq!(check_mount_path("/data/Lake_1").unwrap(), "data/Lake_1");
+        assert_eq!(check_mount_path("/").unwrap(), "");
+        assert!(check_mount_path("/ab").is_err());
+        assert!(check_mount_path("/Data/x").is_err());
+    }
+
+    #[test]
     fn bucket_names() {
         assert!(check_bucket_name("lake").is_ok());
         for bad in ["ab", "Lake", "-ab", "a..b", "192.168.1.1", &"a".repeat(64)] {
@@ -135,9 +154,6 @@ mod tests {
         for bad in ["", "/a", "a//b", "a/../b", "a\0b", "./a"] {
             assert!(check_key(bad).is_err(), "{bad:?}");
         }
-        assert!(matches!(
-            check_key(&"k".repeat(1025)),
-            Err(NsError::KeyTooLong { .. })
-        ));
+        assert!(matches!(check_key(&"k".repeat(1025)), Err(NsError::KeyTooLong { .. })));
     }
 }

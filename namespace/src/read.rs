@@ -36,12 +36,7 @@ pub struct ObjectInfo {
 impl ObjectInfo {
     /// Builds the info of an object from the store's metadata and its record, ignoring a
     /// record that no longer matches the store's version.
-    pub(crate) fn from_store(
-        key: String,
-        store: &str,
-        meta: &ObjectMeta,
-        rec: Option<ObjectRecord>,
-    ) -> Self {
+    pub(crate) fn from_store(key: String, store: &str, meta: &ObjectMeta, rec: Option<ObjectRecord>) -> Self {
         match rec.filter(|r| r.matches(meta)) {
             Some(r) => Self {
                 key,
@@ -89,9 +84,7 @@ pub(crate) fn derived_etag(store: &str, meta: &ObjectMeta) -> String {
     h.update([0]);
     match &meta.e_tag {
         Some(t) => h.update(t.as_bytes()),
-        None => {
-            h.update(format!("{}-{}", meta.size, meta.last_modified.timestamp_micros()).as_bytes())
-        }
+        None => h.update(format!("{}-{}", meta.size, meta.last_modified.timestamp_micros()).as_bytes()),
     }
     let digest = hex::encode(h.finalize());
     format!("{}-1", &digest[..16])
@@ -210,26 +203,16 @@ impl Namespace {
 
     /// Streams `range` (or all) of the object `handle` names, pinned to the version its
     /// HEAD saw: if the object changed since, the read fails rather than mix versions.
-    pub async fn open(
-        &self,
-        handle: &ObjectHandle,
-        range: Option<ReadRange>,
-    ) -> NsResult<ByteStream> {
+    pub async fn open(&self, handle: &ObjectHandle, range: Option<ReadRange>) -> NsResult<ByteStream> {
         if handle.marker || range.as_ref().is_some_and(|r| r.start >= r.end) {
             return Ok(futures::stream::empty().boxed());
         }
         let r = &handle.resolved;
-        match self
-            .cache
-            .read(&r.backend, &r.key, range, handle.pin.as_deref())
-            .await
-        {
+        match self.cache.read(&r.backend, &r.key, range, handle.pin.as_deref()).await {
             Ok((_, stream)) => Ok(stream),
-            Err(BackendError::Precondition { .. } | BackendError::NotFound { .. }) => {
-                Err(NsError::Changed {
-                    key: handle.info.key.clone(),
-                })
-            }
+            Err(BackendError::Precondition { .. } | BackendError::NotFound { .. }) => Err(NsError::Changed {
+                key: handle.info.key.clone(),
+            }),
             Err(e) => Err(e.into()),
         }
     }
@@ -255,18 +238,12 @@ mod tests {
             if_unmodified_since: at(10),
             ..Default::default()
         };
-        assert!(
-            c.check(&info()).is_ok(),
-            "If-Match wins over If-Unmodified-Since"
-        );
+        assert!(c.check(&info()).is_ok(), "If-Match wins over If-Unmodified-Since");
         let c = Conditions {
             if_match: Some(vec!["x".into()]),
             ..Default::default()
         };
-        assert!(matches!(
-            c.check(&info()),
-            Err(NsError::PreconditionFailed { .. })
-        ));
+        assert!(matches!(c.check(&info()), Err(NsError::PreconditionFailed { .. })));
         let c = Conditions {
             if_none_match: Some(vec!["*".into()]),
             ..Default::default()
@@ -277,10 +254,7 @@ mod tests {
             if_modified_since: at(5000),
             ..Default::default()
         };
-        assert!(
-            c.check(&info()).is_ok(),
-            "If-None-Match wins over If-Modified-Since"
-        );
+        assert!(c.check(&info()).is_ok(), "If-None-Match wins over If-Modified-Since");
         let c = Conditions {
             if_modified_since: at(1000),
             ..Default::default()

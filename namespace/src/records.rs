@@ -93,9 +93,7 @@ impl Records {
     }
 
     pub(crate) fn put(&self, store: &str, key: &str, rec: &ObjectRecord) -> NsResult<()> {
-        Ok(self
-            .kv
-            .put(&record_key(Self::space(key), store, key), &encode(rec)?)?)
+        Ok(self.kv.put(&record_key(Self::space(key), store, key), &encode(rec)?)?)
     }
 
     pub(crate) fn delete(&self, store: &str, key: &str) -> NsResult<()> {

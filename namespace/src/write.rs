@@ -75,23 +75,17 @@ impl PutCondition {
     fn check(&self, key: &str, existing: Option<&ObjectInfo>) -> NsResult<()> {
         match (self, existing) {
             (Self::None, _) | (Self::IfNoneMatchAny, None) => Ok(()),
-            (Self::IfNoneMatchAny, Some(_)) => Err(NsError::PreconditionFailed {
-                key: key.to_owned(),
-            }),
+            (Self::IfNoneMatchAny, Some(_)) => Err(NsError::PreconditionFailed { key: key.to_owned() }),
             (Self::IfMatch(_), None) => Err(NsError::NoSuchKey {
                 bucket: String::new(),
                 key: key.to_owned(),
             }),
             (Self::IfMatch(list), Some(info)) => {
-                let ok = list
-                    .iter()
-                    .any(|e| e == "*" || e.trim_matches('"') == info.etag);
+                let ok = list.iter().any(|e| e == "*" || e.trim_matches('"') == info.etag);
                 if ok {
                     Ok(())
                 } else {
-                    Err(NsError::PreconditionFailed {
-                        key: key.to_owned(),
-                    })
+                    Err(NsError::PreconditionFailed { key: key.to_owned() })
                 }
             }
         }
@@ -106,13 +100,7 @@ pub(crate) struct Written {
 impl Namespace {
     /// Writes `bucket/key` from `body`. Nothing is visible unless the whole body arrived
     /// and every check passed.
-    pub async fn put(
-        &self,
-        bucket: &str,
-        key: &str,
-        body: BodyStream,
-        opts: PutOptions,
-    ) -> NsResult<ObjectInfo> {
+    pub async fn put(&self, bucket: &str, key: &str, body: BodyStream, opts: PutOptions) -> NsResult<ObjectInfo> {
         let resolved = self.resolve_object(bucket, key)?;
         Self::check_writable(&resolved, &path::join(bucket, key))?;
         let meta_len: usize = opts.user_meta.iter().map(|(k, v)| k.len() + v.len()).sum();
@@ -128,9 +116,7 @@ impl Namespace {
             return self.put_marker(&resolved, key, body, &opts).await;
         }
         resolved.backend.check_key(&resolved.key)?;
-        let body = body
-            .map(|r| r.map_err(|source| NsError::Body { source }))
-            .boxed();
+        let body = body.map(|r| r.map_err(|source| NsError::Body { source })).boxed();
         self.write_object(&resolved, key, body, &opts).await
     }
 
@@ -155,11 +141,7 @@ impl Namespace {
         opts: &PutOptions,
         etag: impl FnOnce(&Written) -> String,
     ) -> NsResult<ObjectInfo> {
-        let (backend, rel, store) = (
-            &resolved.backend,
-            resolved.key.as_str(),
-            resolved.backend.id(),
-        );
+        let (backend, rel, store) = (&resolved.backend, resolved.key.as_str(), resolved.backend.id());
         let _guard = self.locks.lock(&store, rel).await;
         if opts.condition != PutCondition::None {
             let existing = match backend.head(rel).await {
@@ -181,12 +163,7 @@ impl Namespace {
         rec.store_etag.clone_from(&meta.e_tag);
         self.records.put(&store, rel, &rec)?;
         self.cache.invalidate(backend, rel);
-        Ok(ObjectInfo::from_store(
-            key.to_owned(),
-            &store,
-            &meta,
-            Some(rec),
-        ))
+        Ok(ObjectInfo::from_store(key.to_owned(), &store, &meta, Some(rec)))
     }
 
     async fn put_marker(
@@ -198,9 +175,7 @@ impl Namespace {
     ) -> NsResult<ObjectInfo> {
         while let Some(chunk) = body.next().await {
             if !chunk.map_err(|source| NsError::Body { source })?.is_empty() {
-                return Err(NsError::MarkerWithBody {
-                    key: key.to_owned(),
-                });
+                return Err(NsError::MarkerWithBody { key: key.to_owned() });
             }
         }
         if resolved.key.is_empty() {

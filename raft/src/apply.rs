@@ -51,9 +51,7 @@ pub fn apply_to_kv(kv: &dyn KvStore, cmd: &MetaCmd) -> Result<(), ApplyError> {
             }
             kv.delete(&key)?;
         }
-        MetaCmd::SetRootCredentials(creds) => {
-            kv.put(ROOT_CREDENTIALS, &serde_json::to_vec(creds)?)?
-        }
+        MetaCmd::SetRootCredentials(creds) => kv.put(ROOT_CREDENTIALS, &serde_json::to_vec(creds)?)?,
     }
     Ok(())
 }
@@ -98,11 +96,7 @@ mod tests {
             Err(ApplyError::AlreadyMounted { .. })
         ));
         apply_to_kv(&kv, &mount("b/c")).unwrap();
-        let paths: Vec<_> = read_mounts(&kv)
-            .unwrap()
-            .into_iter()
-            .map(|m| m.path)
-            .collect();
+        let paths: Vec<_> = read_mounts(&kv).unwrap().into_iter().map(|m| m.path).collect();
         assert_eq!(paths, ["a", "b/c"]);
         apply_to_kv(&kv, &MetaCmd::Unmount { path: "a".into() }).unwrap();
         assert!(matches!(

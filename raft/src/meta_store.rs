@@ -36,10 +36,7 @@ impl MetaStore {
 
     /// Applies one command.
     pub fn apply(&self, cmd: &MetaCmd) -> Result<(), ApplyError> {
-        let _serial = self
-            .apply_lock
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let _serial = self.apply_lock.lock().unwrap_or_else(PoisonError::into_inner);
         apply_to_kv(self.kv.as_ref(), cmd)?;
         if matches!(cmd, MetaCmd::Mount(_) | MetaCmd::Unmount { .. }) {
             let mounts = read_mounts(self.kv.as_ref())?;

@@ -12,9 +12,7 @@ pub struct RocksKv {
 
 impl std::fmt::Debug for RocksKv {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RocksKv")
-            .field("path", &self.db.path())
-            .finish()
+        f.debug_struct("RocksKv").field("path", &self.db.path()).finish()
     }
 }
 
@@ -52,10 +50,7 @@ impl KvStore for RocksKv {
             _ => prefix,
         };
         let mut out = Vec::new();
-        for item in self
-            .db
-            .iterator(IteratorMode::From(start, Direction::Forward))
-        {
+        for item in self.db.iterator(IteratorMode::From(start, Direction::Forward)) {
             let (k, v) = item.map_err(kv_err)?;
             if !k.starts_with(prefix) || out.len() == limit {
                 break;
@@ -84,12 +79,7 @@ mod tests {
             kv.delete(b"p/c").unwrap();
         }
         let kv = RocksKv::open(dir.path()).unwrap();
-        let keys: Vec<_> = kv
-            .scan(b"p/", None, 10)
-            .unwrap()
-            .into_iter()
-            .map(|(k, _)| k)
-            .collect();
+        let keys: Vec<_> = kv.scan(b"p/", None, 10).unwrap().into_iter().map(|(k, _)| k).collect();
         assert_eq!(keys, [b"p/a".to_vec(), b"p/b".to_vec()]);
         assert_eq!(kv.scan(b"p/", Some(b"p/a"), 10).unwrap().len(), 1);
         assert_eq!(kv.get(b"q/a").unwrap().as_deref(), Some(&b"q/a"[..]));

@@ -26,19 +26,13 @@ pub struct Declared {
 
 impl Declared {
     /// From the checksum fields s3s parsed, plus the `x-amz-trailer` header.
-    pub fn new(
-        algorithm: Option<&ChecksumAlgorithm>,
-        values: Checksum,
-        headers: &http::HeaderMap,
-    ) -> Self {
+    pub fn new(algorithm: Option<&ChecksumAlgorithm>, values: Checksum, headers: &http::HeaderMap) -> Self {
         let trailer = headers
             .get("x-amz-trailer")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().strip_prefix("x-amz-checksum-"))
             .map(str::to_ascii_lowercase);
-        let algorithm = algorithm
-            .map(|a| a.as_str().to_ascii_lowercase())
-            .or(trailer);
+        let algorithm = algorithm.map(|a| a.as_str().to_ascii_lowercase()).or(trailer);
         Self { algorithm, values }
     }
 }
@@ -125,10 +119,7 @@ pub fn verified(
             }
             Some(Err(e)) => Some((Err(e), (body, None, check))),
             None => {
-                let computed = hasher
-                    .take()
-                    .map(ChecksumHasher::finalize)
-                    .unwrap_or_default();
+                let computed = hasher.take().map(ChecksumHasher::finalize).unwrap_or_default();
                 check
                     .finish(&computed)
                     .err()

@@ -2,9 +2,8 @@
 
 use arustio_namespace::Namespace;
 use s3s::dto::{
-    Bucket, CreateBucketInput, CreateBucketOutput, DeleteBucketInput, DeleteBucketOutput,
-    GetBucketLocationInput, GetBucketLocationOutput, HeadBucketInput, HeadBucketOutput,
-    ListBucketsInput, ListBucketsOutput, Owner,
+    Bucket, CreateBucketInput, CreateBucketOutput, DeleteBucketInput, DeleteBucketOutput, GetBucketLocationInput,
+    GetBucketLocationOutput, HeadBucketInput, HeadBucketOutput, ListBucketsInput, ListBucketsOutput, Owner,
 };
 use s3s::{S3ErrorCode, S3Request, S3Response, S3Result};
 
@@ -70,9 +69,7 @@ pub async fn handle_delete_bucket(
     ns: &Namespace,
     req: S3Request<DeleteBucketInput>,
 ) -> S3Result<S3Response<DeleteBucketOutput>> {
-    ns.delete_bucket(&req.input.bucket)
-        .await
-        .map_err(s3_error)?;
+    ns.delete_bucket(&req.input.bucket).await.map_err(s3_error)?;
     Ok(S3Response::new(DeleteBucketOutput::default()))
 }
 

@@ -11,9 +11,7 @@ pub fn s3_error(err: NsError) -> S3Error {
     let msg = err.to_string();
     let (code, msg) = match err {
         NsError::NoSuchBucket { .. } | NsError::NoMount { .. } => (C::NoSuchBucket, msg),
-        NsError::NoSuchKey { .. } | NsError::Backend(BackendError::NotFound { .. }) => {
-            (C::NoSuchKey, msg)
-        }
+        NsError::NoSuchKey { .. } | NsError::Backend(BackendError::NotFound { .. }) => (C::NoSuchKey, msg),
         NsError::BucketExists { .. } => (C::BucketAlreadyOwnedByYou, msg),
         NsError::BucketNotEmpty { .. } => (C::BucketNotEmpty, msg),
         NsError::BucketIsMount { .. } => (C::InvalidBucketState, msg),
@@ -26,9 +24,7 @@ pub fn s3_error(err: NsError) -> S3Error {
         NsError::MetadataTooLarge { .. } => (C::MetadataTooLarge, msg),
         NsError::ReadOnly { .. } => (C::AccessDenied, msg),
         NsError::PreconditionFailed { .. }
-        | NsError::Backend(
-            BackendError::Precondition { .. } | BackendError::AlreadyExists { .. },
-        ) => (
+        | NsError::Backend(BackendError::Precondition { .. } | BackendError::AlreadyExists { .. }) => (
             C::PreconditionFailed,
             "At least one of the pre-conditions you specified did not hold".to_owned(),
         ),
@@ -89,10 +85,7 @@ mod tests {
     #[test]
     fn maps_namespace_errors() {
         let cases = [
-            (
-                NsError::NoSuchBucket { bucket: "b".into() },
-                S3ErrorCode::NoSuchBucket,
-            ),
+            (NsError::NoSuchBucket { bucket: "b".into() }, S3ErrorCode::NoSuchBucket),
             (
                 NsError::NoSuchKey {
                     bucket: "b".into(),
@@ -100,10 +93,7 @@ mod tests {
                 },
                 S3ErrorCode::NoSuchKey,
             ),
-            (
-                NsError::KeyTooLong { len: 2000 },
-                S3ErrorCode::KeyTooLongError,
-            ),
+            (NsError::KeyTooLong { len: 2000 }, S3ErrorCode::KeyTooLongError),
             (
                 NsError::ReadOnly {
                     path: "/a".into(),

@@ -4,8 +4,8 @@ use arustio_namespace::{ListEntry, ListPage, ListRequest, Namespace};
 use base64::Engine as _;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use s3s::dto::{
-    CommonPrefix, ETag, EncodingType, ListObjectsInput, ListObjectsOutput, ListObjectsV2Input,
-    ListObjectsV2Output, Object, ObjectStorageClass,
+    CommonPrefix, ETag, EncodingType, ListObjectsInput, ListObjectsOutput, ListObjectsV2Input, ListObjectsV2Output,
+    Object, ObjectStorageClass,
 };
 use s3s::{S3ErrorCode, S3Request, S3Response, S3Result};
 
@@ -57,20 +57,14 @@ impl Encoder {
 fn max_keys(v: Option<i32>) -> S3Result<usize> {
     match v {
         None => Ok(MAX_KEYS),
-        Some(n) if n < 0 => Err(err(
-            S3ErrorCode::InvalidArgument,
-            "max-keys must not be negative",
-        )),
+        Some(n) if n < 0 => Err(err(S3ErrorCode::InvalidArgument, "max-keys must not be negative")),
         Some(n) => Ok(usize::try_from(n).unwrap_or(MAX_KEYS).min(MAX_KEYS)),
     }
 }
 
 /// Whether `after` is a common prefix of this listing: everything under it was shown.
 fn is_common_prefix(after: &str, prefix: &str, delimiter: Option<&str>) -> bool {
-    let (Some(d), Some(rest)) = (
-        delimiter.filter(|d| !d.is_empty()),
-        after.strip_prefix(prefix),
-    ) else {
+    let (Some(d), Some(rest)) = (delimiter.filter(|d| !d.is_empty()), after.strip_prefix(prefix)) else {
         return false;
     };
     rest.find(d).is_some_and(|i| i + d.len() == rest.len())
@@ -85,9 +79,7 @@ fn split(page: ListPage, e: &Encoder) -> (Vec<Object>, Vec<CommonPrefix>) {
                 size: i64::try_from(o.size).ok(),
                 e_tag: Some(ETag::Strong(o.etag)),
                 last_modified: Some(ts(o.last_modified)),
-                storage_class: Some(ObjectStorageClass::from_static(
-                    ObjectStorageClass::STANDARD,
-                )),
+                storage_class: Some(ObjectStorageClass::from_static(ObjectStorageClass::STANDARD)),
                 ..Object::default()
             }),
             ListEntry::Prefix(p) => prefixes.push(CommonPrefix {
@@ -139,10 +131,7 @@ pub async fn handle_list_objects_v2(
             let (a, p) = decode_token(t)?;
             (Some(a), p)
         }
-        (None, Some(s)) => (
-            Some(s.clone()),
-            is_common_prefix(s, &prefix, delimiter.as_deref()),
-        ),
+        (None, Some(s)) => (Some(s.clone()), is_common_prefix(s, &prefix, delimiter.as_deref())),
         (None, None) => (None, false),
     };
     let list_req = ListRequest {
@@ -154,10 +143,7 @@ pub async fn handle_list_objects_v2(
         max_keys: max_keys(input.max_keys)?,
     };
     let page = ns.list(&list_req).await.map_err(s3_error)?;
-    let next = page
-        .truncated
-        .then(|| page.entries.last().map(encode_token))
-        .flatten();
+    let next = page.truncated.then(|| page.entries.last().map(encode_token)).flatten();
     let truncated = page.truncated;
     let (contents, prefixes) = split(page, &e);
     Ok(S3Response::new(ListObjectsV2Output {

@@ -32,11 +32,7 @@ impl std::fmt::Debug for Gateway {
 }
 
 /// Builds the HTTP service: SigV4/SigV2 with the root pair, virtual hosts under `domain`.
-pub fn build_service(
-    ns: Arc<Namespace>,
-    creds: &RootCredentials,
-    domain: Option<&str>,
-) -> Result<S3Service, String> {
+pub fn build_service(ns: Arc<Namespace>, creds: &RootCredentials, domain: Option<&str>) -> Result<S3Service, String> {
     let mut b = S3ServiceBuilder::new(Gateway { ns });
     b.set_auth(s3s::auth::SimpleAuth::from_single(
         creds.access_key.clone(),
@@ -81,12 +77,8 @@ fn conditions(
 }
 
 fn to_btree(m: Option<Metadata>) -> BTreeMap<String, String> {
-    m.map(|m| {
-        m.into_iter()
-            .map(|(k, v)| (k.to_ascii_lowercase(), v))
-            .collect()
-    })
-    .unwrap_or_default()
+    m.map(|m| m.into_iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect())
+        .unwrap_or_default()
 }
 
 fn to_metadata(m: &BTreeMap<String, String>) -> Option<Metadata> {

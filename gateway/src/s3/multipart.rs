@@ -3,10 +3,9 @@
 
 use arustio_namespace::{Namespace, UploadInfo};
 use s3s::dto::{
-    AbortMultipartUploadInput, AbortMultipartUploadOutput, CompleteMultipartUploadInput,
-    CompleteMultipartUploadOutput, CopyPartResult, CreateMultipartUploadInput,
-    CreateMultipartUploadOutput, ETag, ListMultipartUploadsInput, ListMultipartUploadsOutput,
-    ListPartsInput, ListPartsOutput, MultipartUpload, Part, UploadPartCopyInput,
+    AbortMultipartUploadInput, AbortMultipartUploadOutput, CompleteMultipartUploadInput, CompleteMultipartUploadOutput,
+    CopyPartResult, CreateMultipartUploadInput, CreateMultipartUploadOutput, ETag, ListMultipartUploadsInput,
+    ListMultipartUploadsOutput, ListPartsInput, ListPartsOutput, MultipartUpload, Part, UploadPartCopyInput,
     UploadPartCopyOutput, UploadPartInput, UploadPartOutput,
 };
 use s3s::{S3ErrorCode, S3Request, S3Response, S3Result};
@@ -76,11 +75,7 @@ pub async fn handle_upload_part(
         .upload_part(&up, input.part_number, body, md5)
         .await
         .map_err(s3_error)?;
-    let checksum = to_checksum(
-        &slot
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner),
-    );
+    let checksum = to_checksum(&slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
     Ok(S3Response::new(UploadPartOutput {
         e_tag: Some(ETag::Strong(part.etag)),
         checksum_crc32: checksum.checksum_crc32,
@@ -111,10 +106,7 @@ fn copy_range(v: Option<&str>, size: u64) -> S3Result<Option<std::ops::Range<u64
         return Err(bad());
     }
     if last >= size {
-        return Err(err(
-            S3ErrorCode::InvalidRange,
-            "The requested range is not satisfiable",
-        ));
+        return Err(err(S3ErrorCode::InvalidRange, "The requested range is not satisfiable"));
     }
     Ok(Some(first..last + 1))
 }
@@ -161,10 +153,7 @@ pub async fn handle_complete(
 ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
     let input = req.input;
     let up = upload(ns, &input.bucket, &input.key, &input.upload_id).await?;
-    let parts = input
-        .multipart_upload
-        .and_then(|m| m.parts)
-        .unwrap_or_default();
+    let parts = input.multipart_upload.and_then(|m| m.parts).unwrap_or_default();
     let listed = parts
         .into_iter()
         .map(|p| match (p.part_number, p.e_tag) {
@@ -176,10 +165,7 @@ pub async fn handle_complete(
         })
         .collect::<S3Result<Vec<_>>>()?;
     let condition = put_condition(input.if_match, input.if_none_match)?;
-    let info = ns
-        .complete_upload(&up, &listed, condition)
-        .await
-        .map_err(s3_error)?;
+    let info = ns.complete_upload(&up, &listed, condition).await.map_err(s3_error)?;
     Ok(S3Response::new(CompleteMultipartUploadOutput {
         location: Some(format!("/{}/{}", input.bucket, input.key)),
         bucket: Some(input.bucket),
@@ -212,10 +198,7 @@ pub async fn handle_list_parts(
         .min(MAX_PARTS);
     let marker = input.part_number_marker.unwrap_or(0);
     let all = ns.list_parts(&up).await.map_err(s3_error)?;
-    let mut rest = all
-        .into_iter()
-        .filter(|p| p.part_number > marker)
-        .peekable();
+    let mut rest = all.into_iter().filter(|p| p.part_number > marker).peekable();
     let page: Vec<_> = rest.by_ref().take(max).collect();
     let truncated = rest.peek().is_some();
     Ok(S3Response::new(ListPartsOutput {
@@ -258,10 +241,7 @@ pub async fn handle_list_uploads(
         .unwrap_or(MAX_PARTS)
         .min(MAX_PARTS);
     let key_marker = input.key_marker.clone().unwrap_or_default();
-    let uploads = ns
-        .list_uploads(&input.bucket, &prefix)
-        .await
-        .map_err(s3_error)?;
+    let uploads = ns.list_uploads(&input.bucket, &prefix).await.map_err(s3_error)?;
     let mut rest = uploads
         .into_iter()
         .filter(|u| key_marker.is_empty() || u.key > key_marker)

@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 use arustio_namespace::{MetadataDirective, Namespace, ObjectInfo, PutCondition, PutOptions};
 use base64::Engine as _;
 use s3s::dto::{
-    CopyObjectInput, CopyObjectOutput, CopyObjectResult, CopySource, DeleteObjectInput,
-    DeleteObjectOutput, DeleteObjectsInput, DeleteObjectsOutput, DeletedObject, ETag,
-    ETagCondition, Error as S3ErrorEntry, GetObjectInput, GetObjectOutput, HeadObjectInput,
-    HeadObjectOutput, Metadata, PutObjectInput, PutObjectOutput, Range, StreamingBlob,
+    CopyObjectInput, CopyObjectOutput, CopyObjectResult, CopySource, DeleteObjectInput, DeleteObjectOutput,
+    DeleteObjectsInput, DeleteObjectsOutput, DeletedObject, ETag, ETagCondition, Error as S3ErrorEntry, GetObjectInput,
+    GetObjectOutput, HeadObjectInput, HeadObjectOutput, Metadata, PutObjectInput, PutObjectOutput, Range,
+    StreamingBlob,
 };
 use s3s::{S3ErrorCode, S3Request, S3Response, S3Result};
 
@@ -48,11 +48,7 @@ impl StoredHeaders {
 }
 
 /// Write options from the request's content headers.
-pub fn put_options(
-    content_type: Option<String>,
-    metadata: Option<Metadata>,
-    headers: StoredHeaders,
-) -> PutOptions {
+pub fn put_options(content_type: Option<String>, metadata: Option<Metadata>, headers: StoredHeaders) -> PutOptions {
     PutOptions {
         content_type,
         user_meta: to_btree(metadata),
@@ -62,10 +58,7 @@ pub fn put_options(
 }
 
 /// The PUT condition of If-None-Match / If-Match.
-pub fn put_condition(
-    if_match: Option<ETagCondition>,
-    if_none_match: Option<ETagCondition>,
-) -> S3Result<PutCondition> {
+pub fn put_condition(if_match: Option<ETagCondition>, if_none_match: Option<ETagCondition>) -> S3Result<PutCondition> {
     match (if_match, if_none_match) {
         (None, None) => Ok(PutCondition::None),
         (None, Some(ETagCondition::Any)) => Ok(PutCondition::IfNoneMatchAny),
@@ -73,9 +66,7 @@ pub fn put_condition(
             S3ErrorCode::NotImplemented,
             "If-None-Match on PUT supports only '*'",
         )),
-        (Some(c), None) => Ok(PutCondition::IfMatch(
-            super::etags(Some(c)).unwrap_or_default(),
-        )),
+        (Some(c), None) => Ok(PutCondition::IfMatch(super::etags(Some(c)).unwrap_or_default())),
         (Some(_), Some(_)) => Err(err(
             S3ErrorCode::InvalidRequest,
             "use either If-Match or If-None-Match, not both",
@@ -90,12 +81,7 @@ pub fn content_md5(v: Option<&str>) -> S3Result<Option<[u8; 16]>> {
             .decode(v.trim())
             .ok()
             .and_then(|b| <[u8; 16]>::try_from(b).ok())
-            .ok_or_else(|| {
-                err(
-                    S3ErrorCode::InvalidDigest,
-                    "The Content-MD5 you specified is not valid",
-                )
-            })
+            .ok_or_else(|| err(S3ErrorCode::InvalidDigest, "The Content-MD5 you specified is not valid"))
     })
     .transpose()
 }
@@ -105,19 +91,13 @@ fn header(info: &ObjectInfo, name: &str) -> Option<String> {
 }
 
 /// The byte range to send and its Content-Range, after checking it against `size`.
-fn plan_range(
-    range: Option<Range>,
-    size: u64,
-) -> S3Result<(Option<std::ops::Range<u64>>, Option<String>)> {
+fn plan_range(range: Option<Range>, size: u64) -> S3Result<(Option<std::ops::Range<u64>>, Option<String>)> {
     let Some(range) = range else {
         return Ok((None, None));
     };
-    let r = range.check(size).map_err(|_| {
-        err(
-            S3ErrorCode::InvalidRange,
-            "The requested range is not satisfiable",
-        )
-    })?;
+    let r = range
+        .check(size)
+        .map_err(|_| err(S3ErrorCode::InvalidRange, "The requested range is not satisfiable"))?;
     let content_range = format!("bytes {}-{}/{size}", r.start, r.end - 1);
     Ok((Some(r), Some(content_range)))
 }
@@ -244,10 +224,7 @@ pub async fn handle_put_object(
     opts.content_md5 = content_md5(input.content_md5.as_deref())?;
     let (body, slot) = verified(input.body, declared, trailers)?;
     opts.checksums = Some(std::sync::Arc::clone(&slot));
-    let info = ns
-        .put(&input.bucket, &input.key, body, opts)
-        .await
-        .map_err(s3_error)?;
+    let info = ns.put(&input.bucket, &input.key, body, opts).await.map_err(s3_error)?;
     let checksum = to_checksum(&info.checksums);
     Ok(S3Response::new(PutObjectOutput {
         e_tag: Some(ETag::Strong(info.etag)),
@@ -265,9 +242,7 @@ pub async fn handle_delete_object(
     req: S3Request<DeleteObjectInput>,
 ) -> S3Result<S3Response<DeleteObjectOutput>> {
     let input = req.input;
-    ns.delete(&input.bucket, &input.key)
-        .await
-        .map_err(s3_error)?;
+    ns.delete(&input.bucket, &input.key).await.map_err(s3_error)?;
     Ok(S3Response::new(DeleteObjectOutput::default()))
 }
 
@@ -324,8 +299,7 @@ pub fn copy_source(src: &CopySource) -> S3Result<(String, String)> {
             version_id: None,
         } => Ok((bucket.to_string(), key.to_string())),
         CopySource::Bucket {
-            version_id: Some(_),
-            ..
+            version_id: Some(_), ..
         } => Err(err(
             S3ErrorCode::NotImplemented,
             "versioned copy sources are not supported",
