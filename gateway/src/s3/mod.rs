@@ -4,6 +4,7 @@
 mod body;
 mod bucket;
 mod error;
+mod host;
 mod list;
 mod multipart;
 mod object;
@@ -39,7 +40,7 @@ pub fn build_service(ns: Arc<Namespace>, creds: &RootCredentials, domain: Option
         creds.secret_key.clone(),
     ));
     if let Some(domain) = domain {
-        b.set_host(s3s::host::SingleDomain::new(domain).map_err(|e| e.to_string())?);
+        b.set_host(host::Domain::new(domain)?);
     }
     Ok(b.build())
 }

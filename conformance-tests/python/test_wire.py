@@ -1,0 +1,89 @@
+"""Hand-made requests for what SDKs hide: aws-chunked trailers, NUL in keys,
+virtual-host style addressing."""
+
+import base64
+import subprocess
+import urllib.parse
+import uuid
+import zlib
+
+import pytest
+import requests
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+from conftest import Gateway
+
+
+class TrailerAuth(S3SigV4Auth):
+    """SigV4 over a STREAMING-UNSIGNED-PAYLOAD-TRAILER body, as current SDKs send."""
+
+    def payload(self, request):
+        return "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+
+
+def chunked_put(gw, bucket, key, body, crc_of=None, chunk=7):
+    crc = base64.b64encode(zlib.crc32(crc_of if crc_of is not None else body).to_bytes(4, "big")).decode()
+    out = b""
+    for i in range(0, len(body), chunk):
+        piece = body[i : i + chunk]
+        out += f"{len(piece):x}\r\n".encode() + piece + b"\r\n"
+    out += b"0\r\n" + f"x-amz-checksum-crc32:{crc}\r\n\r\n".encode()
+    headers = {
+        "Content-Encoding": "aws-chunked",
+        "x-amz-decoded-content-length": str(len(body)),
+        "x-amz-trailer": "x-amz-checksum-crc32",
+        "x-amz-sdk-checksum-algorithm": "CRC32",
+        "Content-Length": str(len(out)),
+    }
+    url = f"{gw.endpoint}/{bucket}/{urllib.parse.quote(key)}"
+    req = AWSRequest("PUT", url, data=out, headers=headers)
+    TrailerAuth(Credentials(gw.access_key, gw.secret_key), "s3", "us-east-1").add_auth(req)
+    return requests.put(url, data=out, headers=dict(req.headers.items()))
+
+
+def test_aws_chunked_with_crc32_trailer(gateway, s3, bucket):
+    body = b"streamed in aws-chunked frames with a trailing checksum"
+    r = chunked_put(gateway, bucket, "chunked.txt", body)
+    assert r.status_code == 200, r.text
+    got = s3.get_object(Bucket=bucket, Key="chunked.txt", ChecksumMode="ENABLED")
+    assert got["Body"].read() == body
+    assert got["ChecksumCRC32"] == base64.b64encode(zlib.crc32(body).to_bytes(4, "big")).decode()
+    assert got.get("ContentEncoding") in (None, ""), "aws-chunked is not the object's encoding"
+
+
+def test_aws_chunked_with_wrong_trailer_is_bad_digest(gateway, s3, bucket):
+    r = chunked_put(gateway, bucket, "bad-trailer", b"payload", crc_of=b"something else")
+    assert r.status_code == 400 and "<Code>BadDigest</Code>" in r.text, r.text
+    assert "RequestId" in r.text
+    with pytest.raises(Exception):
+        s3.head_object(Bucket=bucket, Key="bad-trailer")
+
+
+def test_nul_and_control_characters_in_keys(s3, bucket):
+    from botocore.exceptions import ClientError
+
+    for key in ["a\x00b", "line\nbreak"]:
+        with pytest.raises(ClientError) as e:
+            s3.put_object(Bucket=bucket, Key=key, Body=b"x")
+        assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400, repr(key)
+
+
+def test_virtual_host_style_with_a_domain():
+    gw = Gateway(extra_args=("--domain", "s3.arustio.test"))
+    try:
+        name = "vh-" + uuid.uuid4().hex[:8]
+        gw.client().create_bucket(Bucket=name)
+        host = f"{name}.s3.arustio.test"
+        base = ["curl", "-sS", "--fail-with-body", "--aws-sigv4", "aws:amz:us-east-1:s3",
+                "--user", f"{gw.access_key}:{gw.secret_key}", "-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD",
+                "--resolve", f"{host}:{gw.port}:127.0.0.1"]
+        url = f"http://{host}:{gw.port}/virtual.txt"
+        subprocess.run(base + ["-X", "PUT", "--data-binary", "virtual host", url], check=True, capture_output=True)
+        got = subprocess.run(base + [url], check=True, capture_output=True).stdout
+        assert got == b"virtual host"
+        # Path style still works on the same server.
+        assert gw.client().get_object(Bucket=name, Key="virtual.txt")["Body"].read() == b"virtual host"
+    finally:
+        gw.stop()
