@@ -16,6 +16,10 @@ echo "== clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 export ARUSTIO_BIN="$CARGO_TARGET_DIR/debug/arustio"
 echo "== rust tests"
+if ! cargo nextest --version >/dev/null 2>&1; then
+  echo "installing cargo-nextest (once; it lands in ~/.cargo/bin) ..."
+  cargo install cargo-nextest --locked --quiet || echo "cargo-nextest did not install; using cargo test"
+fi
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast
 else
