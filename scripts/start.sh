@@ -6,5 +6,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 need_rust
 need_apt_packages
 cd "$ROOT"
-cargo build --workspace --bins
+# The same build as the tests, so the two commands share one cache.
+cargo build --workspace --all-targets
 exec "$CARGO_TARGET_DIR/debug/arustio" serve "$@"
