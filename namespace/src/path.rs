@@ -40,25 +40,31 @@ pub fn normalize_path(path: &str) -> NsResult<String> {
 pub fn check_mount_path(path: &str) -> NsResult<String> {
     let norm = normalize_path(path)?;
     if let Some(top) = norm.split('/').next().filter(|t| !t.is_empty()) {
-        check_bucket_name(top).map_err(|e| NsError::InvalidKey {
+        let bad = |reason: String| NsError::InvalidKey {
             key: path.to_owned(),
             reason: format!(
-                "the top-level directory of a mount point becomes a bucket, so it must be a valid bucket name ({e})"
+                "the top-level directory of a mount point becomes a bucket, so it must be a valid bucket name: {reason}"
             ),
-        })?;
+        };
+        check_bucket_name(top).map_err(|e| bad(e.to_string()))?;
+        if top.len() < 3 {
+            return Err(bad("3 to 63 characters, as S3's rules".to_owned()));
+        }
     }
     Ok(norm)
 }
 
-/// Checks S3's bucket naming rules (3–63 characters, lowercase letters, digits, `-` and
-/// `.`, starting and ending with a letter or digit, not an IP address).
+/// Checks S3's bucket naming rules (lowercase letters, digits, `-` and `.`, starting and
+/// ending with a letter or digit, not an IP address, at most 63 characters), except that
+/// names of 1 or 2 characters are accepted too (`aws s3 mb s3://b`); mount points keep
+/// S3's minimum of 3.
 pub fn check_bucket_name(name: &str) -> NsResult<()> {
     let bad = |reason: &str| NsError::InvalidBucketName {
         bucket: name.to_owned(),
         reason: reason.to_owned(),
     };
-    if !(3..=63).contains(&name.len()) {
-        return Err(bad("a bucket name must be 3 to 63 characters long"));
+    if !(1..=63).contains(&name.len()) {
+        return Err(bad("a bucket name must be 1 to 63 characters long"));
     }
     if !name
         .bytes()
@@ -142,7 +148,8 @@ mod tests {
     #[test]
     fn bucket_names() {
         assert!(check_bucket_name("lake").is_ok());
-        for bad in ["ab", "Lake", "-ab", "a..b", "192.168.1.1", &"a".repeat(64)] {
+        assert!(check_bucket_name("b").is_ok());
+        for bad in ["", "Lake", "-ab", "a..b", "192.168.1.1", &"a".repeat(64)] {
             assert!(check_bucket_name(bad).is_err(), "{bad}");
         }
     }

@@ -39,10 +39,20 @@ pub fn build_service(ns: Arc<Namespace>, creds: &RootCredentials, domain: Option
         creds.access_key.clone(),
         creds.secret_key.clone(),
     ));
+    b.set_validation(BucketNames);
     if let Some(domain) = domain {
         b.set_host(host::Domain::new(domain)?);
     }
     Ok(b.build())
+}
+
+/// Our bucket naming rule, which also takes the one-letter names S3 refuses.
+struct BucketNames;
+
+impl s3s::validation::NameValidation for BucketNames {
+    fn validate_bucket_name(&self, name: &str) -> bool {
+        arustio_namespace::check_bucket_name(name).is_ok()
+    }
 }
 
 /// chrono → s3s time.
