@@ -11,6 +11,7 @@ use object_store::path::Path;
 use object_store::{GetOptions, GetRange, GetResultPayload, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
+use crate::KeyRule;
 use crate::keys::check_object_key;
 use crate::{BackendError, MountUri, StoreKind};
 
@@ -151,9 +152,32 @@ impl Backend {
         Ok((meta, stream))
     }
 
+    /// On a local store, refuses a key whose file would clash with a directory: the key
+    /// itself is a directory, or one of its parents is a file.
+    fn check_local_clash(&self, key: &str) -> Result<(), BackendError> {
+        let Some(root) = &self.local_root else { return Ok(()) };
+        let clash = || BackendError::InvalidKey {
+            key: key.to_owned(),
+            store: self.id(),
+            rule: KeyRule::FileDirectoryClash,
+        };
+        if root.join(key).is_dir() {
+            return Err(clash());
+        }
+        let mut parent = std::path::Path::new(key).parent();
+        while let Some(p) = parent.filter(|p| !p.as_os_str().is_empty()) {
+            if root.join(p).is_file() {
+                return Err(clash());
+            }
+            parent = p.parent();
+        }
+        Ok(())
+    }
+
     /// Starts a streamed, all-or-nothing write of `key`.
     pub fn writer(&self, key: &str) -> Result<BackendWriter, BackendError> {
         let path = self.path(key)?;
+        self.check_local_clash(key)?;
         Ok(BackendWriter {
             store: Arc::clone(&self.store),
             key: key.to_owned(),
@@ -174,6 +198,7 @@ impl Backend {
     /// Server-side copy within this store.
     pub async fn copy(&self, from: &str, to: &str) -> Result<(), BackendError> {
         let (src, dst) = (self.path(from)?, self.path(to)?);
+        self.check_local_clash(to)?;
         self.store
             .copy(&src, &dst)
             .await

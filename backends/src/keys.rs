@@ -18,6 +18,8 @@ pub enum KeyRule {
     SegmentTooLong,
     /// On a local store, `name#123` is reserved for in-progress uploads.
     ReservedSuffix,
+    /// On a local store a name cannot be both a file (`a`) and a directory (`a/b`).
+    FileDirectoryClash,
 }
 
 impl fmt::Display for KeyRule {
@@ -28,6 +30,9 @@ impl fmt::Display for KeyRule {
             Self::ControlChar => "keys may not contain control characters",
             Self::SegmentTooLong => "each '/'-separated segment must be at most 255 bytes on a local store",
             Self::ReservedSuffix => "a segment ending in '#' followed by digits is reserved on a local store",
+            Self::FileDirectoryClash => {
+                "on a local store a name cannot be both an object and a prefix of other objects (like a and a/b)"
+            }
         })
     }
 }

@@ -32,8 +32,35 @@ impl std::fmt::Debug for Gateway {
     }
 }
 
+/// The S3 service with an `x-amz-request-id` on every response, errors from s3s's own
+/// parsing and authentication included.
+#[derive(Clone)]
+pub struct WithRequestId(S3Service);
+
+impl hyper::service::Service<http::Request<hyper::body::Incoming>> for WithRequestId {
+    type Response = s3s::HttpResponse;
+    type Error = s3s::HttpError;
+    type Future = futures::future::BoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    fn call(&self, req: http::Request<hyper::body::Incoming>) -> Self::Future {
+        let fut = hyper::service::Service::call(&self.0, req);
+        Box::pin(async move {
+            let mut resp = fut.await?;
+            let id = uuid::Uuid::new_v4().simple().to_string();
+            if let Ok(v) = http::HeaderValue::from_str(&id) {
+                resp.headers_mut().entry("x-amz-request-id").or_insert(v);
+            }
+            Ok(resp)
+        })
+    }
+}
+
 /// Builds the HTTP service: SigV4/SigV2 with the root pair, virtual hosts under `domain`.
-pub fn build_service(ns: Arc<Namespace>, creds: &RootCredentials, domain: Option<&str>) -> Result<S3Service, String> {
+pub fn build_service(
+    ns: Arc<Namespace>,
+    creds: &RootCredentials,
+    domain: Option<&str>,
+) -> Result<WithRequestId, String> {
     let mut b = S3ServiceBuilder::new(Gateway { ns });
     b.set_auth(s3s::auth::SimpleAuth::from_single(
         creds.access_key.clone(),
@@ -43,7 +70,7 @@ pub fn build_service(ns: Arc<Namespace>, creds: &RootCredentials, domain: Option
     if let Some(domain) = domain {
         b.set_host(host::Domain::new(domain)?);
     }
-    Ok(b.build())
+    Ok(WithRequestId(b.build()))
 }
 
 /// Our bucket naming rule, which also takes the one-letter names S3 refuses.
