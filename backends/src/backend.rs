@@ -205,6 +205,16 @@ impl Backend {
             .map_err(|e| BackendError::from_store(from, e))
     }
 
+    /// Renames within this store (a file rename on a local store).
+    pub async fn rename(&self, from: &str, to: &str) -> Result<(), BackendError> {
+        let (src, dst) = (self.path(from)?, self.path(to)?);
+        self.check_local_clash(to)?;
+        self.store
+            .rename(&src, &dst)
+            .await
+            .map_err(|e| BackendError::from_store(from, e))
+    }
+
     /// Objects whose key starts with `prefix` and sorts after `offset`, in key order.
     pub fn list(&self, prefix: &str, offset: Option<&str>) -> BoxStream<'static, Result<ObjectMeta, BackendError>> {
         if let Some(root) = &self.local_root {

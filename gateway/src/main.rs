@@ -1,6 +1,8 @@
-//! The `arustio` binary: `arustio serve` runs the S3 endpoint and the admin API.
+//! The `arustio` binary: `arustio serve` runs a node (the S3 endpoint and the admin API);
+//! `arustio fs ...` administers one over gRPC.
 
 mod admin;
+mod cli;
 mod config;
 mod s3;
 mod serve;
@@ -14,6 +16,9 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "arustio", version, about)]
 struct Cli {
+    /// Admin API of the node to talk to [default: http://127.0.0.1:50051]
+    #[arg(short = 's', long, global = true, env = "ARUSTIO_SERVER")]
+    server: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -21,22 +26,38 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run a gateway node: the S3 endpoint and the gRPC admin API.
-    ///
-    /// Example: `arustio serve --data-dir /var/lib/arustio --s3-addr 0.0.0.0:39999`
+    #[command(after_help = "Example:\n  arustio serve --data-dir /var/lib/arustio --s3-addr 0.0.0.0:39999")]
     Serve(serve::ServeArgs),
+    /// Mounts and files in the namespace (like `alluxio fs`).
+    #[command(subcommand)]
+    Fs(cli::fs::FsCmd),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        Command::Serve(args) => match serve::run(args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("arustio: {e}");
-                ExitCode::FAILURE
-            }
-        },
+    let result = match cli.command {
+        Command::Serve(args) => serve::run(args).map_err(|e| e.to_string()),
+        Command::Fs(cmd) => run_client(cli.server, cmd),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("arustio: {e}");
+            ExitCode::FAILURE
+        }
     }
+}
+
+fn run_client(server: Option<String>, cmd: cli::fs::FsCmd) -> Result<(), String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(async {
+        let server = cli::server_url(server);
+        let mut client = cli::connect(&server).await.map_err(|e| e.to_string())?;
+        cli::fs::run(cmd, &mut client).await.map_err(|e| e.to_string())
+    })
 }
 
 /// The default data dir, relative to the working directory.

@@ -222,6 +222,11 @@ fn root_credentials(config: &Config, meta: &MetaStore) -> Result<RootCredentials
                 "export AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={}",
                 creds.access_key, creds.secret_key
             );
+            let _ = writeln!(
+                out,
+                "export ARUSTIO_ACCESS_KEY={} ARUSTIO_SECRET_KEY={}",
+                creds.access_key, creds.secret_key
+            );
             let _ = out.flush();
             Ok(creds)
         }
@@ -256,6 +261,8 @@ async fn serve(config: Config) -> Result<(), ServeError> {
     let grpc = tokio::spawn(crate::admin::serve(
         grpc_listener,
         Arc::clone(&node.meta),
+        Arc::clone(&node.namespace),
+        node.credentials.clone(),
         s3_addr,
         shutdown_rx.clone(),
     ));

@@ -82,6 +82,15 @@ pub enum NsError {
     /// A request argument is out of range.
     #[error("{0}")]
     InvalidArgument(String),
+    /// A mount was refused (already mounted, inside a read-only mount, shadowing, ...).
+    #[error("cannot mount at {path}: {reason}")]
+    MountRefused { path: String, reason: String },
+    /// A file-system operation does not apply (a directory where a file is expected, ...).
+    #[error("{path}: {reason}")]
+    FsRefused { path: String, reason: String },
+    /// No file or directory at the path.
+    #[error("{path}: no such file or directory")]
+    NotFound { path: String },
     /// The node-local metadata store failed.
     #[error("metadata store: {0}")]
     Kv(#[from] KvError),

@@ -4,6 +4,7 @@
 mod bucket;
 mod copy;
 mod error;
+mod fs;
 mod kv;
 mod list;
 mod locks;
@@ -23,6 +24,7 @@ use arustio_cache::CacheManager;
 pub use bucket::BucketInfo;
 pub use copy::MetadataDirective;
 pub use error::{KvError, NsError, NsResult};
+pub use fs::FsEntry;
 pub use kv::{KvPairs, KvStore, MemKv};
 pub use list::{ListEntry, ListPage, ListRequest};
 pub use mount::{MountEntry, MountTable, Resolved, StaticMounts, longest_mount};

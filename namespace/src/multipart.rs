@@ -300,7 +300,7 @@ impl Namespace {
         Ok(out)
     }
 
-    async fn all_uploads(&self) -> NsResult<Vec<UploadInfo>> {
+    pub(crate) async fn all_uploads(&self) -> NsResult<Vec<UploadInfo>> {
         let mut out = Vec::new();
         let mut rd = match tokio::fs::read_dir(&self.staging).await {
             Ok(rd) => rd,

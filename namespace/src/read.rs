@@ -152,7 +152,11 @@ impl Namespace {
     pub async fn head(&self, bucket: &str, key: &str) -> NsResult<ObjectHandle> {
         let resolved = self.resolve_object(bucket, key)?;
         let store = resolved.backend.id();
-        if key.ends_with('/') || resolved.key.is_empty() {
+        if resolved.key.is_empty() && !key.ends_with('/') {
+            // The mount point itself: a directory, not an object.
+            return Err(self.not_found(bucket, key).await);
+        }
+        if key.ends_with('/') {
             let rec = if resolved.key.is_empty() {
                 Some(ObjectRecord {
                     etag: EMPTY_MD5.to_owned(),

@@ -1,0 +1,269 @@
+//! The gRPC admin API: mounts and file operations on the namespace.
+
+mod auth;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use arustio_backends::{MountOptions, MountUri};
+use arustio_namespace::{FsEntry, MountEntry, MountTable, Namespace, NsError, PutOptions};
+use arustio_proto::admin::admin_server::{Admin, AdminServer};
+use arustio_proto::admin::{
+    DataChunk, FileInfo, GetInfoRequest, GetInfoResponse, ListMountsRequest, ListMountsResponse, ListRequest,
+    ListResponse, MkdirRequest, MountInfo, MountRequest, PathRequest, RemoveRequest, RemoveResponse, RenameRequest,
+    UnmountRequest, UnmountResponse, WriteRequest,
+};
+use arustio_raft::{ApplyError, MetaCmd, MetaStore, RootCredentials};
+use futures::stream::{BoxStream, StreamExt};
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::{Request, Response, Status, Streaming};
+
+pub use auth::Signed;
+
+/// Most entries one List call returns.
+const MAX_LIST: u32 = 1000;
+
+struct AdminService {
+    meta: Arc<MetaStore>,
+    ns: Arc<Namespace>,
+    s3_addr: SocketAddr,
+}
+
+/// Maps a namespace error to a gRPC status with a one-line message.
+fn status(e: NsError) -> Status {
+    let msg = e.to_string();
+    match e {
+        NsError::NotFound { .. }
+        | NsError::NoSuchKey { .. }
+        | NsError::NoSuchBucket { .. }
+        | NsError::NoMount { .. } => Status::not_found(msg),
+        NsError::ReadOnly { .. } => Status::permission_denied(msg),
+        NsError::InvalidKey { .. }
+        | NsError::InvalidBucketName { .. }
+        | NsError::KeyTooLong { .. }
+        | NsError::InvalidArgument(_)
+        | NsError::Backend(arustio_backends::BackendError::InvalidKey { .. }) => Status::invalid_argument(msg),
+        NsError::MountRefused { .. }
+        | NsError::FsRefused { .. }
+        | NsError::BucketExists { .. }
+        | NsError::BucketNotEmpty { .. }
+        | NsError::BucketIsMount { .. }
+        | NsError::UploadsInFlight { .. }
+        | NsError::PreconditionFailed { .. } => Status::failed_precondition(msg),
+        NsError::Body { .. } => Status::aborted(msg),
+        other => {
+            tracing::error!(error = %other, "admin call failed");
+            Status::internal(other.to_string())
+        }
+    }
+}
+
+fn apply_status(e: ApplyError) -> Status {
+    match e {
+        ApplyError::AlreadyMounted { .. } | ApplyError::NotMounted { .. } => Status::failed_precondition(e.to_string()),
+        e => Status::internal(e.to_string()),
+    }
+}
+
+fn mount_info(m: &MountEntry) -> MountInfo {
+    MountInfo {
+        path: m.display_path(),
+        kind: MountUri::parse(&m.uri)
+            .map(|u| u.kind.label().to_owned())
+            .unwrap_or_else(|_| "?".to_owned()),
+        uri: m.uri.clone(),
+        options: m.options.masked(),
+        readonly: m.readonly,
+    }
+}
+
+fn file_info(e: FsEntry) -> FileInfo {
+    FileInfo {
+        path: e.path,
+        is_dir: e.is_dir,
+        size: e.size,
+        modified_ms: e.modified.timestamp_millis(),
+        mount: e.mount,
+        etag: e.etag,
+        content_type: e.content_type.unwrap_or_default(),
+        is_mount_point: e.is_mount_point,
+    }
+}
+
+/// Splits `/bucket/key` for object calls; a bucket alone is not a file.
+fn object_path(path: &str) -> Result<(String, String), Status> {
+    let norm = arustio_namespace::normalize_path(path).map_err(status)?;
+    match norm.split_once('/') {
+        Some((b, k)) => Ok((b.to_owned(), k.to_owned())),
+        None => Err(Status::invalid_argument(format!(
+            "{path}: not a file path (expected /BUCKET/KEY)"
+        ))),
+    }
+}
+
+#[tonic::async_trait]
+impl Admin for AdminService {
+    async fn get_info(&self, _req: Request<GetInfoRequest>) -> Result<Response<GetInfoResponse>, Status> {
+        Ok(Response::new(GetInfoResponse {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            s3_addr: self.s3_addr.to_string(),
+            mount_count: u32::try_from(self.meta.mounts().len()).unwrap_or(u32::MAX),
+        }))
+    }
+
+    async fn mount(&self, req: Request<MountRequest>) -> Result<Response<MountInfo>, Status> {
+        let r = req.into_inner();
+        let path = arustio_namespace::check_mount_path(&r.path).map_err(status)?;
+        let options = MountOptions(r.options.into_iter().collect());
+        let readonly = r.readonly || options.readonly();
+        let entry = MountEntry {
+            path,
+            uri: r.uri,
+            options,
+            readonly,
+        };
+        self.ns.check_new_mount(&entry, r.shadow).await.map_err(status)?;
+        self.meta.apply(&MetaCmd::Mount(entry.clone())).map_err(apply_status)?;
+        tracing::info!(path = %entry.display_path(), uri = %entry.uri, options = %entry.options, "mounted");
+        Ok(Response::new(mount_info(&entry)))
+    }
+
+    async fn unmount(&self, req: Request<UnmountRequest>) -> Result<Response<UnmountResponse>, Status> {
+        let r = req.into_inner();
+        let path = arustio_namespace::normalize_path(&r.path).map_err(status)?;
+        if path.is_empty() {
+            return Err(Status::failed_precondition(
+                "/ is the root mount and cannot be unmounted",
+            ));
+        }
+        if !self.meta.mounts().iter().any(|m| m.path == path) {
+            return Err(Status::not_found(format!("/{path} is not a mount point")));
+        }
+        let uploads = self.ns.uploads_under(&path).await.map_err(status)?;
+        if !uploads.is_empty() && !r.force {
+            return Err(Status::failed_precondition(format!(
+                "{} multipart upload(s) in flight under /{path}; --force aborts them",
+                uploads.len()
+            )));
+        }
+        for u in &uploads {
+            self.ns.abort_upload(u).await.map_err(status)?;
+        }
+        self.meta
+            .apply(&MetaCmd::Unmount { path: path.clone() })
+            .map_err(apply_status)?;
+        tracing::info!(path = %format!("/{path}"), aborted = uploads.len(), "unmounted");
+        Ok(Response::new(UnmountResponse {
+            aborted_uploads: u32::try_from(uploads.len()).unwrap_or(u32::MAX),
+        }))
+    }
+
+    async fn list_mounts(&self, _req: Request<ListMountsRequest>) -> Result<Response<ListMountsResponse>, Status> {
+        let mut mounts: Vec<MountInfo> = self.meta.mounts().iter().map(mount_info).collect();
+        mounts.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(Response::new(ListMountsResponse { mounts }))
+    }
+
+    async fn list(&self, req: Request<ListRequest>) -> Result<Response<ListResponse>, Status> {
+        let r = req.into_inner();
+        let after = (!r.after.is_empty()).then_some((r.after, r.after_is_dir));
+        let limit = if r.limit == 0 { MAX_LIST } else { r.limit.min(MAX_LIST) };
+        let (entries, truncated) = self.ns.fs_list(&r.path, after, limit as usize).await.map_err(status)?;
+        Ok(Response::new(ListResponse {
+            entries: entries.into_iter().map(file_info).collect(),
+            truncated,
+        }))
+    }
+
+    async fn stat(&self, req: Request<PathRequest>) -> Result<Response<FileInfo>, Status> {
+        Ok(Response::new(file_info(
+            self.ns.fs_stat(&req.into_inner().path).await.map_err(status)?,
+        )))
+    }
+
+    async fn mkdir(&self, req: Request<MkdirRequest>) -> Result<Response<FileInfo>, Status> {
+        let r = req.into_inner();
+        Ok(Response::new(file_info(
+            self.ns.fs_mkdir(&r.path, r.parents).await.map_err(status)?,
+        )))
+    }
+
+    async fn remove(&self, req: Request<RemoveRequest>) -> Result<Response<RemoveResponse>, Status> {
+        let r = req.into_inner();
+        let removed = self.ns.fs_remove(&r.path, r.recursive).await.map_err(status)?;
+        Ok(Response::new(RemoveResponse { removed }))
+    }
+
+    async fn rename(&self, req: Request<RenameRequest>) -> Result<Response<FileInfo>, Status> {
+        let r = req.into_inner();
+        Ok(Response::new(file_info(
+            self.ns.fs_rename(&r.src, &r.dst).await.map_err(status)?,
+        )))
+    }
+
+    type ReadStream = BoxStream<'static, Result<DataChunk, Status>>;
+
+    async fn read(&self, req: Request<PathRequest>) -> Result<Response<Self::ReadStream>, Status> {
+        let path = req.into_inner().path;
+        let entry = self.ns.fs_stat(&path).await.map_err(status)?;
+        if entry.is_dir {
+            return Err(Status::failed_precondition(format!("{}: is a directory", entry.path)));
+        }
+        let (bucket, key) = object_path(&path)?;
+        let handle = self.ns.head(&bucket, &key).await.map_err(status)?;
+        let body = self.ns.open(&handle, None).await.map_err(status)?;
+        let out = body.map(|chunk| {
+            chunk
+                .map(|data| DataChunk { data: data.to_vec() })
+                .map_err(|e| Status::unavailable(e.to_string()))
+        });
+        Ok(Response::new(out.boxed()))
+    }
+
+    async fn write(&self, req: Request<Streaming<WriteRequest>>) -> Result<Response<FileInfo>, Status> {
+        let mut stream = req.into_inner();
+        let first = stream
+            .message()
+            .await?
+            .ok_or_else(|| Status::invalid_argument("empty write stream"))?;
+        let (bucket, key) = object_path(&first.path)?;
+        if key.ends_with('/') {
+            return Err(Status::invalid_argument(format!(
+                "{}: a file path cannot end in '/'",
+                first.path
+            )));
+        }
+        let head = futures::stream::iter((!first.data.is_empty()).then(|| Ok(bytes::Bytes::from(first.data))));
+        let rest = stream.map(|m| {
+            m.map(|w| bytes::Bytes::from(w.data))
+                .map_err(|e| -> Box<dyn std::error::Error + Send + Sync> { Box::new(e) })
+        });
+        let body = head.chain(rest).boxed();
+        self.ns
+            .put(&bucket, &key, body, PutOptions::default())
+            .await
+            .map_err(status)?;
+        let entry = self.ns.fs_stat(&first.path).await.map_err(status)?;
+        Ok(Response::new(file_info(entry)))
+    }
+}
+
+/// Serves the admin API on `listener` until `stop` turns true. Every call must be signed
+/// with `creds`.
+pub async fn serve(
+    listener: TcpListener,
+    meta: Arc<MetaStore>,
+    ns: Arc<Namespace>,
+    creds: RootCredentials,
+    s3_addr: SocketAddr,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> Result<(), tonic::transport::Error> {
+    tonic::transport::Server::builder()
+        .layer(auth::AuthLayer(Arc::new(creds)))
+        .add_service(AdminServer::new(AdminService { meta, ns, s3_addr }))
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
+            let _ = stop.wait_for(|s| *s).await;
+        })
+        .await
+}

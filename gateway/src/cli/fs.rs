@@ -1,0 +1,512 @@
+//! `arustio fs`: mounts and file operations, modelled on `alluxio fs`.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use arustio_proto::admin::{
+    FileInfo, ListMountsRequest, ListRequest, MkdirRequest, MountInfo, MountRequest, PathRequest, RemoveRequest,
+    RenameRequest, UnmountRequest, WriteRequest,
+};
+use clap::Subcommand;
+use futures::StreamExt;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::{CliError, Client};
+
+const CHUNK: usize = 1024 * 1024;
+
+/// File-system commands.
+#[derive(Debug, Subcommand)]
+pub enum FsCmd {
+    /// Mount a store at a namespace path; S3 clients see it at once.
+    #[command(
+        after_help = "Examples:\n  arustio fs mount /lake mem://lake\n  arustio fs mount --readonly /data/archive local:///srv/archive"
+    )]
+    Mount {
+        /// Store option, repeatable: -o key=value
+        #[arg(short = 'o', value_name = "KEY=VALUE")]
+        options: Vec<String>,
+        /// Refuse every write under the mount.
+        #[arg(long)]
+        readonly: bool,
+        /// Mount even if objects exist at the path on the parent's store (they are hidden).
+        #[arg(long)]
+        shadow: bool,
+        /// Mount point, e.g. /data/lake
+        path: String,
+        /// Store URI: local:///abs/dir, file:///abs/dir or mem://NAME
+        uri: String,
+    },
+    /// Remove a mount; the store is untouched.
+    #[command(after_help = "Example:\n  arustio fs unmount /lake")]
+    Unmount {
+        /// Abort multipart uploads in flight under the mount.
+        #[arg(long)]
+        force: bool,
+        path: String,
+    },
+    /// Show the mount table (secrets masked).
+    #[command(after_help = "Example:\n  arustio fs list --json")]
+    List {
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a directory, mount points merged in.
+    #[command(after_help = "Example:\n  arustio fs ls -l /data")]
+    Ls {
+        /// Type, size, modified time and mount of each entry.
+        #[arg(short = 'l')]
+        long: bool,
+        /// Recurse into directories.
+        #[arg(short = 'R')]
+        recursive: bool,
+        #[arg(default_value = "/")]
+        path: String,
+    },
+    /// Show a file or directory.
+    #[command(after_help = "Example:\n  arustio fs stat /data/lake/part-0.parquet")]
+    Stat { path: String },
+    /// Make a directory.
+    #[command(after_help = "Example:\n  arustio fs mkdir -p /data/lake/2026/11")]
+    Mkdir {
+        /// Make parents as needed; an existing directory is no error.
+        #[arg(short = 'p')]
+        parents: bool,
+        path: String,
+    },
+    /// Remove a file, or a directory with -r.
+    #[command(after_help = "Example:\n  arustio fs rm -r /data/tmp")]
+    Rm {
+        #[arg(short = 'r')]
+        recursive: bool,
+        path: String,
+    },
+    /// Move a file or directory (a rename within a store, copy then delete across stores).
+    #[command(after_help = "Example:\n  arustio fs mv /data/in/a.csv /lake/a.csv")]
+    Mv { src: String, dst: String },
+    /// Print a file.
+    #[command(after_help = "Example:\n  arustio fs cat /data/README.txt")]
+    Cat { path: String },
+    /// Upload local files.
+    #[command(after_help = "Example:\n  arustio fs copy-from-local -r ./logs /data/logs")]
+    CopyFromLocal {
+        #[arg(short = 'r')]
+        recursive: bool,
+        local: PathBuf,
+        remote: String,
+    },
+    /// Download files.
+    #[command(after_help = "Example:\n  arustio fs copy-to-local /data/logs/app.log ./app.log")]
+    CopyToLocal {
+        #[arg(short = 'r')]
+        recursive: bool,
+        remote: String,
+        local: PathBuf,
+    },
+}
+
+/// Runs one `fs` command.
+pub async fn run(cmd: FsCmd, c: &mut Client) -> Result<(), CliError> {
+    match cmd {
+        FsCmd::Mount {
+            options,
+            readonly,
+            shadow,
+            path,
+            uri,
+        } => {
+            let mut opts = std::collections::HashMap::new();
+            for o in options {
+                let (k, v) = o
+                    .split_once('=')
+                    .ok_or_else(|| CliError::Usage(format!("option {o:?} is not KEY=VALUE")))?;
+                opts.insert(k.trim().to_owned(), v.to_owned());
+            }
+            let m = c
+                .mount(MountRequest {
+                    path,
+                    uri,
+                    options: opts,
+                    readonly,
+                    shadow,
+                })
+                .await?
+                .into_inner();
+            println!(
+                "Mounted {} at {} ({}, {})",
+                m.uri,
+                m.path,
+                m.kind,
+                if m.readonly { "read-only" } else { "read-write" }
+            );
+        }
+        FsCmd::Unmount { force, path } => {
+            let r = c
+                .unmount(UnmountRequest {
+                    path: path.clone(),
+                    force,
+                })
+                .await?
+                .into_inner();
+            if r.aborted_uploads > 0 {
+                println!("Aborted {} multipart upload(s)", r.aborted_uploads);
+            }
+            println!("Unmounted {path}");
+        }
+        FsCmd::List { json } => {
+            let mounts = c.list_mounts(ListMountsRequest {}).await?.into_inner().mounts;
+            print_mounts(&mounts, json);
+        }
+        FsCmd::Ls { long, recursive, path } => ls(c, &path, long, recursive).await?,
+        FsCmd::Stat { path } => {
+            let f = c.stat(PathRequest { path }).await?.into_inner();
+            println!("Path: {}", f.path);
+            println!("Type: {}", kind(&f));
+            println!("Size: {}", f.size);
+            println!("Modified: {}", modified(&f));
+            println!("Mount: {}", f.mount);
+            if !f.etag.is_empty() {
+                println!("ETag: {}", f.etag);
+            }
+            if !f.content_type.is_empty() {
+                println!("Content-Type: {}", f.content_type);
+            }
+        }
+        FsCmd::Mkdir { parents, path } => {
+            c.mkdir(MkdirRequest { path, parents }).await?;
+        }
+        FsCmd::Rm { recursive, path } => {
+            let r = c
+                .remove(RemoveRequest {
+                    path: path.clone(),
+                    recursive,
+                })
+                .await?
+                .into_inner();
+            println!("Removed {path} ({} object(s))", r.removed);
+        }
+        FsCmd::Mv { src, dst } => {
+            let f = c.rename(RenameRequest { src: src.clone(), dst }).await?.into_inner();
+            println!("Moved {src} to {}", f.path);
+        }
+        FsCmd::Cat { path } => {
+            let mut s = c.read(PathRequest { path }).await?.into_inner();
+            let mut out = std::io::stdout().lock();
+            while let Some(chunk) = s.next().await {
+                out.write_all(&chunk?.data)
+                    .map_err(|e| CliError::io(Path::new("stdout"), e))?;
+            }
+        }
+        FsCmd::CopyFromLocal {
+            recursive,
+            local,
+            remote,
+        } => copy_from_local(c, &local, &remote, recursive).await?,
+        FsCmd::CopyToLocal {
+            recursive,
+            remote,
+            local,
+        } => copy_to_local(c, &remote, &local, recursive).await?,
+    }
+    Ok(())
+}
+
+fn kind(f: &FileInfo) -> &'static str {
+    match (f.is_mount_point, f.is_dir) {
+        (true, _) => "mount",
+        (false, true) => "dir",
+        (false, false) => "file",
+    }
+}
+
+fn modified(f: &FileInfo) -> String {
+    if f.modified_ms <= 0 {
+        return "-".to_owned();
+    }
+    chrono::DateTime::from_timestamp_millis(f.modified_ms)
+        .map_or_else(|| "-".to_owned(), |t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+}
+
+fn print_mounts(mounts: &[MountInfo], json: bool) {
+    if json {
+        let rows: Vec<_> = mounts
+            .iter()
+            .map(|m| {
+                serde_json::json!({"path": m.path, "type": m.kind, "uri": m.uri, "options": m.options,
+                    "mode": if m.readonly { "ro" } else { "rw" }})
+            })
+            .collect();
+        println!("{}", serde_json::Value::Array(rows));
+        return;
+    }
+    let rows: Vec<[String; 5]> = mounts
+        .iter()
+        .map(|m| {
+            [
+                m.path.clone(),
+                m.kind.clone(),
+                m.uri.clone(),
+                m.options.clone(),
+                if m.readonly { "ro" } else { "rw" }.to_owned(),
+            ]
+        })
+        .collect();
+    print_table(["Mount Point", "Type", "URI", "Options", "Mode"], &rows);
+}
+
+fn print_table<const N: usize>(header: [&str; N], rows: &[[String; N]]) {
+    let mut widths = header.map(str::len);
+    for r in rows {
+        for (w, cell) in widths.iter_mut().zip(r) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let parts: Vec<String> = cells.iter().zip(widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        println!("{}", parts.join("  ").trim_end());
+    };
+    line(header.to_vec());
+    for r in rows {
+        line(r.iter().map(String::as_str).collect());
+    }
+}
+
+/// Every entry of a directory, page by page.
+async fn list_all(c: &mut Client, path: &str) -> Result<Vec<FileInfo>, CliError> {
+    let mut out = Vec::new();
+    let (mut after, mut after_is_dir) = (String::new(), false);
+    loop {
+        let page = c
+            .list(ListRequest {
+                path: path.to_owned(),
+                after: after.clone(),
+                after_is_dir,
+                limit: 1000,
+            })
+            .await?
+            .into_inner();
+        if let Some(last) = page.entries.last() {
+            after = last.path.rsplit('/').next().unwrap_or_default().to_owned();
+            after_is_dir = last.is_dir;
+        }
+        out.extend(page.entries);
+        if !page.truncated {
+            return Ok(out);
+        }
+    }
+}
+
+fn name(f: &FileInfo) -> String {
+    let n = f.path.rsplit('/').next().unwrap_or_default();
+    if f.is_dir { format!("{n}/") } else { n.to_owned() }
+}
+
+async fn ls(c: &mut Client, path: &str, long: bool, recursive: bool) -> Result<(), CliError> {
+    let mut queue = vec![path.to_owned()];
+    let mut first = true;
+    while let Some(dir) = queue.pop() {
+        let entries = list_all(c, &dir).await?;
+        if recursive {
+            if !first {
+                println!();
+            }
+            println!("{dir}:");
+        }
+        first = false;
+        if long {
+            let rows: Vec<[String; 5]> = entries
+                .iter()
+                .map(|f| {
+                    [
+                        kind(f).to_owned(),
+                        f.size.to_string(),
+                        modified(f),
+                        f.mount.clone(),
+                        name(f),
+                    ]
+                })
+                .collect();
+            print_table(["Type", "Size", "Modified", "Mount", "Name"], &rows);
+        } else {
+            for f in &entries {
+                println!("{}", name(f));
+            }
+        }
+        if recursive {
+            queue.extend(
+                entries
+                    .iter()
+                    .rev()
+                    .filter(|f| f.is_dir && f.path != dir)
+                    .map(|f| f.path.clone()),
+            );
+        }
+    }
+    Ok(())
+}
+
+fn progress(len: u64) -> ProgressBar {
+    let pb = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {wide_msg}") {
+        pb.set_style(style);
+    }
+    pb
+}
+
+async fn upload_file(c: &mut Client, local: &Path, remote: &str) -> Result<(), CliError> {
+    let mut file = tokio::fs::File::open(local).await.map_err(|e| CliError::io(local, e))?;
+    let len = file.metadata().await.map_err(|e| CliError::io(local, e))?.len();
+    let pb = progress(len);
+    pb.set_message(remote.to_owned());
+    let (tx, rx) = tokio::sync::mpsc::channel::<WriteRequest>(2);
+    let send = tx.send(WriteRequest {
+        path: remote.to_owned(),
+        data: Vec::new(),
+    });
+    send.await
+        .map_err(|_| CliError::Status("upload stream closed".to_owned()))?;
+    let call = c.write(tokio_stream::wrappers::ReceiverStream::new(rx));
+    let pb2 = pb.clone();
+    let feed = async move {
+        let mut buf = vec![0u8; CHUNK];
+        loop {
+            let n = file.read(&mut buf).await.map_err(|e| CliError::io(local, e))?;
+            if n == 0 {
+                return Ok::<(), CliError>(());
+            }
+            pb2.inc(n as u64);
+            if tx
+                .send(WriteRequest {
+                    path: String::new(),
+                    data: buf[..n].to_vec(),
+                })
+                .await
+                .is_err()
+            {
+                return Ok(()); // the server ended the call; its status says why
+            }
+        }
+    };
+    let (res, fed) = tokio::join!(call, feed);
+    fed?;
+    res?;
+    pb.finish_and_clear();
+    Ok(())
+}
+
+async fn copy_from_local(c: &mut Client, local: &Path, remote: &str, recursive: bool) -> Result<(), CliError> {
+    let md = tokio::fs::metadata(local).await.map_err(|e| CliError::io(local, e))?;
+    if !md.is_dir() {
+        upload_file(c, local, remote).await?;
+        println!("Copied {} to {remote}", local.display());
+        return Ok(());
+    }
+    if !recursive {
+        return Err(CliError::Usage(format!("{} is a directory (use -r)", local.display())));
+    }
+    let mut stack = vec![(local.to_path_buf(), remote.trim_end_matches('/').to_owned())];
+    let mut n = 0;
+    while let Some((dir, rdir)) = stack.pop() {
+        let mut rd = tokio::fs::read_dir(&dir).await.map_err(|e| CliError::io(&dir, e))?;
+        while let Some(entry) = rd.next_entry().await.map_err(|e| CliError::io(&dir, e))? {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push((p, format!("{rdir}/{name}")));
+            } else {
+                upload_file(c, &p, &format!("{rdir}/{name}")).await?;
+                n += 1;
+            }
+        }
+    }
+    println!("Copied {n} file(s) from {} to {remote}", local.display());
+    Ok(())
+}
+
+async fn download_file(c: &mut Client, remote: &str, local: &Path) -> Result<(), CliError> {
+    let info = c
+        .stat(PathRequest {
+            path: remote.to_owned(),
+        })
+        .await?
+        .into_inner();
+    let dir = local
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.arustio-partial",
+        local.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
+    ));
+    let result = async {
+        let mut s = c
+            .read(PathRequest {
+                path: remote.to_owned(),
+            })
+            .await?
+            .into_inner();
+        let mut f = tokio::fs::File::create(&tmp).await.map_err(|e| CliError::io(&tmp, e))?;
+        let pb = progress(info.size);
+        pb.set_message(remote.to_owned());
+        let mut got = 0u64;
+        while let Some(chunk) = s.next().await {
+            let data = chunk?.data;
+            got += data.len() as u64;
+            pb.inc(data.len() as u64);
+            f.write_all(&data).await.map_err(|e| CliError::io(&tmp, e))?;
+        }
+        f.flush().await.map_err(|e| CliError::io(&tmp, e))?;
+        pb.finish_and_clear();
+        if got != info.size {
+            return Err(CliError::Status(format!("{remote}: got {got} of {} bytes", info.size)));
+        }
+        tokio::fs::rename(&tmp, local).await.map_err(|e| CliError::io(local, e))
+    }
+    .await;
+    if result.is_err() {
+        let _ = tokio::fs::remove_file(&tmp).await;
+    }
+    result
+}
+
+async fn copy_to_local(c: &mut Client, remote: &str, local: &Path, recursive: bool) -> Result<(), CliError> {
+    let info = c
+        .stat(PathRequest {
+            path: remote.to_owned(),
+        })
+        .await?
+        .into_inner();
+    if !info.is_dir {
+        let target = if local.is_dir() {
+            local.join(remote.rsplit('/').next().unwrap_or("file"))
+        } else {
+            local.to_path_buf()
+        };
+        download_file(c, remote, &target).await?;
+        println!("Copied {remote} to {}", target.display());
+        return Ok(());
+    }
+    if !recursive {
+        return Err(CliError::Usage(format!("{remote} is a directory (use -r)")));
+    }
+    let mut stack = vec![(info.path.clone(), local.to_path_buf())];
+    let mut n = 0;
+    while let Some((rdir, ldir)) = stack.pop() {
+        tokio::fs::create_dir_all(&ldir)
+            .await
+            .map_err(|e| CliError::io(&ldir, e))?;
+        for f in list_all(c, &rdir).await? {
+            let target = ldir.join(f.path.rsplit('/').next().unwrap_or_default());
+            if f.is_dir {
+                stack.push((f.path, target));
+            } else {
+                download_file(c, &f.path, &target).await?;
+                n += 1;
+            }
+        }
+    }
+    println!("Copied {n} file(s) from {remote} to {}", local.display());
+    Ok(())
+}
