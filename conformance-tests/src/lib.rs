@@ -100,10 +100,52 @@ impl Gateway {
             .env("ARUSTIO_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::null());
+        if let Ok(log) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(Self::log_path(data_dir))
+        {
+            cmd.stderr(log);
+        }
         for (k, v) in env {
             cmd.env(k, v);
         }
         cmd.spawn().expect("spawn arustio")
+    }
+
+    fn log_path(data_dir: &tempfile::TempDir) -> PathBuf {
+        data_dir.path().with_extension("server.log")
+    }
+
+    /// Everything the server wrote to stderr (its log).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(Self::log_path(&self.data_dir)).unwrap_or_default()
+    }
+
+    /// The admin API URL.
+    pub fn admin_url(&self) -> String {
+        format!("http://{}", self.grpc_addr)
+    }
+
+    /// Runs `arustio ARGS` as an admin client of this gateway, with its credentials and
+    /// an empty HOME (no user config).
+    pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        self.cli_as(&self.access_key, &self.secret_key, args)
+    }
+
+    /// Runs `arustio ARGS` with the given credentials.
+    pub fn cli_as(&self, access_key: &str, secret_key: &str, args: &[&str]) -> std::process::Output {
+        let home = self.data_dir.path().with_extension("home");
+        let _ = std::fs::create_dir_all(&home);
+        Command::new(binary())
+            .args(args)
+            .env("ARUSTIO_SERVER", self.admin_url())
+            .env("ARUSTIO_ACCESS_KEY", access_key)
+            .env("ARUSTIO_SECRET_KEY", secret_key)
+            .env("HOME", home)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run arustio cli")
     }
 
     /// Kills the process (SIGKILL) and starts it again on the same data dir and ports.
@@ -151,5 +193,7 @@ impl Drop for Gateway {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_file(Self::log_path(&self.data_dir));
+        let _ = std::fs::remove_dir_all(self.data_dir.path().with_extension("home"));
     }
 }

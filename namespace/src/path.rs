@@ -40,8 +40,8 @@ pub fn normalize_path(path: &str) -> NsResult<String> {
 pub fn check_mount_path(path: &str) -> NsResult<String> {
     let norm = normalize_path(path)?;
     if let Some(top) = norm.split('/').next().filter(|t| !t.is_empty()) {
-        let bad = |reason: String| NsError::InvalidKey {
-            key: path.to_owned(),
+        let bad = |reason: String| NsError::MountRefused {
+            path: path.to_owned(),
             reason: format!(
                 "the top-level directory of a mount point becomes a bucket, so it must be a valid bucket name: {reason}"
             ),
