@@ -25,5 +25,8 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --no-fail-fast
 fi
+echo "== examples"
+cargo run -q --example basic
+cargo run -q --example mount
 echo "== python client tests (boto3, aws CLI)"
 python -m pytest -q conformance-tests/python

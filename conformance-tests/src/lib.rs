@@ -148,6 +148,34 @@ impl Gateway {
             .expect("run arustio cli")
     }
 
+    /// Kills the process and starts it again, expecting the start to fail; returns the
+    /// exit code and the log.
+    pub fn restart_expecting_failure(&mut self) -> (Option<i32>, String) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(Self::log_path(&self.data_dir));
+        self.child = Self::spawn(
+            &self.data_dir,
+            self.s3_addr,
+            self.grpc_addr,
+            &self.access_key,
+            &self.secret_key,
+            &self.args,
+            &self.env,
+        );
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return (status.code(), self.log());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "arustio started, but it was expected to refuse"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Kills the process (SIGKILL) and starts it again on the same data dir and ports.
     pub fn restart(&mut self) {
         let _ = self.child.kill();

@@ -300,3 +300,27 @@ async fn unfinished_uploads_expire() {
     );
     assert!(c.head_object().bucket("exp").key("k").send().await.is_err());
 }
+
+#[test]
+fn config_mounts_are_declarative() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut gw = mounted(dir.path());
+    let cli = |gw: &Gateway, args: &[&str]| {
+        let o = gw.cli(args);
+        assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    // Unmounted at runtime, a config mount comes back at the next start; a restart with
+    // the same config changes nothing.
+    cli(&gw, &["fs", "unmount", "/lake"]);
+    gw.restart();
+    let table = cli(&gw, &["fs", "list"]);
+    assert!(table.lines().any(|l| l.starts_with("/lake ")), "{table}");
+    assert_eq!(table.lines().count(), 5, "{table}");
+    // A runtime mount at a config path with another store stops the start, naming both.
+    cli(&gw, &["fs", "unmount", "/lake"]);
+    cli(&gw, &["fs", "mount", "/lake", "mem://elsewhere"]);
+    let (code, log) = gw.restart_expecting_failure();
+    assert_ne!(code, Some(0));
+    assert!(log.contains("mem://lake") && log.contains("mem://elsewhere"), "{log}");
+}
