@@ -327,8 +327,22 @@ fn admin_calls_need_the_root_credentials_and_secrets_stay_hidden() {
     let headers = String::from_utf8_lossy(&raw.stdout).to_lowercase();
     assert!(headers.contains("grpc-status: 16"), "unauthenticated: {headers}");
 
-    let out = ok(&gw, &["fs", "list"]) + &ok(&gw, &["fs", "list", "--json"]) + &ok(&gw, &["fs", "ls", "-l", "/"]);
+    let e = refused(
+        &gw,
+        &["fs", "mount", "-o", "secret_access_key=hunter2", "/opts", "mem://x"],
+    );
+    let out = ok(&gw, &["fs", "list"]) + &ok(&gw, &["fs", "list", "--json"]) + &ok(&gw, &["fs", "ls", "-l", "/"]) + &e;
     for haystack in [out, gw.log()] {
         assert!(!haystack.contains(&gw.secret_key), "the root secret leaked");
+        assert!(!haystack.contains("hunter2"), "a mount secret leaked");
+    }
+    for cmd in [
+        &["--help"][..],
+        &["fs", "--help"],
+        &["serve", "--help"],
+        &["fs", "mount", "--help"],
+        &["fs", "copy-to-local", "--help"],
+    ] {
+        assert!(ok(&gw, cmd).contains("Example"), "{cmd:?} --help has an example");
     }
 }

@@ -14,7 +14,12 @@ use clap::{Parser, Subcommand};
 
 /// Arustio: one S3 namespace over many stores.
 #[derive(Debug, Parser)]
-#[command(name = "arustio", version, about)]
+#[command(
+    name = "arustio",
+    version,
+    about,
+    after_help = "Example:\n  arustio serve\n  arustio fs list"
+)]
 struct Cli {
     /// Admin API of the node to talk to [default: http://127.0.0.1:50051]
     #[arg(short = 's', long, global = true, env = "ARUSTIO_SERVER")]
@@ -29,7 +34,10 @@ enum Command {
     #[command(after_help = "Example:\n  arustio serve --data-dir /var/lib/arustio --s3-addr 0.0.0.0:39999")]
     Serve(serve::ServeArgs),
     /// Mounts and files in the namespace (like `alluxio fs`).
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  arustio -s http://127.0.0.1:50051 fs mount /data/lake local:///srv/lake"
+    )]
     Fs(cli::fs::FsCmd),
 }
 
