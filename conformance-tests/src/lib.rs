@@ -151,18 +151,8 @@ impl Gateway {
     /// Kills the process and starts it again, expecting the start to fail; returns the
     /// exit code and the log.
     pub fn restart_expecting_failure(&mut self) -> (Option<i32>, String) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
         let _ = std::fs::remove_file(Self::log_path(&self.data_dir));
-        self.child = Self::spawn(
-            &self.data_dir,
-            self.s3_addr,
-            self.grpc_addr,
-            &self.access_key,
-            &self.secret_key,
-            &self.args,
-            &self.env,
-        );
+        self.respawn();
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
@@ -178,6 +168,11 @@ impl Gateway {
 
     /// Kills the process (SIGKILL) and starts it again on the same data dir and ports.
     pub fn restart(&mut self) {
+        self.respawn();
+        self.wait_ready();
+    }
+
+    fn respawn(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
         self.child = Self::spawn(
@@ -189,7 +184,6 @@ impl Gateway {
             &self.args,
             &self.env,
         );
-        self.wait_ready();
     }
 
     fn wait_ready(&mut self) {
@@ -224,4 +218,27 @@ impl Drop for Gateway {
         let _ = std::fs::remove_file(Self::log_path(&self.data_dir));
         let _ = std::fs::remove_dir_all(self.data_dir.path().with_extension("home"));
     }
+}
+
+/// An aws-sdk-s3 client for `gw`, path style, signing with `secret`.
+pub fn s3_client_with_secret(gw: &Gateway, secret: &str) -> aws_sdk_s3::Client {
+    use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+    let conf = aws_sdk_s3::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(gw.endpoint())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new(&gw.access_key, secret, None, None, "test"))
+        .force_path_style(true)
+        .build();
+    aws_sdk_s3::Client::from_conf(conf)
+}
+
+/// An aws-sdk-s3 client for `gw` with its root credentials.
+pub fn s3_client(gw: &Gateway) -> aws_sdk_s3::Client {
+    s3_client_with_secret(gw, &gw.secret_key)
+}
+
+/// The S3 error code of a failed call.
+pub fn error_code<E: aws_sdk_s3::error::ProvideErrorMetadata>(e: &E) -> String {
+    e.code().unwrap_or("<none>").to_owned()
 }

@@ -3,22 +3,8 @@
 
 use std::process::Output;
 
-use arustio_conformance_tests::Gateway;
-use aws_sdk_s3::Client;
-use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
-use aws_sdk_s3::error::ProvideErrorMetadata;
+use arustio_conformance_tests::{Gateway, s3_client as s3};
 use aws_sdk_s3::primitives::ByteStream;
-
-fn s3(gw: &Gateway) -> Client {
-    let conf = aws_sdk_s3::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(gw.endpoint())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(&gw.access_key, &gw.secret_key, None, None, "test"))
-        .force_path_style(true)
-        .build();
-    Client::from_conf(conf)
-}
 
 fn text(o: &Output) -> (String, String) {
     (
@@ -262,7 +248,10 @@ async fn read_only_mounts_refuse_s3_writes() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(e.into_service_error().code(), Some("AccessDenied"));
+    assert_eq!(
+        arustio_conformance_tests::error_code(&e.into_service_error()),
+        "AccessDenied"
+    );
 }
 
 #[test]

@@ -3,26 +3,9 @@
 
 use std::path::Path;
 
-use arustio_conformance_tests::Gateway;
+use arustio_conformance_tests::{Gateway, error_code as code, s3_client as client};
 use aws_sdk_s3::Client;
-use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
-use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::ByteStream;
-
-fn client(gw: &Gateway) -> Client {
-    let conf = aws_sdk_s3::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(gw.endpoint())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(&gw.access_key, &gw.secret_key, None, None, "test"))
-        .force_path_style(true)
-        .build();
-    Client::from_conf(conf)
-}
-
-fn code<E: ProvideErrorMetadata>(e: &E) -> String {
-    e.code().unwrap_or("<none>").to_owned()
-}
 
 async fn put(c: &Client, bucket: &str, key: &str, body: &str) {
     c.put_object()

@@ -1,28 +1,13 @@
 //! aws-sdk-s3 (Rust) against a spawned gateway: every operation, and its errors.
 
-use arustio_conformance_tests::Gateway;
+use arustio_conformance_tests::{
+    Gateway, error_code as code, s3_client as client, s3_client_with_secret as client_with,
+};
 use aws_sdk_s3::Client;
-use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
-use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, Delete, MetadataDirective, ObjectIdentifier};
 use md5::Digest;
-
-fn client_with(gw: &Gateway, secret: &str) -> Client {
-    let conf = aws_sdk_s3::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(gw.endpoint())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(&gw.access_key, secret, None, None, "test"))
-        .force_path_style(true)
-        .build();
-    Client::from_conf(conf)
-}
-
-fn client(gw: &Gateway) -> Client {
-    client_with(gw, &gw.secret_key)
-}
 
 fn md5_hex(b: &[u8]) -> String {
     hex::encode(md5::Md5::digest(b))
@@ -31,10 +16,6 @@ fn md5_hex(b: &[u8]) -> String {
 async fn get_bytes(c: &Client, bucket: &str, key: &str) -> Vec<u8> {
     let out = c.get_object().bucket(bucket).key(key).send().await.expect("get");
     out.body.collect().await.expect("body").into_bytes().to_vec()
-}
-
-fn code<E: ProvideErrorMetadata>(e: &E) -> String {
-    e.code().unwrap_or("<none>").to_owned()
 }
 
 #[tokio::test]

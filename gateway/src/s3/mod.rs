@@ -1,6 +1,49 @@
 //! The S3 endpoint: s3s parses and authenticates; each operation becomes one call into
 //! the namespace, in a `handle_*` function per operation family.
 
+/// Builds an s3s output struct whose type has the five `checksum_*` fields, from a
+/// `Checksum`, plus the given fields.
+macro_rules! with_checksums {
+    ($ty:ident { $($field:ident : $value:expr),* $(,)? }, $checksum:expr) => {{
+        let c: s3s::dto::Checksum = $checksum;
+        $ty {
+            $($field: $value,)*
+            checksum_crc32: c.checksum_crc32,
+            checksum_crc32c: c.checksum_crc32c,
+            checksum_sha1: c.checksum_sha1,
+            checksum_sha256: c.checksum_sha256,
+            checksum_crc64nvme: c.checksum_crc64nvme,
+            ..$ty::default()
+        }
+    }};
+}
+
+/// The checksums an input (PutObject, UploadPart) declares in its headers.
+macro_rules! declared_checksums {
+    ($input:ident) => {
+        s3s::dto::Checksum {
+            checksum_crc32: $input.checksum_crc32,
+            checksum_crc32c: $input.checksum_crc32c,
+            checksum_sha1: $input.checksum_sha1,
+            checksum_sha256: $input.checksum_sha256,
+            checksum_crc64nvme: $input.checksum_crc64nvme,
+            ..Default::default()
+        }
+    };
+}
+
+/// The content headers an input (PutObject, CopyObject, CreateMultipartUpload) carries.
+macro_rules! stored_headers {
+    ($input:ident) => {
+        crate::s3::object::StoredHeaders {
+            cache_control: $input.cache_control,
+            content_disposition: $input.content_disposition,
+            content_encoding: $input.content_encoding,
+            content_language: $input.content_language,
+        }
+    };
+}
+
 mod body;
 mod bucket;
 mod error;

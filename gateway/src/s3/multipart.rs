@@ -13,7 +13,7 @@ use s3s::{S3ErrorCode, S3Request, S3Response, S3Result};
 use super::body::{Declared, to_checksum, verified};
 use super::bucket::require_bucket;
 use super::error::{err, s3_error};
-use super::object::{StoredHeaders, content_md5, copy_source, put_condition, put_options};
+use super::object::{content_md5, copy_source, put_condition, put_options};
 use super::{conditions, ts};
 
 const MAX_PARTS: usize = 1000;
@@ -27,16 +27,7 @@ pub async fn handle_create(
     req: S3Request<CreateMultipartUploadInput>,
 ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
     let input = req.input;
-    let opts = put_options(
-        input.content_type,
-        input.metadata,
-        StoredHeaders {
-            cache_control: input.cache_control,
-            content_disposition: input.content_disposition,
-            content_encoding: input.content_encoding,
-            content_language: input.content_language,
-        },
-    );
+    let opts = put_options(input.content_type, input.metadata, stored_headers!(input));
     let info = ns
         .create_upload(&input.bucket, &input.key, &opts)
         .await
@@ -57,18 +48,7 @@ pub async fn handle_upload_part(
     let trailers = req.trailing_headers;
     let input = req.input;
     let up = upload(ns, &input.bucket, &input.key, &input.upload_id).await?;
-    let declared = Declared::new(
-        input.checksum_algorithm.as_ref(),
-        s3s::dto::Checksum {
-            checksum_crc32: input.checksum_crc32,
-            checksum_crc32c: input.checksum_crc32c,
-            checksum_sha1: input.checksum_sha1,
-            checksum_sha256: input.checksum_sha256,
-            checksum_crc64nvme: input.checksum_crc64nvme,
-            ..Default::default()
-        },
-        &headers,
-    );
+    let declared = Declared::new(input.checksum_algorithm.as_ref(), declared_checksums!(input), &headers);
     let md5 = content_md5(input.content_md5.as_deref())?;
     let (body, slot) = verified(input.body, declared, trailers)?;
     let part = ns
@@ -76,15 +56,12 @@ pub async fn handle_upload_part(
         .await
         .map_err(s3_error)?;
     let checksum = to_checksum(&slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
-    Ok(S3Response::new(UploadPartOutput {
-        e_tag: Some(ETag::Strong(part.etag)),
-        checksum_crc32: checksum.checksum_crc32,
-        checksum_crc32c: checksum.checksum_crc32c,
-        checksum_sha1: checksum.checksum_sha1,
-        checksum_sha256: checksum.checksum_sha256,
-        checksum_crc64nvme: checksum.checksum_crc64nvme,
-        ..UploadPartOutput::default()
-    }))
+    Ok(S3Response::new(with_checksums!(
+        UploadPartOutput {
+            e_tag: Some(ETag::Strong(part.etag))
+        },
+        checksum
+    )))
 }
 
 /// Parses `bytes=first-last` (inclusive) against the source size.

@@ -86,6 +86,29 @@ pub fn content_md5(v: Option<&str>) -> S3Result<Option<[u8; 16]>> {
     .transpose()
 }
 
+/// HEAD and GET answer with the same headers; GET adds the body.
+macro_rules! object_output {
+    ($ty:ident, $info:ident, $len:expr, $range:expr, $checksum:expr $(, $field:ident : $value:expr)*) => {
+        with_checksums!(
+            $ty {
+                $($field: $value,)*
+                accept_ranges: Some("bytes".to_owned()),
+                content_length: i64::try_from($len).ok(),
+                content_range: $range,
+                e_tag: Some(ETag::Strong($info.etag.clone())),
+                last_modified: Some(ts($info.last_modified)),
+                content_type: $info.content_type.clone(),
+                metadata: to_metadata(&$info.user_meta),
+                cache_control: header(&$info, "cache-control"),
+                content_disposition: header(&$info, "content-disposition"),
+                content_encoding: header(&$info, "content-encoding"),
+                content_language: header(&$info, "content-language"),
+            },
+            $checksum
+        )
+    };
+}
+
 fn header(info: &ObjectInfo, name: &str) -> Option<String> {
     info.headers.get(name).cloned()
 }
@@ -124,25 +147,13 @@ pub async fn handle_head_object(
     } else {
         Default::default()
     };
-    Ok(S3Response::new(HeadObjectOutput {
-        accept_ranges: Some("bytes".to_owned()),
-        content_length: i64::try_from(len).ok(),
+    Ok(S3Response::new(object_output!(
+        HeadObjectOutput,
+        info,
+        len,
         content_range,
-        e_tag: Some(ETag::Strong(info.etag.clone())),
-        last_modified: Some(ts(info.last_modified)),
-        content_type: info.content_type.clone(),
-        metadata: to_metadata(&info.user_meta),
-        cache_control: header(&info, "cache-control"),
-        content_disposition: header(&info, "content-disposition"),
-        content_encoding: header(&info, "content-encoding"),
-        content_language: header(&info, "content-language"),
-        checksum_crc32: checksum.checksum_crc32,
-        checksum_crc32c: checksum.checksum_crc32c,
-        checksum_sha1: checksum.checksum_sha1,
-        checksum_sha256: checksum.checksum_sha256,
-        checksum_crc64nvme: checksum.checksum_crc64nvme,
-        ..HeadObjectOutput::default()
-    }))
+        checksum
+    )))
 }
 
 pub async fn handle_get_object(
@@ -169,26 +180,9 @@ pub async fn handle_get_object(
     } else {
         Default::default()
     };
-    Ok(S3Response::new(GetObjectOutput {
-        body: Some(StreamingBlob::wrap(sync_wrapper::SyncStream::new(stream))),
-        accept_ranges: Some("bytes".to_owned()),
-        content_length: i64::try_from(len).ok(),
-        content_range,
-        e_tag: Some(ETag::Strong(info.etag.clone())),
-        last_modified: Some(ts(info.last_modified)),
-        content_type: info.content_type.clone(),
-        metadata: to_metadata(&info.user_meta),
-        cache_control: header(&info, "cache-control"),
-        content_disposition: header(&info, "content-disposition"),
-        content_encoding: header(&info, "content-encoding"),
-        content_language: header(&info, "content-language"),
-        checksum_crc32: checksum.checksum_crc32,
-        checksum_crc32c: checksum.checksum_crc32c,
-        checksum_sha1: checksum.checksum_sha1,
-        checksum_sha256: checksum.checksum_sha256,
-        checksum_crc64nvme: checksum.checksum_crc64nvme,
-        ..GetObjectOutput::default()
-    }))
+    Ok(S3Response::new(
+        object_output!(GetObjectOutput, info, len, content_range, checksum, body: Some(StreamingBlob::wrap(sync_wrapper::SyncStream::new(stream)))),
+    ))
 }
 
 pub async fn handle_put_object(
@@ -198,43 +192,19 @@ pub async fn handle_put_object(
     let headers = req.headers;
     let trailers = req.trailing_headers;
     let input = req.input;
-    let declared = Declared::new(
-        input.checksum_algorithm.as_ref(),
-        s3s::dto::Checksum {
-            checksum_crc32: input.checksum_crc32,
-            checksum_crc32c: input.checksum_crc32c,
-            checksum_sha1: input.checksum_sha1,
-            checksum_sha256: input.checksum_sha256,
-            checksum_crc64nvme: input.checksum_crc64nvme,
-            ..Default::default()
-        },
-        &headers,
-    );
-    let mut opts = put_options(
-        input.content_type,
-        input.metadata,
-        StoredHeaders {
-            cache_control: input.cache_control,
-            content_disposition: input.content_disposition,
-            content_encoding: input.content_encoding,
-            content_language: input.content_language,
-        },
-    );
+    let declared = Declared::new(input.checksum_algorithm.as_ref(), declared_checksums!(input), &headers);
+    let mut opts = put_options(input.content_type, input.metadata, stored_headers!(input));
     opts.condition = put_condition(input.if_match, input.if_none_match)?;
     opts.content_md5 = content_md5(input.content_md5.as_deref())?;
     let (body, slot) = verified(input.body, declared, trailers)?;
     opts.checksums = Some(std::sync::Arc::clone(&slot));
     let info = ns.put(&input.bucket, &input.key, body, opts).await.map_err(s3_error)?;
-    let checksum = to_checksum(&info.checksums);
-    Ok(S3Response::new(PutObjectOutput {
-        e_tag: Some(ETag::Strong(info.etag)),
-        checksum_crc32: checksum.checksum_crc32,
-        checksum_crc32c: checksum.checksum_crc32c,
-        checksum_sha1: checksum.checksum_sha1,
-        checksum_sha256: checksum.checksum_sha256,
-        checksum_crc64nvme: checksum.checksum_crc64nvme,
-        ..PutObjectOutput::default()
-    }))
+    Ok(S3Response::new(with_checksums!(
+        PutObjectOutput {
+            e_tag: Some(ETag::Strong(info.etag))
+        },
+        to_checksum(&info.checksums)
+    )))
 }
 
 pub async fn handle_delete_object(
@@ -322,16 +292,7 @@ pub async fn handle_copy_object(
         .as_ref()
         .is_some_and(|d| d.as_str().eq_ignore_ascii_case("REPLACE"));
     let directive = if replace {
-        MetadataDirective::Replace(put_options(
-            input.content_type,
-            input.metadata,
-            StoredHeaders {
-                cache_control: input.cache_control,
-                content_disposition: input.content_disposition,
-                content_encoding: input.content_encoding,
-                content_language: input.content_language,
-            },
-        ))
+        MetadataDirective::Replace(put_options(input.content_type, input.metadata, stored_headers!(input)))
     } else {
         MetadataDirective::Copy
     };
