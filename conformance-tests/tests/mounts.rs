@@ -124,6 +124,19 @@ async fn virtual_buckets_and_merged_listings() {
         "memory"
     );
 
+    let e = c
+        .put_object()
+        .bucket("data")
+        .key("lake")
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        code(&e.into_service_error()),
+        "InvalidArgument",
+        "a mount point is a directory"
+    );
     let e = c.delete_bucket().bucket("lake").send().await.unwrap_err();
     assert_eq!(code(&e.into_service_error()), "InvalidBucketState");
     let e = c.delete_bucket().bucket("data").send().await.unwrap_err();

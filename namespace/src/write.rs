@@ -112,7 +112,13 @@ impl Namespace {
                 bucket: bucket.to_owned(),
             });
         }
-        if key.ends_with('/') || resolved.key.is_empty() {
+        if resolved.key.is_empty() && !key.ends_with('/') {
+            return Err(NsError::InvalidKey {
+                key: key.to_owned(),
+                reason: format!("/{} is a mount point, so it is a directory", path::join(bucket, key)),
+            });
+        }
+        if key.ends_with('/') {
             return self.put_marker(&resolved, key, body, &opts).await;
         }
         resolved.backend.check_key(&resolved.key)?;
