@@ -240,6 +240,17 @@ async fn file_commands_share_one_namespace_with_s3() {
 async fn read_only_mounts_refuse_s3_writes() {
     let gw = Gateway::start();
     ok(&gw, &["fs", "mount", "--readonly", "/frozen", "mem://frozen"]);
+    // The same store at a second path is the same data.
+    ok(&gw, &["fs", "mount", "/thaw", "mem://frozen"]);
+    s3(&gw)
+        .put_object()
+        .bucket("thaw")
+        .key("k")
+        .body(ByteStream::from_static(b"shared"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok(&gw, &["fs", "cat", "/frozen/k"]), "shared");
     let e = s3(&gw)
         .put_object()
         .bucket("frozen")
