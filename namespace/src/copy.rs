@@ -59,11 +59,42 @@ impl Namespace {
         if same_object {
             return self.replace_metadata(&dst, key, &src.info, &opts).await;
         }
+        if src_resolved.backend.id() == dst.backend.id() && !src_key.ends_with('/') {
+            return self.copy_within_store(&src_resolved, &dst, key, &src.info, &opts).await;
+        }
         let body = self.open(&src, None).await?;
         let body = body.map(|r| r.map_err(NsError::from)).boxed();
         let etag = src.info.etag.clone();
         // The bytes are the source's, so is the ETag (multipart sources keep `md5-N`).
         self.write_object_with(&dst, key, body, &opts, |_| etag).await
+    }
+
+    /// A copy inside one store: the store copies the bytes itself.
+    async fn copy_within_store(
+        &self,
+        src: &crate::Resolved,
+        dst: &crate::Resolved,
+        key: &str,
+        info: &ObjectInfo,
+        opts: &PutOptions,
+    ) -> NsResult<ObjectInfo> {
+        let store = dst.backend.id();
+        let _guard = self.locks.lock(&store, &dst.key).await;
+        dst.backend.copy(&src.key, &dst.key).await?;
+        let meta = dst.backend.head(&dst.key).await?;
+        let rec = crate::records::ObjectRecord {
+            etag: info.etag.clone(),
+            size: meta.size,
+            store_etag: meta.e_tag.clone(),
+            modified_ms: meta.last_modified.timestamp_millis(),
+            content_type: opts.content_type.clone(),
+            user_meta: opts.user_meta.clone(),
+            headers: opts.headers.clone(),
+            checksums: info.checksums.clone(),
+        };
+        self.records.put(&store, &dst.key, &rec)?;
+        self.cache.invalidate(&dst.backend, &dst.key);
+        Ok(ObjectInfo::from_store(key.to_owned(), &store, &meta, Some(rec)))
     }
 
     async fn replace_metadata(

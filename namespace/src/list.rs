@@ -164,7 +164,7 @@ fn marker_stream(
                     let after = buf.back().map(|(k, _): &(String, ObjectRecord)| k.clone()).or(after);
                     return Ok(buf.pop_front().map(|x| (x, (after, buf, done))));
                 }
-                Ok(buf.pop_front().map(|x| (x, (after, buf, true))))
+                Ok(buf.pop_front().map(|x| (x, (after, buf, done))))
             }
         },
     )
@@ -338,5 +338,77 @@ impl Namespace {
             page.entries.push(entry);
         }
         Ok(page)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arustio_backends::{MountOptions, Registry};
+    use arustio_cache::CacheManager;
+    use futures::StreamExt;
+
+    use super::*;
+    use crate::{MemKv, MountEntry, PutOptions, StaticMounts};
+
+    fn namespace(staging: &std::path::Path) -> Namespace {
+        let root = MountEntry {
+            path: String::new(),
+            uri: "mem://t".into(),
+            options: MountOptions::default(),
+            readonly: false,
+        };
+        Namespace::new(
+            Arc::new(StaticMounts::new(vec![root])),
+            Arc::new(Registry::new()),
+            Arc::new(MemKv::default()),
+            CacheManager::passthrough(),
+            staging.to_owned(),
+        )
+    }
+
+    #[tokio::test]
+    async fn markers_page_past_one_scan() {
+        let dir = tempfile::tempdir().unwrap();
+        let ns = namespace(dir.path());
+        ns.create_bucket("bkt").await.unwrap();
+        for i in 0..1203 {
+            ns.put(
+                "bkt",
+                &format!("d{i:05}/"),
+                futures::stream::empty().boxed(),
+                PutOptions::default(),
+            )
+            .await
+            .unwrap();
+        }
+        let mut seen = 0;
+        let mut after = None;
+        loop {
+            let req = ListRequest {
+                bucket: Some("bkt".into()),
+                after: after.clone(),
+                max_keys: 500,
+                ..ListRequest::default()
+            };
+            let page = ns.list(&req).await.unwrap();
+            seen += page.entries.len();
+            after = page.entries.last().map(|e| e.key().to_owned());
+            if !page.truncated {
+                break;
+            }
+        }
+        assert_eq!(seen, 1203);
+        let all = ListRequest {
+            bucket: Some("bkt".into()),
+            max_keys: 5000,
+            ..ListRequest::default()
+        };
+        assert_eq!(
+            ns.list(&all).await.unwrap().entries.len(),
+            1203,
+            "one listing across scan pages"
+        );
     }
 }
