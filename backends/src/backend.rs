@@ -69,11 +69,23 @@ pub struct Backend {
     uri: MountUri,
     store: Arc<dyn ObjectStore>,
     local_root: Option<PathBuf>,
+    /// The URI's prefix with a trailing `/` (or empty): prepended to every key.
+    prefix: String,
 }
 
 impl Backend {
     pub(crate) fn new(uri: MountUri, store: Arc<dyn ObjectStore>, local_root: Option<PathBuf>) -> Self {
-        Self { uri, store, local_root }
+        let prefix = if uri.prefix.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", uri.prefix)
+        };
+        Self {
+            uri,
+            store,
+            local_root,
+            prefix,
+        }
     }
 
     /// The kind of store.
@@ -91,7 +103,7 @@ impl Backend {
         Capabilities {
             native_metadata: false,
             native_dir_markers: false,
-            node_local: true,
+            node_local: self.kind() != StoreKind::S3,
         }
     }
 
@@ -106,10 +118,19 @@ impl Backend {
 
     fn path(&self, key: &str) -> Result<Path, BackendError> {
         self.check_key(key)?;
-        Path::parse(key).map_err(|e| BackendError::Store {
+        Path::parse(format!("{}{key}", self.prefix)).map_err(|e| BackendError::Store {
             key: key.to_owned(),
             source: e.into(),
         })
+    }
+
+    /// Checks that the store answers: lists one key. Wrong credentials, a missing bucket
+    /// or an unreachable endpoint fail here.
+    pub async fn probe(&self) -> Result<(), BackendError> {
+        match self.list("", None).next().await {
+            None | Some(Ok(_)) => Ok(()),
+            Some(Err(e)) => Err(e),
+        }
     }
 
     /// Metadata of the object at `key`.
@@ -221,21 +242,22 @@ impl Backend {
             return crate::local_list::list_sorted(root.clone(), prefix.to_owned(), offset.map(str::to_owned));
         }
         // object_store lists by whole segments: list the parent directory, then filter.
-        let dir = prefix.rsplit_once('/').map_or("", |(d, _)| d);
-        let dir_path = Path::parse(dir).ok().filter(|_| !dir.is_empty());
-        let prefix = prefix.to_owned();
-        let offset_path = offset.and_then(|o| Path::parse(o).ok());
+        let full = format!("{}{prefix}", self.prefix);
+        let dir = full.rsplit_once('/').map_or("", |(d, _)| d).to_owned();
+        let dir_path = Path::parse(&dir).ok().filter(|_| !dir.is_empty());
+        let offset = offset.map(|o| format!("{}{o}", self.prefix));
+        let offset_path = offset.as_deref().and_then(|o| Path::parse(o).ok());
         let stream = match &offset_path {
             Some(o) => self.store.list_with_offset(dir_path.as_ref(), o),
             None => self.store.list(dir_path.as_ref()),
         };
-        let offset = offset.map(str::to_owned);
+        let base = self.prefix.len();
         stream
             .map_err(|e| BackendError::from_store("", e))
             .try_filter_map(move |meta| {
                 let key = meta.location.to_string();
-                let keep = key.starts_with(&prefix) && offset.as_ref().is_none_or(|o| key.as_str() > o.as_str());
-                futures::future::ready(Ok(keep.then(|| ObjectMeta::from_store(key, meta))))
+                let keep = key.starts_with(&full) && offset.as_ref().is_none_or(|o| key.as_str() > o.as_str());
+                futures::future::ready(Ok(keep.then(|| ObjectMeta::from_store(key[base..].to_owned(), meta))))
             })
             .boxed()
     }

@@ -5,6 +5,7 @@
 //! store, and sorted listings.
 
 mod backend;
+mod cloud;
 mod error;
 mod keys;
 mod local_list;

@@ -7,31 +7,75 @@ use serde::{Deserialize, Serialize};
 
 use crate::{BackendError, StoreKind};
 
-/// Option keys whose values are secrets and are never shown.
+/// Option keys whose values are secrets and are never shown (our names and
+/// `object_store`'s canonical ones).
 const SECRET_KEYS: &[&str] = &[
     "secret_access_key",
     "session_token",
     "access_key",
     "sas_token",
     "service_account_key",
+    "aws_secret_access_key",
+    "aws_session_token",
+    "sse_customer_key_base64",
+    "aws_sse_customer_key_base64",
 ];
 
-/// Options valid on every store.
-const COMMON_KEYS: &[&str] = &["readonly"];
+/// Options valid on every store: `readonly`, and for remote stores `timeout` (time to the
+/// first byte and idle time between body chunks, never a cap on a long transfer),
+/// `connect_timeout` and `retries`.
+const COMMON_KEYS: &[&str] = &["readonly", "timeout", "connect_timeout", "retries"];
+
+/// The S3 option names of the original design, besides every `object_store` key.
+const S3_KEYS: &[&str] = &[
+    "access_key_id",
+    "secret_access_key",
+    "region",
+    "endpoint",
+    "session_token",
+];
 
 /// The options of one mount, keyed by canonical name.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MountOptions(pub BTreeMap<String, String>);
 
 impl MountOptions {
+    /// Checks every key against the keys valid for `kind`, and returns the options under
+    /// their canonical names (`object_store`'s, for a store's own keys).
+    pub fn canonical(&self, kind: StoreKind) -> Result<Self, BackendError> {
+        self.validate(kind)?;
+        let mut out = BTreeMap::new();
+        for (key, value) in &self.0 {
+            let name = match kind {
+                StoreKind::S3 if !COMMON_KEYS.contains(&key.as_str()) => s3_key(key).map(|k| k.as_ref().to_owned()),
+                _ => None,
+            };
+            out.insert(name.unwrap_or_else(|| key.clone()), value.clone());
+        }
+        Ok(Self(out))
+    }
+
     /// Checks every key against the keys valid for `kind`.
     pub fn validate(&self, kind: StoreKind) -> Result<(), BackendError> {
         for (key, value) in &self.0 {
-            if !COMMON_KEYS.contains(&key.as_str()) {
+            let known = COMMON_KEYS.contains(&key.as_str()) || (kind == StoreKind::S3 && s3_key(key).is_some());
+            if !known {
+                let mut valid = COMMON_KEYS.to_vec();
+                if kind == StoreKind::S3 {
+                    valid.extend(S3_KEYS);
+                    valid.push("or any object_store S3 key");
+                }
                 return Err(BackendError::InvalidOption {
                     scheme: kind.scheme().to_owned(),
                     key: key.clone(),
-                    reason: format!("unknown option; valid options are: {}", COMMON_KEYS.join(", ")),
+                    reason: format!("unknown option; valid options are: {}", valid.join(", ")),
+                });
+            }
+            if key == "retries" && value.parse::<usize>().is_err() {
+                return Err(BackendError::InvalidOption {
+                    scheme: kind.scheme().to_owned(),
+                    key: key.clone(),
+                    reason: "expected a whole number".to_owned(),
                 });
             }
             if key == "readonly" && !matches!(value.as_str(), "true" | "false") {
@@ -75,6 +119,10 @@ impl fmt::Display for MountOptions {
     }
 }
 
+fn s3_key(key: &str) -> Option<object_store::aws::AmazonS3ConfigKey> {
+    key.parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,5 +135,35 @@ mod tests {
         let err = o.validate(StoreKind::Local).unwrap_err().to_string();
         assert!(err.contains("readonly"), "{err}");
         assert!(!err.contains("hunter2"));
+    }
+
+    #[test]
+    fn s3_options_take_our_names_and_object_store_aliases() {
+        let mut o = MountOptions::default();
+        for (k, v) in [
+            ("access_key_id", "AK"),
+            ("secret_access_key", "SK"),
+            ("aws_session_token", "T"),
+            ("virtual_hosted_style_request", "false"),
+            ("retries", "2"),
+        ] {
+            o.0.insert(k.into(), v.into());
+        }
+        let c = o.canonical(StoreKind::S3).unwrap();
+        assert_eq!(c.0.get("aws_access_key_id").map(String::as_str), Some("AK"));
+        assert_eq!(
+            c.0.get("aws_virtual_hosted_style_request").map(String::as_str),
+            Some("false")
+        );
+        assert_eq!(c.0.get("retries").map(String::as_str), Some("2"));
+        let shown = c.masked();
+        assert!(
+            !shown.contains("SK") && !shown.contains("=T,") && shown.contains("aws_secret_access_key=****"),
+            "{shown}"
+        );
+        let mut bad = MountOptions::default();
+        bad.0.insert("no_such_key".into(), "x".into());
+        let err = bad.validate(StoreKind::S3).unwrap_err().to_string();
+        assert!(err.contains("endpoint"), "{err}");
     }
 }

@@ -24,19 +24,24 @@ impl Registry {
     /// The backend for `uri` with `options`, built on first use.
     pub fn backend(&self, uri: &str, options: &MountOptions) -> Result<Arc<Backend>, BackendError> {
         let parsed = MountUri::parse(uri)?;
-        options.validate(parsed.kind)?;
-        let id = parsed.to_string();
+        let options = options.canonical(parsed.kind)?;
+        // A memory store is its name; a remote store is its URI with its options (two
+        // mounts of one bucket may use different credentials).
+        let id = match parsed.kind {
+            StoreKind::Memory | StoreKind::Local => parsed.to_string(),
+            _ => format!("{parsed}\0{:?}", options.0),
+        };
         let mut built = self.built.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(b) = built.get(&id) {
             return Ok(Arc::clone(b));
         }
-        let backend = Arc::new(build(parsed)?);
+        let backend = Arc::new(build(parsed, &options)?);
         built.insert(id, Arc::clone(&backend));
         Ok(backend)
     }
 }
 
-fn build(uri: MountUri) -> Result<Backend, BackendError> {
+fn build(uri: MountUri, options: &MountOptions) -> Result<Backend, BackendError> {
     match uri.kind {
         StoreKind::Local => {
             let root = std::path::PathBuf::from(&uri.location);
@@ -55,5 +60,9 @@ fn build(uri: MountUri) -> Result<Backend, BackendError> {
             Ok(Backend::new(uri, Arc::new(store), Some(root)))
         }
         StoreKind::Memory => Ok(Backend::new(uri, Arc::new(InMemory::new()), None)),
+        StoreKind::S3 => {
+            let store = crate::cloud::build_s3(&uri, options)?;
+            Ok(Backend::new(uri, store, None))
+        }
     }
 }

@@ -13,6 +13,8 @@ pub enum StoreKind {
     Local,
     /// A named in-memory store on this node (`mem://`).
     Memory,
+    /// Amazon S3 or an S3-compatible store (`s3://`, `s3a://`).
+    S3,
 }
 
 impl StoreKind {
@@ -21,6 +23,7 @@ impl StoreKind {
         match self {
             Self::Local => "Local",
             Self::Memory => "Memory",
+            Self::S3 => "S3",
         }
     }
 
@@ -29,6 +32,7 @@ impl StoreKind {
         match self {
             Self::Local => "local",
             Self::Memory => "mem",
+            Self::S3 => "s3",
         }
     }
 }
@@ -38,8 +42,11 @@ impl StoreKind {
 pub struct MountUri {
     /// The kind of store.
     pub kind: StoreKind,
-    /// For local stores the absolute directory; for memory stores the name.
+    /// For local stores the absolute directory; for memory stores the name; for cloud
+    /// stores the bucket or container.
     pub location: String,
+    /// For cloud stores, the key prefix inside the bucket (no leading or trailing `/`).
+    pub prefix: String,
 }
 
 impl MountUri {
@@ -64,6 +71,7 @@ impl MountUri {
                 Ok(Self {
                     kind: StoreKind::Local,
                     location: location.to_owned(),
+                    prefix: String::new(),
                 })
             }
             "mem" | "memory" => {
@@ -74,12 +82,28 @@ impl MountUri {
                 Ok(Self {
                     kind: StoreKind::Memory,
                     location: name.to_owned(),
+                    prefix: String::new(),
                 })
             }
-            "s3" | "s3a" | "gs" | "az" | "azure" | "abfs" | "abfss" => {
-                Err(bad("cloud stores are not supported by this build yet"))
+            "s3" | "s3a" => {
+                let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+                if bucket.is_empty() {
+                    return Err(bad("expected s3://BUCKET[/PREFIX]"));
+                }
+                let prefix = prefix.trim_matches('/');
+                if prefix.split('/').any(|s| s == "." || s == "..") || prefix.contains("//") {
+                    return Err(bad("the prefix may not hold '.', '..' or empty segments"));
+                }
+                Ok(Self {
+                    kind: StoreKind::S3,
+                    location: bucket.to_owned(),
+                    prefix: prefix.to_owned(),
+                })
             }
-            _ => Err(bad("unknown scheme; expected local://, file:// or mem://")),
+            "gs" | "az" | "azure" | "abfs" | "abfss" => Err(bad("this cloud store is not supported by this build yet")),
+            _ => Err(bad(
+                "unknown scheme; expected local://, file://, mem://, s3:// or s3a://",
+            )),
         }
     }
 }
@@ -89,6 +113,8 @@ impl fmt::Display for MountUri {
         match self.kind {
             StoreKind::Local => write!(f, "local://{}", self.location),
             StoreKind::Memory => write!(f, "mem://{}", self.location),
+            StoreKind::S3 if self.prefix.is_empty() => write!(f, "s3://{}", self.location),
+            StoreKind::S3 => write!(f, "s3://{}/{}", self.location, self.prefix),
         }
     }
 }
@@ -103,6 +129,12 @@ mod tests {
         assert_eq!(u.kind, StoreKind::Local);
         assert_eq!(u.to_string(), "local:///tmp/x");
         assert_eq!(MountUri::parse("mem://a").unwrap().to_string(), "mem://a");
+        let s3 = MountUri::parse("s3a://bkt/dir1/dir2/").unwrap();
+        assert_eq!(
+            (s3.kind, s3.location.as_str(), s3.prefix.as_str()),
+            (StoreKind::S3, "bkt", "dir1/dir2")
+        );
+        assert_eq!(s3.to_string(), "s3://bkt/dir1/dir2");
     }
 
     #[test]

@@ -148,7 +148,8 @@ fn apply_config_mounts(config: &Config, meta: &MetaStore, registry: &Registry) -
     for m in &config.mounts {
         let bad = |e: &dyn std::fmt::Display| ServeError::Other(format!("config mount {} {}: {e}", m.path, m.uri));
         let path = arustio_namespace::check_mount_path(&m.path).map_err(|e| bad(&e))?;
-        let options = MountOptions(m.options.clone());
+        let kind = arustio_backends::MountUri::parse(&m.uri).map_err(|e| bad(&e))?.kind;
+        let options = MountOptions(m.options.clone()).canonical(kind).map_err(|e| bad(&e))?;
         let readonly = m.readonly || options.readonly();
         registry.backend(&m.uri, &options).map_err(|e| bad(&e))?;
         let entry = MountEntry {

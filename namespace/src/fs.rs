@@ -33,6 +33,21 @@ pub struct FsEntry {
     pub is_mount_point: bool,
 }
 
+/// An error and its causes on one line.
+fn one_line(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let next = c.to_string();
+        if !s.contains(&next) {
+            s.push_str(": ");
+            s.push_str(&next);
+        }
+        cur = c.source();
+    }
+    s.replace('\n', " ")
+}
+
 /// Splits a normalised path into bucket and key.
 fn split(norm: &str) -> (&str, &str) {
     norm.split_once('/').unwrap_or((norm, ""))
@@ -396,9 +411,10 @@ impl Namespace {
         self.delete(sb, sk).await
     }
 
-    /// Checks a new mount: a valid path that is not a mount point yet, not inside a
-    /// read-only mount, and (unless `shadow`) not hiding objects of the parent's store.
-    pub async fn check_new_mount(&self, entry: &MountEntry, shadow: bool) -> NsResult<()> {
+    /// Checks a new mount: a valid path that is not a mount point yet, a store that answers
+    /// (when `probe`), not inside a read-only mount, and (unless `shadow`) not hiding
+    /// objects of the parent's store.
+    pub async fn check_new_mount(&self, entry: &MountEntry, shadow: bool, probe: bool) -> NsResult<()> {
         let refuse = |reason: String| NsError::MountRefused {
             path: entry.display_path(),
             reason,
@@ -408,9 +424,16 @@ impl Namespace {
         if let Some(existing) = mounts.iter().find(|m| m.path == norm) {
             return Err(refuse(format!("it is already a mount point (of {})", existing.uri)));
         }
-        self.registry
+        let backend = self
+            .registry
             .backend(&entry.uri, &entry.options)
             .map_err(|e| refuse(e.to_string()))?;
+        if probe {
+            backend
+                .probe()
+                .await
+                .map_err(|e| refuse(format!("{} does not answer: {}", entry.uri, one_line(&e))))?;
+        }
         let Some(parent) = crate::longest_mount(&mounts, &norm) else {
             return Ok(());
         };

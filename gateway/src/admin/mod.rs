@@ -115,7 +115,12 @@ impl Admin for AdminService {
     async fn mount(&self, req: Request<MountRequest>) -> Result<Response<MountInfo>, Status> {
         let r = req.into_inner();
         let path = arustio_namespace::check_mount_path(&r.path).map_err(status)?;
-        let options = MountOptions(r.options.into_iter().collect());
+        let kind = MountUri::parse(&r.uri)
+            .map_err(|e| Status::invalid_argument(e.to_string()))?
+            .kind;
+        let options = MountOptions(r.options.into_iter().collect())
+            .canonical(kind)
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
         let readonly = r.readonly || options.readonly();
         let entry = MountEntry {
             path,
@@ -123,7 +128,10 @@ impl Admin for AdminService {
             options,
             readonly,
         };
-        self.ns.check_new_mount(&entry, r.shadow).await.map_err(status)?;
+        self.ns
+            .check_new_mount(&entry, r.shadow, !r.no_check)
+            .await
+            .map_err(status)?;
         self.meta.apply(&MetaCmd::Mount(entry.clone())).map_err(apply_status)?;
         tracing::info!(path = %entry.display_path(), uri = %entry.uri, options = %entry.options, "mounted");
         Ok(Response::new(mount_info(&entry)))

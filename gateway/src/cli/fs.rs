@@ -21,7 +21,7 @@ const CHUNK: usize = 1024 * 1024;
 pub enum FsCmd {
     /// Mount a store at a namespace path; S3 clients see it at once.
     #[command(
-        after_help = "Examples:\n  arustio fs mount /lake mem://lake\n  arustio fs mount --readonly /data/archive local:///srv/archive"
+        after_help = "Examples:\n  arustio fs mount /lake mem://lake\n  arustio fs mount --readonly /data/archive local:///srv/archive\n  arustio fs mount -o endpoint=http://127.0.0.1:9000 /s3data s3://bucket/prefix\n\nFor s3:// URIs, credentials missing from -o are taken from AWS_ACCESS_KEY_ID,\nAWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION and S3_ENDPOINT in this shell."
     )]
     Mount {
         /// Store option, repeatable: -o key=value
@@ -33,9 +33,12 @@ pub enum FsCmd {
         /// Mount even if objects exist at the path on the parent's store (they are hidden).
         #[arg(long)]
         shadow: bool,
+        /// Do not check that the store answers before mounting.
+        #[arg(long)]
+        no_check: bool,
         /// Mount point, e.g. /data/lake
         path: String,
-        /// Store URI: local:///abs/dir, file:///abs/dir or mem://NAME
+        /// Store URI: local:///abs/dir, file:///abs/dir, mem://NAME, s3://BUCKET[/PREFIX] or s3a://...
         uri: String,
     },
     /// Remove a mount; the store is untouched.
@@ -114,6 +117,7 @@ pub async fn run(cmd: FsCmd, c: &mut Client) -> Result<(), CliError> {
             options,
             readonly,
             shadow,
+            no_check,
             path,
             uri,
         } => {
@@ -124,16 +128,18 @@ pub async fn run(cmd: FsCmd, c: &mut Client) -> Result<(), CliError> {
                     .ok_or_else(|| CliError::Usage(format!("option {o:?} is not KEY=VALUE")))?;
                 opts.insert(k.trim().to_owned(), v.to_owned());
             }
-            let m = c
-                .mount(MountRequest {
-                    path,
-                    uri,
-                    options: opts,
-                    readonly,
-                    shadow,
-                })
-                .await?
-                .into_inner();
+            for line in env_fallbacks(&uri, &mut opts) {
+                println!("{line}");
+            }
+            let req = MountRequest {
+                path,
+                uri,
+                options: opts,
+                readonly,
+                shadow,
+                no_check,
+            };
+            let m = c.mount(req).await?.into_inner();
             println!(
                 "Mounted {} at {} ({}, {})",
                 m.uri,
@@ -211,6 +217,51 @@ pub async fn run(cmd: FsCmd, c: &mut Client) -> Result<(), CliError> {
         } => copy_to_local(c, &remote, &local, recursive).await?,
     }
     Ok(())
+}
+
+/// Fills credentials a cloud URI needs from this shell's environment when `-o` did not
+/// give them, and says where each one came from (never its value).
+fn env_fallbacks(uri: &str, opts: &mut std::collections::HashMap<String, String>) -> Vec<String> {
+    type Fallback = (&'static str, &'static [&'static str], &'static str);
+    let table: &[Fallback] = if uri.starts_with("s3://") || uri.starts_with("s3a://") {
+        &[
+            (
+                "access_key_id",
+                &["access_key_id", "aws_access_key_id"],
+                "AWS_ACCESS_KEY_ID",
+            ),
+            (
+                "secret_access_key",
+                &["secret_access_key", "aws_secret_access_key"],
+                "AWS_SECRET_ACCESS_KEY",
+            ),
+            (
+                "session_token",
+                &["session_token", "aws_session_token", "token", "aws_token"],
+                "AWS_SESSION_TOKEN",
+            ),
+            ("region", &["region", "aws_region"], "AWS_REGION"),
+            (
+                "endpoint",
+                &["endpoint", "aws_endpoint", "endpoint_url", "aws_endpoint_url"],
+                "S3_ENDPOINT",
+            ),
+        ]
+    } else {
+        &[]
+    };
+    let mut said = Vec::new();
+    for (name, aliases, var) in table {
+        if aliases.iter().any(|a| opts.contains_key(*a)) {
+            said.push(format!("{name}: from -o"));
+        } else if let Ok(v) = std::env::var(var).map(|v| v.trim().to_owned())
+            && !v.is_empty()
+        {
+            opts.insert((*name).to_owned(), v);
+            said.push(format!("{name}: from ${var}"));
+        }
+    }
+    said
 }
 
 fn kind(f: &FileInfo) -> &'static str {

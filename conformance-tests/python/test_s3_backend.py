@@ -1,0 +1,117 @@
+"""An S3 mount backed by a real S3 server (moto, started here on a free port): the
+gateway's S3 operations land in the upstream bucket under the mount's prefix."""
+
+import hashlib
+import io
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from conftest import binary, free_port
+
+
+@pytest.fixture(scope="module")
+def moto():
+    port = free_port()
+    exe = os.path.join(os.path.dirname(sys.executable), "moto_server")
+    proc = subprocess.Popen([exe, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            assert proc.poll() is None and time.time() < deadline, "moto_server did not start"
+            time.sleep(0.1)
+    yield f"http://127.0.0.1:{port}"
+    proc.kill()
+    proc.wait(timeout=10)
+
+
+def upstream(endpoint):
+    return boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="testing", aws_secret_access_key="testing",
+                        region_name="us-east-1", config=Config(s3={"addressing_style": "path"}))
+
+
+def cli(gateway, *args, env=None):
+    e = dict(os.environ, ARUSTIO_SERVER=f"http://127.0.0.1:{gateway.grpc_port}", ARUSTIO_ACCESS_KEY=gateway.access_key,
+             ARUSTIO_SECRET_KEY=gateway.secret_key, HOME=gateway.data_dir)
+    for k in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION", "S3_ENDPOINT"]:
+        e.pop(k, None)
+    e.update(env or {})
+    return subprocess.run([binary(), *args], env=e, capture_output=True, text=True, timeout=60)
+
+
+def test_s3_mount_end_to_end(gateway, moto):
+    up = upstream(moto)
+    up.create_bucket(Bucket="lake-upstream")
+    up.put_object(Bucket="lake-upstream", Key="warehouse/seeded.txt", Body=b"written outside the gateway")
+    env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "S3_ENDPOINT": moto}
+    r = cli(gateway, "fs", "mount", "/s3data", "s3a://lake-upstream/warehouse", env=env)
+    assert r.returncode == 0, r.stderr
+    assert "access_key_id: from $AWS_ACCESS_KEY_ID" in r.stdout and "endpoint: from $S3_ENDPOINT" in r.stdout
+    listed = cli(gateway, "fs", "list").stdout
+    assert "s3a://lake-upstream/warehouse" in listed and "aws_secret_access_key=****" in listed and "=testing," not in listed.split("aws_secret")[1]
+
+    s3 = gateway.client()
+    assert s3.get_object(Bucket="s3data", Key="seeded.txt")["Body"].read() == b"written outside the gateway"
+    etag = s3.head_object(Bucket="s3data", Key="seeded.txt")["ETag"].strip('"')
+    assert len(etag) != 32, "a foreign object's ETag must not look like an MD5"
+
+    data = os.urandom(11 * 1024 * 1024)
+    from boto3.s3.transfer import TransferConfig
+    s3.upload_fileobj(io.BytesIO(data), "s3data", "dir/big.bin", Config=TransferConfig(multipart_threshold=5 << 20, multipart_chunksize=5 << 20))
+    s3.put_object(Bucket="s3data", Key="dir/small.txt", Body=b"small", ContentType="text/plain", Metadata={"k": "v"})
+    direct = up.get_object(Bucket="lake-upstream", Key="warehouse/dir/big.bin")["Body"].read()
+    assert hashlib.md5(direct).digest() == hashlib.md5(data).digest(), "bytes land under the prefix upstream"
+    got = s3.get_object(Bucket="s3data", Key="dir/big.bin", Range="bytes=100-199")["Body"].read()
+    assert got == data[100:200]
+    head = s3.head_object(Bucket="s3data", Key="dir/small.txt")
+    assert head["ContentType"] == "text/plain" and head["Metadata"] == {"k": "v"}
+    assert head["ETag"] == '"%s"' % hashlib.md5(b"small").hexdigest()
+
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="s3data")["Contents"]]
+    assert keys == ["dir/big.bin", "dir/small.txt", "seeded.txt"]
+    cps = [p["Prefix"] for p in s3.list_objects_v2(Bucket="s3data", Delimiter="/")["CommonPrefixes"]]
+    assert cps == ["dir/"]
+
+    s3.copy_object(Bucket="s3data", Key="dir/copy.txt", CopySource="s3data/dir/small.txt")
+    assert up.get_object(Bucket="lake-upstream", Key="warehouse/dir/copy.txt")["Body"].read() == b"small"
+    s3.copy_object(Bucket="s3data", Key="from-local.txt", CopySource=f"{make_local(s3)}/x.txt")
+    assert up.get_object(Bucket="lake-upstream", Key="warehouse/from-local.txt")["Body"].read() == b"local bytes"
+
+    s3.delete_object(Bucket="s3data", Key="dir/copy.txt")
+    with pytest.raises(ClientError):
+        up.head_object(Bucket="lake-upstream", Key="warehouse/dir/copy.txt")
+    with pytest.raises(ClientError) as e:
+        s3.get_object(Bucket="s3data", Key="dir/copy.txt")
+    assert e.value.response["Error"]["Code"] == "NoSuchKey"
+
+    r = cli(gateway, "fs", "unmount", "/s3data")
+    assert r.returncode == 0, r.stderr
+    assert up.get_object(Bucket="lake-upstream", Key="warehouse/dir/small.txt")["Body"].read() == b"small", "unmount leaves the store"
+
+
+def make_local(s3):
+    s3.create_bucket(Bucket="localsrc")
+    s3.put_object(Bucket="localsrc", Key="x.txt", Body=b"local bytes")
+    return "localsrc"
+
+
+def test_s3_mount_is_checked(gateway, moto):
+    opts = ["-o", f"endpoint={moto}", "-o", "access_key_id=testing", "-o", "secret_access_key=hush-hush"]
+    r = cli(gateway, "fs", "mount", *opts, "/nobucket", "s3://does-not-exist")
+    assert r.returncode != 0 and "s3://does-not-exist" in r.stderr and "NoSuchBucket" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and "hush-hush" not in r.stderr
+    r = cli(gateway, "fs", "mount", "--no-check", *opts, "/nobucket", "s3://does-not-exist")
+    assert r.returncode == 0, r.stderr
+    r = cli(gateway, "fs", "mount", "-o", "no_such_option=1", "/other", "s3://x")
+    assert r.returncode != 0 and "endpoint" in r.stderr
+    cli(gateway, "fs", "unmount", "/nobucket")
