@@ -73,7 +73,23 @@ pub struct Backend {
     prefix: String,
 }
 
+/// A store error, with remote failures that survived the retries marked as unavailable.
+fn remote_err(remote: bool, key: &str, e: object_store::Error) -> BackendError {
+    match BackendError::from_store(key, e) {
+        BackendError::Store { key, source } if remote => BackendError::Unavailable { key, source },
+        other => other,
+    }
+}
+
 impl Backend {
+    fn remote(&self) -> bool {
+        !self.capabilities().node_local
+    }
+
+    fn err(&self, key: &str, e: object_store::Error) -> BackendError {
+        remote_err(self.remote(), key, e)
+    }
+
     pub(crate) fn new(uri: MountUri, store: Arc<dyn ObjectStore>, local_root: Option<PathBuf>) -> Self {
         let prefix = if uri.prefix.is_empty() {
             String::new()
@@ -136,11 +152,7 @@ impl Backend {
     /// Metadata of the object at `key`.
     pub async fn head(&self, key: &str) -> Result<ObjectMeta, BackendError> {
         let path = self.path(key)?;
-        let meta = self
-            .store
-            .head(&path)
-            .await
-            .map_err(|e| BackendError::from_store(key, e))?;
+        let meta = self.store.head(&path).await.map_err(|e| self.err(key, e))?;
         Ok(ObjectMeta::from_store(key.to_owned(), meta))
     }
 
@@ -158,17 +170,16 @@ impl Backend {
             range: range.map(GetRange::Bounded),
             ..GetOptions::default()
         };
-        let result = self
-            .store
-            .get_opts(&path, opts)
-            .await
-            .map_err(|e| BackendError::from_store(key, e))?;
+        let result = self.store.get_opts(&path, opts).await.map_err(|e| self.err(key, e))?;
         let meta = ObjectMeta::from_store(key.to_owned(), result.meta.clone());
         let range = result.range.clone();
         let owned_key = key.to_owned();
         let stream = match result.payload {
             GetResultPayload::File(file, path) => local_file_stream(file, path, range),
-            GetResultPayload::Stream(s) => s.map_err(move |e| BackendError::from_store(&owned_key, e)).boxed(),
+            GetResultPayload::Stream(s) => {
+                let remote = self.remote();
+                s.map_err(move |e| remote_err(remote, &owned_key, e)).boxed()
+            }
         };
         Ok((meta, stream))
     }
@@ -212,7 +223,7 @@ impl Backend {
         let path = self.path(key)?;
         match self.store.delete(&path).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(BackendError::from_store(key, e)),
+            Err(e) => Err(self.err(key, e)),
         }
     }
 
@@ -220,20 +231,14 @@ impl Backend {
     pub async fn copy(&self, from: &str, to: &str) -> Result<(), BackendError> {
         let (src, dst) = (self.path(from)?, self.path(to)?);
         self.check_local_clash(to)?;
-        self.store
-            .copy(&src, &dst)
-            .await
-            .map_err(|e| BackendError::from_store(from, e))
+        self.store.copy(&src, &dst).await.map_err(|e| self.err(from, e))
     }
 
     /// Renames within this store (a file rename on a local store).
     pub async fn rename(&self, from: &str, to: &str) -> Result<(), BackendError> {
         let (src, dst) = (self.path(from)?, self.path(to)?);
         self.check_local_clash(to)?;
-        self.store
-            .rename(&src, &dst)
-            .await
-            .map_err(|e| BackendError::from_store(from, e))
+        self.store.rename(&src, &dst).await.map_err(|e| self.err(from, e))
     }
 
     /// Objects whose key starts with `prefix` and sorts after `offset`, in key order.
@@ -252,8 +257,9 @@ impl Backend {
             None => self.store.list(dir_path.as_ref()),
         };
         let base = self.prefix.len();
+        let remote = self.remote();
         stream
-            .map_err(|e| BackendError::from_store("", e))
+            .map_err(move |e| remote_err(remote, "", e))
             .try_filter_map(move |meta| {
                 let key = meta.location.to_string();
                 let keep = key.starts_with(&full) && offset.as_ref().is_none_or(|o| key.as_str() > o.as_str());

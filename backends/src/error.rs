@@ -32,6 +32,16 @@ pub enum BackendError {
     /// A version pin or precondition did not hold.
     #[error("precondition failed for {key:?}")]
     Precondition { key: String },
+    /// The store refused the credentials or the operation.
+    #[error("access denied by the store for {key:?}")]
+    Denied { key: String },
+    /// A remote store failed after its retries (timeouts, throttling, 5xx, unreachable).
+    #[error("store unavailable for {key:?}: {source}")]
+    Unavailable {
+        key: String,
+        #[source]
+        source: object_store::Error,
+    },
     /// Any other store failure.
     #[error("store error on {key:?}: {source}")]
     Store {
@@ -57,6 +67,9 @@ impl BackendError {
             object_store::Error::AlreadyExists { .. } => Self::AlreadyExists { key },
             object_store::Error::Precondition { .. } | object_store::Error::NotModified { .. } => {
                 Self::Precondition { key }
+            }
+            object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. } => {
+                Self::Denied { key }
             }
             source => Self::Store { key, source },
         }

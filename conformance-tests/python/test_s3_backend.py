@@ -17,8 +17,7 @@ from botocore.exceptions import ClientError
 from conftest import binary, free_port
 
 
-@pytest.fixture(scope="module")
-def moto():
+def start_moto():
     port = free_port()
     exe = os.path.join(os.path.dirname(sys.executable), "moto_server")
     proc = subprocess.Popen([exe, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -30,7 +29,13 @@ def moto():
         except OSError:
             assert proc.poll() is None and time.time() < deadline, "moto_server did not start"
             time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}"
+    return proc, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="module")
+def moto():
+    proc, url = start_moto()
+    yield url
     proc.kill()
     proc.wait(timeout=10)
 
@@ -115,3 +120,25 @@ def test_s3_mount_is_checked(gateway, moto):
     r = cli(gateway, "fs", "mount", "-o", "no_such_option=1", "/other", "s3://x")
     assert r.returncode != 0 and "endpoint" in r.stderr
     cli(gateway, "fs", "unmount", "/nobucket")
+
+
+def test_a_stopped_upstream_is_503_within_the_timeout(gateway):
+    proc, url = start_moto()
+    try:
+        upstream(url).create_bucket(Bucket="fragile")
+        opts = ["-o", f"endpoint={url}", "-o", "access_key_id=testing", "-o", "secret_access_key=testing",
+                "-o", "retries=1", "-o", "connect_timeout=2s", "-o", "timeout=5s"]
+        r = cli(gateway, "fs", "mount", *opts, "/fragile", "s3://fragile")
+        assert r.returncode == 0, r.stderr
+        s3 = gateway.client()
+        s3.put_object(Bucket="fragile", Key="k", Body=b"v")
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+    start = time.time()
+    with pytest.raises(ClientError) as e:
+        s3.get_object(Bucket="fragile", Key="k")
+    assert e.value.response["Error"]["Code"] == "ServiceUnavailable"
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+    assert time.time() - start < 30, "no request hangs past the mount's timeout"
+    cli(gateway, "fs", "unmount", "/fragile")

@@ -37,6 +37,14 @@ pub fn s3_error(err: NsError) -> S3Error {
         NsError::EntityTooSmall { .. } => (C::EntityTooSmall, msg),
         NsError::UploadsInFlight { .. } | NsError::CopyToSelf { .. } => (C::InvalidRequest, msg),
         NsError::Changed { .. } => (C::ServiceUnavailable, format!("{msg}; retry")),
+        NsError::Backend(BackendError::Denied { .. }) => (C::AccessDenied, msg),
+        NsError::Backend(BackendError::Unavailable { key, .. }) => {
+            tracing::warn!(key = %key, error = %msg, "store unavailable");
+            (
+                C::ServiceUnavailable,
+                "The store behind this path is unavailable; retry later".to_owned(),
+            )
+        }
         other => return internal(&other),
     };
     with_id(S3Error::with_message(code, msg))
