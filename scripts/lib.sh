@@ -45,3 +45,17 @@ need_venv() {
     cp "$ROOT/conformance-tests/python/requirements.txt" "$stamp"
   fi
 }
+
+# Azurite (Azure Blob emulator) from npm, pinned: 3.36+ needs Node >= 21.
+AZURITE_DIR="${ARUSTIO_NPM:-$HOME/.cache/arustio-npm}"
+need_azurite() {
+  if ! command -v npm >/dev/null 2>&1; then
+    if [ "$(id -u)" -eq 0 ]; then apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null;
+    else echo "npm is needed for the Azure tests; run: sudo apt-get install -y nodejs npm" >&2; exit 1; fi
+  fi
+  if [ ! -x "$AZURITE_DIR/node_modules/.bin/azurite-blob" ]; then
+    mkdir -p "$AZURITE_DIR"
+    (cd "$AZURITE_DIR" && npm install --no-audit --no-fund --silent azurite@3.35.0)
+  fi
+  export AZURITE_BIN="$AZURITE_DIR/node_modules/.bin/azurite-blob"
+}

@@ -5,6 +5,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 need_rust
 need_apt_packages
 need_venv
+need_azurite
 cd "$ROOT"
 export PATH="$VENV/bin:$PATH"
 

@@ -119,7 +119,7 @@ impl Backend {
         Capabilities {
             native_metadata: false,
             native_dir_markers: false,
-            node_local: self.kind() != StoreKind::S3,
+            node_local: matches!(self.kind(), StoreKind::Local | StoreKind::Memory),
         }
     }
 

@@ -6,6 +6,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
+use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
 use object_store::{ClientConfigKey, ObjectStore, RetryConfig};
 
 use crate::{BackendError, MountOptions, MountUri};
@@ -41,6 +42,44 @@ pub(crate) fn build_s3(uri: &MountUri, options: &MountOptions) -> Result<Arc<dyn
             _ => {
                 let k = AmazonS3ConfigKey::from_str(key).map_err(|e| bad(uri, key, e.to_string()))?;
                 if k == AmazonS3ConfigKey::Endpoint && value.starts_with("http://") {
+                    b = b.with_allow_http(true);
+                }
+                b.with_config(k, value)
+            }
+        };
+    }
+    let store = b.build().map_err(|e| BackendError::InvalidUri {
+        uri: uri.to_string(),
+        reason: e.to_string(),
+    })?;
+    Ok(Arc::new(store))
+}
+
+/// Builds an Azure Blob store. The account comes from `account` (or an `abfs` URI's
+/// host); an `http://` endpoint (Azurite: `http://127.0.0.1:10000/devstoreaccount1`)
+/// implies `allow_http`.
+pub(crate) fn build_azure(uri: &MountUri, options: &MountOptions) -> Result<Arc<dyn ObjectStore>, BackendError> {
+    let mut b = MicrosoftAzureBuilder::new().with_container_name(&uri.location);
+    if let Some(account) = &uri.account {
+        b = b.with_account(account);
+    }
+    for (key, value) in &options.0 {
+        b = match key.as_str() {
+            "readonly" => b,
+            "timeout" => b.with_config(AzureConfigKey::Client(ClientConfigKey::ReadTimeout), value),
+            "connect_timeout" => b.with_config(AzureConfigKey::Client(ClientConfigKey::ConnectTimeout), value),
+            "retries" => {
+                let n = value
+                    .parse()
+                    .map_err(|_| bad(uri, key, "expected a whole number".to_owned()))?;
+                b.with_retry(RetryConfig {
+                    max_retries: n,
+                    ..RetryConfig::default()
+                })
+            }
+            _ => {
+                let k = AzureConfigKey::from_str(key).map_err(|e| bad(uri, key, e.to_string()))?;
+                if k == AzureConfigKey::Endpoint && value.starts_with("http://") {
                     b = b.with_allow_http(true);
                 }
                 b.with_config(k, value)

@@ -19,6 +19,11 @@ const SECRET_KEYS: &[&str] = &[
     "aws_session_token",
     "sse_customer_key_base64",
     "aws_sse_customer_key_base64",
+    "azure_storage_account_key",
+    "azure_storage_sas_key",
+    "azure_storage_client_secret",
+    "azure_storage_token",
+    "azure_storage_encryption_key",
 ];
 
 /// Options valid on every store: `readonly`, and for remote stores `timeout` (time to the
@@ -35,6 +40,9 @@ const S3_KEYS: &[&str] = &[
     "session_token",
 ];
 
+/// The Azure option names of the original design, besides every `object_store` key.
+const AZURE_KEYS: &[&str] = &["account", "access_key"];
+
 /// The options of one mount, keyed by canonical name.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MountOptions(pub BTreeMap<String, String>);
@@ -48,6 +56,9 @@ impl MountOptions {
         for (key, value) in &self.0 {
             let name = match kind {
                 StoreKind::S3 if !COMMON_KEYS.contains(&key.as_str()) => s3_key(key).map(|k| k.as_ref().to_owned()),
+                StoreKind::Azure if !COMMON_KEYS.contains(&key.as_str()) => {
+                    azure_key(key).map(|k| k.as_ref().to_owned())
+                }
                 _ => None,
             };
             out.insert(name.unwrap_or_else(|| key.clone()), value.clone());
@@ -58,12 +69,18 @@ impl MountOptions {
     /// Checks every key against the keys valid for `kind`.
     pub fn validate(&self, kind: StoreKind) -> Result<(), BackendError> {
         for (key, value) in &self.0 {
-            let known = COMMON_KEYS.contains(&key.as_str()) || (kind == StoreKind::S3 && s3_key(key).is_some());
+            let known = COMMON_KEYS.contains(&key.as_str())
+                || (kind == StoreKind::S3 && s3_key(key).is_some())
+                || (kind == StoreKind::Azure && azure_key(key).is_some());
             if !known {
                 let mut valid = COMMON_KEYS.to_vec();
                 if kind == StoreKind::S3 {
                     valid.extend(S3_KEYS);
                     valid.push("or any object_store S3 key");
+                }
+                if kind == StoreKind::Azure {
+                    valid.extend(AZURE_KEYS);
+                    valid.push("or any object_store Azure key");
                 }
                 return Err(BackendError::InvalidOption {
                     scheme: kind.scheme().to_owned(),
@@ -121,6 +138,15 @@ impl fmt::Display for MountOptions {
 
 fn s3_key(key: &str) -> Option<object_store::aws::AmazonS3ConfigKey> {
     key.parse().ok()
+}
+
+fn azure_key(key: &str) -> Option<object_store::azure::AzureConfigKey> {
+    // `account` is the original design's name for the storage account.
+    if key == "account" {
+        "account_name".parse().ok()
+    } else {
+        key.parse().ok()
+    }
 }
 
 #[cfg(test)]

@@ -64,5 +64,9 @@ fn build(uri: MountUri, options: &MountOptions) -> Result<Backend, BackendError>
             let store = crate::cloud::build_s3(&uri, options)?;
             Ok(Backend::new(uri, store, None))
         }
+        StoreKind::Azure => {
+            let store = crate::cloud::build_azure(&uri, options)?;
+            Ok(Backend::new(uri, store, None))
+        }
     }
 }

@@ -15,6 +15,8 @@ pub enum StoreKind {
     Memory,
     /// Amazon S3 or an S3-compatible store (`s3://`, `s3a://`).
     S3,
+    /// Azure Blob Storage (`az://`, `azure://`, `abfs[s]://`).
+    Azure,
 }
 
 impl StoreKind {
@@ -24,6 +26,7 @@ impl StoreKind {
             Self::Local => "Local",
             Self::Memory => "Memory",
             Self::S3 => "S3",
+            Self::Azure => "Azure",
         }
     }
 
@@ -33,6 +36,7 @@ impl StoreKind {
             Self::Local => "local",
             Self::Memory => "mem",
             Self::S3 => "s3",
+            Self::Azure => "az",
         }
     }
 }
@@ -47,6 +51,8 @@ pub struct MountUri {
     pub location: String,
     /// For cloud stores, the key prefix inside the bucket (no leading or trailing `/`).
     pub prefix: String,
+    /// For `abfs[s]://container@ACCOUNT.dfs.core.windows.net/...`, the storage account.
+    pub account: Option<String>,
 }
 
 impl MountUri {
@@ -72,6 +78,7 @@ impl MountUri {
                     kind: StoreKind::Local,
                     location: location.to_owned(),
                     prefix: String::new(),
+                    account: None,
                 })
             }
             "mem" | "memory" => {
@@ -83,26 +90,45 @@ impl MountUri {
                     kind: StoreKind::Memory,
                     location: name.to_owned(),
                     prefix: String::new(),
+                    account: None,
                 })
             }
-            "s3" | "s3a" => {
+            "s3" | "s3a" | "az" | "azure" | "abfs" | "abfss" => {
+                let kind = if scheme.starts_with("s3") {
+                    StoreKind::S3
+                } else {
+                    StoreKind::Azure
+                };
                 let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+                let (bucket, account) = match (scheme, bucket.split_once('@')) {
+                    ("abfs" | "abfss", Some((container, host))) => (
+                        container,
+                        host.split('.').next().filter(|a| !a.is_empty()).map(str::to_owned),
+                    ),
+                    ("abfs" | "abfss", None) => {
+                        return Err(bad(
+                            "expected abfs[s]://CONTAINER@ACCOUNT.dfs.core.windows.net[/PREFIX]",
+                        ));
+                    }
+                    _ => (bucket, None),
+                };
                 if bucket.is_empty() {
-                    return Err(bad("expected s3://BUCKET[/PREFIX]"));
+                    return Err(bad("expected SCHEME://BUCKET[/PREFIX]"));
                 }
                 let prefix = prefix.trim_matches('/');
                 if prefix.split('/').any(|s| s == "." || s == "..") || prefix.contains("//") {
                     return Err(bad("the prefix may not hold '.', '..' or empty segments"));
                 }
                 Ok(Self {
-                    kind: StoreKind::S3,
+                    kind,
                     location: bucket.to_owned(),
                     prefix: prefix.to_owned(),
+                    account,
                 })
             }
-            "gs" | "az" | "azure" | "abfs" | "abfss" => Err(bad("this cloud store is not supported by this build yet")),
+            "gs" => Err(bad("this cloud store is not supported by this build yet")),
             _ => Err(bad(
-                "unknown scheme; expected local://, file://, mem://, s3:// or s3a://",
+                "unknown scheme; expected local://, file://, mem://, s3://, s3a://, az://, azure:// or abfs[s]://",
             )),
         }
     }
@@ -115,6 +141,15 @@ impl fmt::Display for MountUri {
             StoreKind::Memory => write!(f, "mem://{}", self.location),
             StoreKind::S3 if self.prefix.is_empty() => write!(f, "s3://{}", self.location),
             StoreKind::S3 => write!(f, "s3://{}/{}", self.location, self.prefix),
+            StoreKind::Azure => {
+                let account = self.account.as_ref().map(|a| format!("@{a}")).unwrap_or_default();
+                let prefix = if self.prefix.is_empty() {
+                    String::new()
+                } else {
+                    format!("/{}", self.prefix)
+                };
+                write!(f, "az://{}{account}{prefix}", self.location)
+            }
         }
     }
 }
@@ -135,6 +170,12 @@ mod tests {
             (StoreKind::S3, "bkt", "dir1/dir2")
         );
         assert_eq!(s3.to_string(), "s3://bkt/dir1/dir2");
+        let az = MountUri::parse("abfss://cont@acct.dfs.core.windows.net/p/q").unwrap();
+        assert_eq!(
+            (az.kind, az.location.as_str(), az.prefix.as_str(), az.account.as_deref()),
+            (StoreKind::Azure, "cont", "p/q", Some("acct"))
+        );
+        assert_eq!(MountUri::parse("az://cont").unwrap().to_string(), "az://cont");
     }
 
     #[test]

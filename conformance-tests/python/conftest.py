@@ -19,6 +19,37 @@ def free_port():
         return s.getsockname()[1]
 
 
+def start_server(cmd, port, what):
+    """Starts a local upstream server and waits for its port; returns the process."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc
+        except OSError:
+            if proc.poll() is not None or time.time() > deadline:
+                proc.kill()
+                raise RuntimeError(f"{what} did not start: {' '.join(cmd)}")
+            time.sleep(0.1)
+
+
+def stop_server(proc):
+    proc.kill()
+    proc.wait(timeout=10)
+
+
+def cli(gateway, *args, env=None):
+    """Runs the arustio admin CLI against `gateway`, with a clean cloud environment."""
+    e = dict(os.environ, ARUSTIO_SERVER=f"http://127.0.0.1:{gateway.grpc_port}", ARUSTIO_ACCESS_KEY=gateway.access_key,
+             ARUSTIO_SECRET_KEY=gateway.secret_key, HOME=gateway.data_dir)
+    for k in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION", "S3_ENDPOINT",
+              "AZURE_STORAGE_ACCOUNT", "AZURE_STORAGE_KEY"]:
+        e.pop(k, None)
+    e.update(env or {})
+    return subprocess.run([binary(), *args], env=e, capture_output=True, text=True, timeout=60)
+
+
 def binary():
     path = os.environ.get("ARUSTIO_BIN")
     if not path:

@@ -14,21 +14,13 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from conftest import binary, free_port
+from conftest import cli, free_port, start_server, stop_server
 
 
 def start_moto():
     port = free_port()
     exe = os.path.join(os.path.dirname(sys.executable), "moto_server")
-    proc = subprocess.Popen([exe, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            assert proc.poll() is None and time.time() < deadline, "moto_server did not start"
-            time.sleep(0.1)
+    proc = start_server([exe, "-H", "127.0.0.1", "-p", str(port)], port, "moto_server")
     return proc, f"http://127.0.0.1:{port}"
 
 
@@ -36,8 +28,7 @@ def start_moto():
 def moto():
     proc, url = start_moto()
     yield url
-    proc.kill()
-    proc.wait(timeout=10)
+    stop_server(proc)
 
 
 def upstream(endpoint):
@@ -45,13 +36,6 @@ def upstream(endpoint):
                         region_name="us-east-1", config=Config(s3={"addressing_style": "path"}))
 
 
-def cli(gateway, *args, env=None):
-    e = dict(os.environ, ARUSTIO_SERVER=f"http://127.0.0.1:{gateway.grpc_port}", ARUSTIO_ACCESS_KEY=gateway.access_key,
-             ARUSTIO_SECRET_KEY=gateway.secret_key, HOME=gateway.data_dir)
-    for k in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION", "S3_ENDPOINT"]:
-        e.pop(k, None)
-    e.update(env or {})
-    return subprocess.run([binary(), *args], env=e, capture_output=True, text=True, timeout=60)
 
 
 def test_s3_mount_end_to_end(gateway, moto):
@@ -133,8 +117,7 @@ def test_a_stopped_upstream_is_503_within_the_timeout(gateway):
         s3 = gateway.client()
         s3.put_object(Bucket="fragile", Key="k", Body=b"v")
     finally:
-        proc.kill()
-        proc.wait(timeout=10)
+        stop_server(proc)
     start = time.time()
     with pytest.raises(ClientError) as e:
         s3.get_object(Bucket="fragile", Key="k")

@@ -247,6 +247,27 @@ fn env_fallbacks(uri: &str, opts: &mut std::collections::HashMap<String, String>
                 "S3_ENDPOINT",
             ),
         ]
+    } else if ["az://", "azure://", "abfs://", "abfss://"]
+        .iter()
+        .any(|p| uri.starts_with(p))
+    {
+        &[
+            (
+                "account",
+                &["account", "account_name", "azure_storage_account_name"],
+                "AZURE_STORAGE_ACCOUNT",
+            ),
+            (
+                "access_key",
+                &[
+                    "access_key",
+                    "account_key",
+                    "azure_storage_account_key",
+                    "azure_storage_access_key",
+                ],
+                "AZURE_STORAGE_KEY",
+            ),
+        ]
     } else {
         &[]
     };

@@ -1,0 +1,85 @@
+"""An Azure Blob mount backed by Azurite (npm, pinned 3.35.0), started here on a free port."""
+
+import hashlib
+import io
+import os
+
+import pytest
+from botocore.exceptions import ClientError
+
+from conftest import cli, free_port, start_server, stop_server
+
+ACCOUNT = "devstoreaccount1"
+# Azurite's published development key.
+KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+
+def azurite_bin():
+    default = os.path.expanduser("~/.cache/arustio-npm/node_modules/.bin/azurite-blob")
+    path = os.environ.get("AZURITE_BIN", default)
+    assert os.path.exists(path), f"{path} not found: scripts/test.sh installs azurite@3.35.0"
+    return path
+
+
+@pytest.fixture(scope="module")
+def azurite():
+    port = free_port()
+    cmd = [azurite_bin(), "--blobHost", "127.0.0.1", "--blobPort", str(port), "--inMemoryPersistence",
+           "--skipApiVersionCheck", "--loose", "--silent"]
+    proc = start_server(cmd, port, "azurite")
+    yield f"http://127.0.0.1:{port}/{ACCOUNT}"
+    stop_server(proc)
+
+
+def container(endpoint, name):
+    from azure.storage.blob import BlobServiceClient
+
+    conn = f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={KEY};BlobEndpoint={endpoint};"
+    svc = BlobServiceClient.from_connection_string(conn)
+    svc.create_container(name)
+    return svc.get_container_client(name)
+
+
+def test_azure_mount_end_to_end(gateway, azurite):
+    c = container(azurite, "lake")
+    c.upload_blob("base/seeded.txt", b"written into azurite directly")
+    env = {"AZURE_STORAGE_ACCOUNT": ACCOUNT, "AZURE_STORAGE_KEY": KEY}
+    r = cli(gateway, "fs", "mount", "-o", f"endpoint={azurite}", "/azdata", "az://lake/base", env=env)
+    assert r.returncode == 0, r.stderr
+    assert "access_key: from $AZURE_STORAGE_KEY" in r.stdout
+    listed = cli(gateway, "fs", "list").stdout
+    assert "azure_storage_account_key=****" in listed and KEY not in listed
+
+    s3 = gateway.client()
+    assert s3.get_object(Bucket="azdata", Key="seeded.txt")["Body"].read() == b"written into azurite directly"
+    data = os.urandom(10 * 1024 * 1024 + 17)
+    s3.put_object(Bucket="azdata", Key="dir/big.bin", Body=data, ContentType="application/x-test")
+    direct = c.download_blob("base/dir/big.bin").readall()
+    assert hashlib.sha256(direct).digest() == hashlib.sha256(data).digest()
+    head = s3.head_object(Bucket="azdata", Key="dir/big.bin")
+    assert head["ETag"] == '"%s"' % hashlib.md5(data).hexdigest() and head["ContentType"] == "application/x-test"
+    assert s3.get_object(Bucket="azdata", Key="dir/big.bin", Range="bytes=5-9")["Body"].read() == data[5:10]
+
+    from boto3.s3.transfer import TransferConfig
+
+    s3.upload_fileobj(io.BytesIO(data), "azdata", "mp.bin", Config=TransferConfig(multipart_threshold=5 << 20, multipart_chunksize=5 << 20))
+    assert s3.head_object(Bucket="azdata", Key="mp.bin")["ETag"].endswith('-3"')
+    assert c.download_blob("base/mp.bin").readall() == data
+
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="azdata")["Contents"]]
+    assert keys == ["dir/big.bin", "mp.bin", "seeded.txt"]
+    s3.copy_object(Bucket="azdata", Key="dir/copy.bin", CopySource="azdata/mp.bin")
+    assert c.download_blob("base/dir/copy.bin").readall() == data
+
+    s3.delete_object(Bucket="azdata", Key="dir/copy.bin")
+    s3.delete_object(Bucket="azdata", Key="never-existed")  # a missing blob is 204, as S3
+    with pytest.raises(ClientError) as e:
+        s3.head_object(Bucket="azdata", Key="dir/copy.bin")
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    assert cli(gateway, "fs", "unmount", "/azdata").returncode == 0
+
+
+def test_azure_mount_is_checked(gateway, azurite):
+    r = cli(gateway, "fs", "mount", "-o", f"endpoint={azurite}", "-o", f"account={ACCOUNT}", "-o", f"access_key={KEY}",
+            "/nocontainer", "az://missing")
+    assert r.returncode != 0 and "az://missing" in r.stderr and KEY not in r.stderr
