@@ -59,3 +59,15 @@ need_azurite() {
   fi
   export AZURITE_BIN="$AZURITE_DIR/node_modules/.bin/azurite-blob"
 }
+
+# fake-gcs-server from the Go module proxy, pinned; the Go build cache stays in $HOME.
+FAKE_GCS_VERSION=v1.56.1
+need_fake_gcs() {
+  local bin="$HOME/go/bin/fake-gcs-server" stamp="$HOME/go/bin/.fake-gcs-server-$FAKE_GCS_VERSION"
+  if [ ! -x "$bin" ] || [ ! -f "$stamp" ]; then
+    command -v go >/dev/null 2>&1 || { echo "Go is needed for the GCS tests (fake-gcs-server); install Go, then try again" >&2; exit 1; }
+    (cd /tmp && GOBIN="$HOME/go/bin" go install "github.com/fsouza/fake-gcs-server@$FAKE_GCS_VERSION")
+    touch "$stamp"
+  fi
+  export FAKE_GCS_BIN="$bin"
+}

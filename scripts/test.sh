@@ -6,6 +6,7 @@ need_rust
 need_apt_packages
 need_venv
 need_azurite
+need_fake_gcs
 cd "$ROOT"
 export PATH="$VENV/bin:$PATH"
 

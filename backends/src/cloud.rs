@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
+use object_store::gcp::{GoogleCloudStorageBuilder, GoogleConfigKey};
 use object_store::{ClientConfigKey, ObjectStore, RetryConfig};
 
 use crate::{BackendError, MountOptions, MountUri};
@@ -81,6 +82,43 @@ pub(crate) fn build_azure(uri: &MountUri, options: &MountOptions) -> Result<Arc<
                 let k = AzureConfigKey::from_str(key).map_err(|e| bad(uri, key, e.to_string()))?;
                 if k == AzureConfigKey::Endpoint && value.starts_with("http://") {
                     b = b.with_allow_http(true);
+                }
+                b.with_config(k, value)
+            }
+        };
+    }
+    let store = b.build().map_err(|e| BackendError::InvalidUri {
+        uri: uri.to_string(),
+        reason: e.to_string(),
+    })?;
+    Ok(Arc::new(store))
+}
+
+/// Builds a Google Cloud Storage store. A service-account key whose `gcs_base_url` is
+/// `http://` (an emulator) implies `allow_http`.
+pub(crate) fn build_gcs(uri: &MountUri, options: &MountOptions) -> Result<Arc<dyn ObjectStore>, BackendError> {
+    let mut b = GoogleCloudStorageBuilder::new().with_bucket_name(&uri.location);
+    for (key, value) in &options.0 {
+        b = match key.as_str() {
+            "readonly" => b,
+            "timeout" => b.with_config(GoogleConfigKey::Client(ClientConfigKey::ReadTimeout), value),
+            "connect_timeout" => b.with_config(GoogleConfigKey::Client(ClientConfigKey::ConnectTimeout), value),
+            "retries" => {
+                let n = value
+                    .parse()
+                    .map_err(|_| bad(uri, key, "expected a whole number".to_owned()))?;
+                b.with_retry(RetryConfig {
+                    max_retries: n,
+                    ..RetryConfig::default()
+                })
+            }
+            _ => {
+                let k = GoogleConfigKey::from_str(key).map_err(|e| bad(uri, key, e.to_string()))?;
+                let http = value.starts_with("http://")
+                    || value.contains("\"gcs_base_url\":\"http://")
+                    || value.contains("\"gcs_base_url\": \"http://");
+                if http {
+                    b = b.with_client_options(object_store::ClientOptions::new().with_allow_http(true));
                 }
                 b.with_config(k, value)
             }

@@ -24,6 +24,8 @@ const SECRET_KEYS: &[&str] = &[
     "azure_storage_client_secret",
     "azure_storage_token",
     "azure_storage_encryption_key",
+    "google_service_account_key",
+    "google_bearer_token",
 ];
 
 /// Options valid on every store: `readonly`, and for remote stores `timeout` (time to the
@@ -43,6 +45,9 @@ const S3_KEYS: &[&str] = &[
 /// The Azure option names of the original design, besides every `object_store` key.
 const AZURE_KEYS: &[&str] = &["account", "access_key"];
 
+/// The GCS option names of the original design, besides every `object_store` key.
+const GCS_KEYS: &[&str] = &["service_account_path", "service_account_key"];
+
 /// The options of one mount, keyed by canonical name.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MountOptions(pub BTreeMap<String, String>);
@@ -56,6 +61,7 @@ impl MountOptions {
         for (key, value) in &self.0 {
             let name = match kind {
                 StoreKind::S3 if !COMMON_KEYS.contains(&key.as_str()) => s3_key(key).map(|k| k.as_ref().to_owned()),
+                StoreKind::Gcs if !COMMON_KEYS.contains(&key.as_str()) => gcs_key(key).map(|k| k.as_ref().to_owned()),
                 StoreKind::Azure if !COMMON_KEYS.contains(&key.as_str()) => {
                     azure_key(key).map(|k| k.as_ref().to_owned())
                 }
@@ -71,12 +77,17 @@ impl MountOptions {
         for (key, value) in &self.0 {
             let known = COMMON_KEYS.contains(&key.as_str())
                 || (kind == StoreKind::S3 && s3_key(key).is_some())
-                || (kind == StoreKind::Azure && azure_key(key).is_some());
+                || (kind == StoreKind::Azure && azure_key(key).is_some())
+                || (kind == StoreKind::Gcs && gcs_key(key).is_some());
             if !known {
                 let mut valid = COMMON_KEYS.to_vec();
                 if kind == StoreKind::S3 {
                     valid.extend(S3_KEYS);
                     valid.push("or any object_store S3 key");
+                }
+                if kind == StoreKind::Gcs {
+                    valid.extend(GCS_KEYS);
+                    valid.push("or any object_store GCS key");
                 }
                 if kind == StoreKind::Azure {
                     valid.extend(AZURE_KEYS);
@@ -137,6 +148,10 @@ impl fmt::Display for MountOptions {
 }
 
 fn s3_key(key: &str) -> Option<object_store::aws::AmazonS3ConfigKey> {
+    key.parse().ok()
+}
+
+fn gcs_key(key: &str) -> Option<object_store::gcp::GoogleConfigKey> {
     key.parse().ok()
 }
 

@@ -68,5 +68,9 @@ fn build(uri: MountUri, options: &MountOptions) -> Result<Backend, BackendError>
             let store = crate::cloud::build_azure(&uri, options)?;
             Ok(Backend::new(uri, store, None))
         }
+        StoreKind::Gcs => {
+            let store = crate::cloud::build_gcs(&uri, options)?;
+            Ok(Backend::new(uri, store, None))
+        }
     }
 }

@@ -17,6 +17,8 @@ pub enum StoreKind {
     S3,
     /// Azure Blob Storage (`az://`, `azure://`, `abfs[s]://`).
     Azure,
+    /// Google Cloud Storage (`gs://`).
+    Gcs,
 }
 
 impl StoreKind {
@@ -27,6 +29,7 @@ impl StoreKind {
             Self::Memory => "Memory",
             Self::S3 => "S3",
             Self::Azure => "Azure",
+            Self::Gcs => "GCS",
         }
     }
 
@@ -37,6 +40,7 @@ impl StoreKind {
             Self::Memory => "mem",
             Self::S3 => "s3",
             Self::Azure => "az",
+            Self::Gcs => "gs",
         }
     }
 }
@@ -93,11 +97,11 @@ impl MountUri {
                     account: None,
                 })
             }
-            "s3" | "s3a" | "az" | "azure" | "abfs" | "abfss" => {
-                let kind = if scheme.starts_with("s3") {
-                    StoreKind::S3
-                } else {
-                    StoreKind::Azure
+            "s3" | "s3a" | "az" | "azure" | "abfs" | "abfss" | "gs" => {
+                let kind = match scheme {
+                    "s3" | "s3a" => StoreKind::S3,
+                    "gs" => StoreKind::Gcs,
+                    _ => StoreKind::Azure,
                 };
                 let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
                 let (bucket, account) = match (scheme, bucket.split_once('@')) {
@@ -126,9 +130,8 @@ impl MountUri {
                     account,
                 })
             }
-            "gs" => Err(bad("this cloud store is not supported by this build yet")),
             _ => Err(bad(
-                "unknown scheme; expected local://, file://, mem://, s3://, s3a://, az://, azure:// or abfs[s]://",
+                "unknown scheme; expected local://, file://, mem://, s3://, s3a://, gs://, az://, azure:// or abfs[s]://",
             )),
         }
     }
@@ -141,6 +144,8 @@ impl fmt::Display for MountUri {
             StoreKind::Memory => write!(f, "mem://{}", self.location),
             StoreKind::S3 if self.prefix.is_empty() => write!(f, "s3://{}", self.location),
             StoreKind::S3 => write!(f, "s3://{}/{}", self.location, self.prefix),
+            StoreKind::Gcs if self.prefix.is_empty() => write!(f, "gs://{}", self.location),
+            StoreKind::Gcs => write!(f, "gs://{}/{}", self.location, self.prefix),
             StoreKind::Azure => {
                 let account = self.account.as_ref().map(|a| format!("@{a}")).unwrap_or_default();
                 let prefix = if self.prefix.is_empty() {

@@ -272,6 +272,23 @@ fn env_fallbacks(uri: &str, opts: &mut std::collections::HashMap<String, String>
         &[]
     };
     let mut said = Vec::new();
+    if uri.starts_with("gs://") {
+        let given = [
+            "service_account_path",
+            "service_account_key",
+            "google_service_account",
+            "google_service_account_key",
+        ];
+        if given.iter().any(|a| opts.contains_key(*a)) {
+            said.push("service account: from -o".to_owned());
+        } else if let Ok(path) = std::env::var("GOOGLE_APPLICATION_CREDENTIALS")
+            && let Ok(key) = std::fs::read_to_string(&path)
+        {
+            // The file is on this machine, not the server's: send its contents.
+            opts.insert("service_account_key".to_owned(), key);
+            said.push("service account: from $GOOGLE_APPLICATION_CREDENTIALS".to_owned());
+        }
+    }
     for (name, aliases, var) in table {
         if aliases.iter().any(|a| opts.contains_key(*a)) {
             said.push(format!("{name}: from -o"));
