@@ -125,3 +125,14 @@ def test_a_stopped_upstream_is_503_within_the_timeout(gateway):
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
     assert time.time() - start < 30, "no request hangs past the mount's timeout"
     cli(gateway, "fs", "unmount", "/fragile")
+
+
+def test_the_s3_example_runs_against_the_local_server(moto):
+    upstream(moto).create_bucket(Bucket="example-bucket")
+    target = os.environ.get("CARGO_TARGET_DIR", os.path.join(os.path.dirname(__file__), "..", "..", "target"))
+    exe = os.path.join(target, "debug", "examples", "s3")
+    env = dict(os.environ, S3_BUCKET="example-bucket", S3_REGION="us-east-1", AWS_ACCESS_KEY_ID="testing",
+               AWS_SECRET_ACCESS_KEY="testing", S3_ENDPOINT=moto)
+    r = subprocess.run([exe], env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "read back: Hello S3!" in r.stdout and "deleted /s3/data/file.txt" in r.stdout
