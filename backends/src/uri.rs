@@ -33,6 +33,44 @@ impl StoreKind {
         }
     }
 
+    /// The capability row of this kind of store: operation → supported / emulated /
+    /// refused, with the reason.
+    pub fn capabilities(self) -> Vec<(&'static str, &'static str)> {
+        let node_local = matches!(self, Self::Local | Self::Memory);
+        vec![
+            ("ranged_get", "supported: ranges passed to the store"),
+            (
+                "conditional_get",
+                "emulated: evaluated on the gateway's ETag, the read pinned to the store's version",
+            ),
+            (
+                "conditional_put",
+                if node_local {
+                    "emulated: writes of one key are serialised on the node, which owns the store"
+                } else {
+                    "emulated: writes of one key are serialised per node (not yet atomic across nodes)"
+                },
+            ),
+            ("server_side_copy", "supported: the store's own copy within the store"),
+            (
+                "multipart",
+                "emulated: parts staged on the node's disk, then one streamed multipart write",
+            ),
+            (
+                "metadata",
+                "emulated: Content-Type, user metadata and the MD5 ETag in a node-local record",
+            ),
+            (
+                "key_rules",
+                if self == Self::Local {
+                    "refused with InvalidArgument: empty, '.', '..' segments, control characters, segments over 255 bytes, name#digits, a name both object and prefix"
+                } else {
+                    "refused with InvalidArgument: empty, '.', '..' segments, control characters"
+                },
+            ),
+        ]
+    }
+
     /// The canonical scheme.
     pub fn scheme(self) -> &'static str {
         match self {

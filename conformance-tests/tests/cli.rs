@@ -69,6 +69,16 @@ fn mount_commands_and_refusals() {
     );
     let json: serde_json::Value = serde_json::from_str(&ok(&gw, &["fs", "list", "--json"])).unwrap();
     assert_eq!(json.as_array().unwrap().len(), 5);
+    let lake_row = json.as_array().unwrap().iter().find(|m| m["path"] == "/lake").unwrap();
+    assert!(
+        lake_row["capabilities"]["conditional_put"]
+            .as_str()
+            .unwrap()
+            .starts_with("emulated"),
+        "{lake_row}"
+    );
+    assert!(ok(&gw, &["fs", "mount", "/caps", "mem://caps"]).contains("server_side_copy: supported"));
+    ok(&gw, &["fs", "unmount", "/caps"]);
 
     assert!(refused(&gw, &["fs", "mount", "/lake", "mem://other"]).contains("already a mount point"));
     assert!(refused(&gw, &["fs", "mount", "/archive/inner", "mem://x"]).contains("read-only mount /archive"));

@@ -67,11 +67,18 @@ fn apply_status(e: ApplyError) -> Status {
 }
 
 fn mount_info(m: &MountEntry) -> MountInfo {
+    let kind = MountUri::parse(&m.uri).ok().map(|u| u.kind);
     MountInfo {
         path: m.display_path(),
-        kind: MountUri::parse(&m.uri)
-            .map(|u| u.kind.label().to_owned())
-            .unwrap_or_else(|_| "?".to_owned()),
+        capabilities: kind
+            .map(|k| {
+                k.capabilities()
+                    .into_iter()
+                    .map(|(a, b)| (a.to_owned(), b.to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        kind: kind.map_or_else(|| "?".to_owned(), |k| k.label().to_owned()),
         uri: m.uri.clone(),
         options: m.options.masked(),
         readonly: m.readonly,

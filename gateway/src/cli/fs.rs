@@ -147,6 +147,11 @@ pub async fn run(cmd: FsCmd, c: &mut Client) -> Result<(), CliError> {
                 m.kind,
                 if m.readonly { "read-only" } else { "read-write" }
             );
+            let mut caps: Vec<_> = m.capabilities.iter().collect();
+            caps.sort();
+            for (op, how) in caps {
+                println!("  {op}: {how}");
+            }
         }
         FsCmd::Unmount { force, path } => {
             let r = c
@@ -324,7 +329,7 @@ fn print_mounts(mounts: &[MountInfo], json: bool) {
             .iter()
             .map(|m| {
                 serde_json::json!({"path": m.path, "type": m.kind, "uri": m.uri, "options": m.options,
-                    "mode": if m.readonly { "ro" } else { "rw" }})
+                    "mode": if m.readonly { "ro" } else { "rw" }, "capabilities": m.capabilities})
             })
             .collect();
         println!("{}", serde_json::Value::Array(rows));
