@@ -71,3 +71,12 @@ need_fake_gcs() {
   fi
   export FAKE_GCS_BIN="$bin"
 }
+
+# cargo-nextest, once, into ~/.cargo/bin (with its own target dir: not our lint wrapper).
+need_nextest() {
+  if ! cargo nextest --version >/dev/null 2>&1; then
+    echo "installing cargo-nextest (once) ..." >&2
+    env -u RUSTC_WORKSPACE_WRAPPER -u CLIPPY_ARGS CARGO_TARGET_DIR="$HOME/.cache/cargo-install-target" \
+      cargo install cargo-nextest --locked --quiet || echo "cargo-nextest did not install; using cargo test" >&2
+  fi
+}
