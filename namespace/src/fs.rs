@@ -310,11 +310,13 @@ impl Namespace {
             });
         }
         let mut removed = 0u64;
+        let mut previous: Option<String> = None;
         loop {
             let (keys, _) = self.keys_under(&norm, None).await?;
             if keys.is_empty() {
                 break;
             }
+            Self::check_progress(&norm, &mut previous, &keys)?;
             for k in keys {
                 self.delete(bucket, &k).await?;
                 removed += 1;
@@ -363,11 +365,13 @@ impl Namespace {
             self.move_object((sb, sk), (db, dk)).await?;
             return self.fs_stat(dst).await;
         }
+        let mut previous: Option<String> = None;
         loop {
             let (keys, _) = self.keys_under(&from, None).await?;
             if keys.is_empty() {
                 break;
             }
+            Self::check_progress(&from, &mut previous, &keys)?;
             for k in keys {
                 let rest = &k[sk.len()..];
                 self.move_object((sb, &k), (db, &format!("{dk}{rest}"))).await?;
@@ -378,6 +382,18 @@ impl Namespace {
                 .await?;
         }
         self.fs_stat(dst).await
+    }
+
+    /// Stops a remove/move loop whose store keeps listing what it was told to remove.
+    fn check_progress(norm: &str, previous: &mut Option<String>, keys: &[String]) -> NsResult<()> {
+        if previous.as_deref() == keys.first().map(String::as_str) {
+            return Err(NsError::FsRefused {
+                path: shown(norm),
+                reason: format!("the store still lists {} after removing it", keys[0]),
+            });
+        }
+        *previous = keys.first().cloned();
+        Ok(())
     }
 
     async fn move_object(&self, (sb, sk): (&str, &str), (db, dk): (&str, &str)) -> NsResult<()> {

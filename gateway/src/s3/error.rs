@@ -66,12 +66,11 @@ fn body_error(source: Box<dyn std::error::Error + Send + Sync>) -> S3Error {
 }
 
 fn internal(err: &dyn std::error::Error) -> S3Error {
-    let mut e = with_id(S3Error::with_message(
+    let e = with_id(S3Error::with_message(
         S3ErrorCode::InternalError,
         "We encountered an internal error. Please try again.",
     ));
     tracing::error!(request_id = e.request_id().unwrap_or_default(), error = %err, "internal error");
-    e.set_message("We encountered an internal error. Please try again.");
     e
 }
 
