@@ -8,9 +8,75 @@ use std::sync::Arc;
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
 use object_store::gcp::{GoogleCloudStorageBuilder, GoogleConfigKey};
-use object_store::{ClientConfigKey, ObjectStore, RetryConfig};
+use object_store::{ClientConfigKey, ClientOptions, ObjectStore, RetryConfig};
 
 use crate::{BackendError, MountOptions, MountUri};
+
+/// What the option loop needs from each `object_store` builder.
+trait CloudBuilder: Sized {
+    type Key: FromStr<Err = object_store::Error> + PartialEq;
+    /// The store's own key for a client option (timeouts).
+    fn client_key(k: ClientConfigKey) -> Self::Key;
+    /// Whether this key and value point the store at plain HTTP (an emulator).
+    fn is_http(key: &Self::Key, value: &str) -> bool;
+    fn config(self, key: Self::Key, value: &str) -> Self;
+    fn retry(self, retry: RetryConfig) -> Self;
+    fn allow_http(self) -> Self;
+    fn finish(self) -> object_store::Result<Arc<dyn ObjectStore>>;
+}
+
+/// S3 and Azure builders take the same shape: an `Endpoint` key and `with_allow_http`.
+macro_rules! endpoint_builder {
+    ($builder:ty, $key:ident) => {
+        impl CloudBuilder for $builder {
+            type Key = $key;
+            fn client_key(k: ClientConfigKey) -> Self::Key {
+                $key::Client(k)
+            }
+            fn is_http(key: &Self::Key, value: &str) -> bool {
+                *key == $key::Endpoint && value.starts_with("http://")
+            }
+            fn config(self, key: Self::Key, value: &str) -> Self {
+                self.with_config(key, value)
+            }
+            fn retry(self, retry: RetryConfig) -> Self {
+                self.with_retry(retry)
+            }
+            fn allow_http(self) -> Self {
+                self.with_allow_http(true)
+            }
+            fn finish(self) -> object_store::Result<Arc<dyn ObjectStore>> {
+                Ok(Arc::new(self.build()?))
+            }
+        }
+    };
+}
+
+endpoint_builder!(AmazonS3Builder, AmazonS3ConfigKey);
+endpoint_builder!(MicrosoftAzureBuilder, AzureConfigKey);
+
+impl CloudBuilder for GoogleCloudStorageBuilder {
+    type Key = GoogleConfigKey;
+    fn client_key(k: ClientConfigKey) -> Self::Key {
+        GoogleConfigKey::Client(k)
+    }
+    fn is_http(_key: &Self::Key, value: &str) -> bool {
+        // A service-account key whose `gcs_base_url` is plain HTTP, or a plain-HTTP base URL.
+        value.starts_with("http://") || value.replace(' ', "").contains("\"gcs_base_url\":\"http://")
+    }
+    fn config(self, key: Self::Key, value: &str) -> Self {
+        self.with_config(key, value)
+    }
+    fn retry(self, retry: RetryConfig) -> Self {
+        self.with_retry(retry)
+    }
+    fn allow_http(self) -> Self {
+        self.with_client_options(ClientOptions::new().with_allow_http(true))
+    }
+    fn finish(self) -> object_store::Result<Arc<dyn ObjectStore>> {
+        Ok(Arc::new(self.build()?))
+    }
+}
 
 fn bad(uri: &MountUri, key: &str, reason: String) -> BackendError {
     BackendError::InvalidOption {
@@ -20,113 +86,70 @@ fn bad(uri: &MountUri, key: &str, reason: String) -> BackendError {
     }
 }
 
-/// Builds an S3 (or S3-compatible) store. An `http://` endpoint implies `allow_http`; the
-/// region defaults to `us-east-1`.
-pub(crate) fn build_s3(uri: &MountUri, options: &MountOptions) -> Result<Arc<dyn ObjectStore>, BackendError> {
-    let mut b = AmazonS3Builder::new()
-        .with_bucket_name(&uri.location)
-        .with_region("us-east-1");
+/// Applies the mount's options to a builder: ours (`timeout` is the read timeout: time to
+/// the first byte and between body chunks, never a cap on a long transfer;
+/// `connect_timeout`; `retries`; `readonly`, which the namespace enforces) and the store's
+/// own keys. A plain-HTTP endpoint implies `allow_http`.
+fn build<B: CloudBuilder>(
+    mut b: B,
+    uri: &MountUri,
+    options: &MountOptions,
+) -> Result<Arc<dyn ObjectStore>, BackendError> {
     for (key, value) in &options.0 {
         b = match key.as_str() {
             "readonly" => b,
-            "timeout" => b.with_config(AmazonS3ConfigKey::Client(ClientConfigKey::ReadTimeout), value),
-            "connect_timeout" => b.with_config(AmazonS3ConfigKey::Client(ClientConfigKey::ConnectTimeout), value),
+            "timeout" => b.config(B::client_key(ClientConfigKey::ReadTimeout), value),
+            "connect_timeout" => b.config(B::client_key(ClientConfigKey::ConnectTimeout), value),
             "retries" => {
                 let n = value
                     .parse()
                     .map_err(|_| bad(uri, key, "expected a whole number".to_owned()))?;
-                b.with_retry(RetryConfig {
+                b.retry(RetryConfig {
                     max_retries: n,
                     ..RetryConfig::default()
                 })
             }
             _ => {
-                let k = AmazonS3ConfigKey::from_str(key).map_err(|e| bad(uri, key, e.to_string()))?;
-                if k == AmazonS3ConfigKey::Endpoint && value.starts_with("http://") {
-                    b = b.with_allow_http(true);
+                let k = B::Key::from_str(key).map_err(|e| bad(uri, key, e.to_string()))?;
+                if B::is_http(&k, value) {
+                    b = b.allow_http();
                 }
-                b.with_config(k, value)
+                b.config(k, value)
             }
         };
     }
-    let store = b.build().map_err(|e| BackendError::InvalidUri {
+    b.finish().map_err(|e| BackendError::InvalidUri {
         uri: uri.to_string(),
         reason: e.to_string(),
-    })?;
-    Ok(Arc::new(store))
+    })
 }
 
-/// Builds an Azure Blob store. The account comes from `account` (or an `abfs` URI's
-/// host); an `http://` endpoint (Azurite: `http://127.0.0.1:10000/devstoreaccount1`)
-/// implies `allow_http`.
+/// Builds an S3 (or S3-compatible) store; the region defaults to `us-east-1`.
+pub(crate) fn build_s3(uri: &MountUri, options: &MountOptions) -> Result<Arc<dyn ObjectStore>, BackendError> {
+    build(
+        AmazonS3Builder::new()
+            .with_bucket_name(&uri.location)
+            .with_region("us-east-1"),
+        uri,
+        options,
+    )
+}
+
+/// Builds an Azure Blob store. The account comes from `account` or an `abfs` URI's host;
+/// for Azurite the endpoint is `http://127.0.0.1:10000/devstoreaccount1`.
 pub(crate) fn build_azure(uri: &MountUri, options: &MountOptions) -> Result<Arc<dyn ObjectStore>, BackendError> {
     let mut b = MicrosoftAzureBuilder::new().with_container_name(&uri.location);
     if let Some(account) = &uri.account {
         b = b.with_account(account);
     }
-    for (key, value) in &options.0 {
-        b = match key.as_str() {
-            "readonly" => b,
-            "timeout" => b.with_config(AzureConfigKey::Client(ClientConfigKey::ReadTimeout), value),
-            "connect_timeout" => b.with_config(AzureConfigKey::Client(ClientConfigKey::ConnectTimeout), value),
-            "retries" => {
-                let n = value
-                    .parse()
-                    .map_err(|_| bad(uri, key, "expected a whole number".to_owned()))?;
-                b.with_retry(RetryConfig {
-                    max_retries: n,
-                    ..RetryConfig::default()
-                })
-            }
-            _ => {
-                let k = AzureConfigKey::from_str(key).map_err(|e| bad(uri, key, e.to_string()))?;
-                if k == AzureConfigKey::Endpoint && value.starts_with("http://") {
-                    b = b.with_allow_http(true);
-                }
-                b.with_config(k, value)
-            }
-        };
-    }
-    let store = b.build().map_err(|e| BackendError::InvalidUri {
-        uri: uri.to_string(),
-        reason: e.to_string(),
-    })?;
-    Ok(Arc::new(store))
+    build(b, uri, options)
 }
 
-/// Builds a Google Cloud Storage store. A service-account key whose `gcs_base_url` is
-/// `http://` (an emulator) implies `allow_http`.
+/// Builds a Google Cloud Storage store.
 pub(crate) fn build_gcs(uri: &MountUri, options: &MountOptions) -> Result<Arc<dyn ObjectStore>, BackendError> {
-    let mut b = GoogleCloudStorageBuilder::new().with_bucket_name(&uri.location);
-    for (key, value) in &options.0 {
-        b = match key.as_str() {
-            "readonly" => b,
-            "timeout" => b.with_config(GoogleConfigKey::Client(ClientConfigKey::ReadTimeout), value),
-            "connect_timeout" => b.with_config(GoogleConfigKey::Client(ClientConfigKey::ConnectTimeout), value),
-            "retries" => {
-                let n = value
-                    .parse()
-                    .map_err(|_| bad(uri, key, "expected a whole number".to_owned()))?;
-                b.with_retry(RetryConfig {
-                    max_retries: n,
-                    ..RetryConfig::default()
-                })
-            }
-            _ => {
-                let k = GoogleConfigKey::from_str(key).map_err(|e| bad(uri, key, e.to_string()))?;
-                let http = value.starts_with("http://")
-                    || value.contains("\"gcs_base_url\":\"http://")
-                    || value.contains("\"gcs_base_url\": \"http://");
-                if http {
-                    b = b.with_client_options(object_store::ClientOptions::new().with_allow_http(true));
-                }
-                b.with_config(k, value)
-            }
-        };
-    }
-    let store = b.build().map_err(|e| BackendError::InvalidUri {
-        uri: uri.to_string(),
-        reason: e.to_string(),
-    })?;
-    Ok(Arc::new(store))
+    build(
+        GoogleCloudStorageBuilder::new().with_bucket_name(&uri.location),
+        uri,
+        options,
+    )
 }

@@ -242,3 +242,15 @@ pub fn s3_client(gw: &Gateway) -> aws_sdk_s3::Client {
 pub fn error_code<E: aws_sdk_s3::error::ProvideErrorMetadata>(e: &E) -> String {
     e.code().unwrap_or("<none>").to_owned()
 }
+
+/// The hex MD5 of `b`.
+pub fn md5_hex(b: &[u8]) -> String {
+    use md5::Digest;
+    hex::encode(md5::Md5::digest(b))
+}
+
+/// The whole body of `bucket/key`.
+pub async fn get_bytes(c: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Vec<u8> {
+    let out = c.get_object().bucket(bucket).key(key).send().await.expect("get");
+    out.body.collect().await.expect("body").into_bytes().to_vec()
+}

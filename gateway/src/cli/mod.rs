@@ -1,5 +1,6 @@
 //! The admin CLI: connects to a node's gRPC admin API with signed calls.
 
+mod copy;
 pub mod fs;
 
 use std::path::PathBuf;
