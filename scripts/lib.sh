@@ -80,3 +80,16 @@ need_nextest() {
       cargo install cargo-nextest --locked --quiet || echo "cargo-nextest did not install; using cargo test" >&2
   fi
 }
+
+# MinIO from the Go module proxy, pinned (its module has no tagged releases there).
+MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
+need_minio() {
+  local bin="$HOME/go/bin/minio" stamp="$HOME/go/bin/.minio-$MINIO_VERSION"
+  if [ ! -x "$bin" ] || [ ! -f "$stamp" ]; then
+    command -v go >/dev/null 2>&1 || { echo "Go is needed for the S3 tests (MinIO); install Go, then try again" >&2; exit 1; }
+    echo "building MinIO (once) ..." >&2
+    (cd /tmp && GOBIN="$HOME/go/bin" go install "github.com/minio/minio@$MINIO_VERSION")
+    touch "$stamp"
+  fi
+  export MINIO_BIN="$bin"
+}

@@ -7,6 +7,7 @@ need_apt_packages
 need_venv
 need_azurite
 need_fake_gcs
+need_minio
 need_nextest
 cd "$ROOT"
 export PATH="$VENV/bin:$PATH"
