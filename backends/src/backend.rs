@@ -8,7 +8,10 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 use object_store::path::Path;
-use object_store::{GetOptions, GetRange, GetResultPayload, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
+use object_store::{
+    GetOptions, GetRange, GetResultPayload, ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload,
+    UpdateVersion, WriteMultipart,
+};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use crate::KeyRule;
@@ -215,7 +218,15 @@ impl Backend {
             key: key.to_owned(),
             path,
             state: WriteState::Buffer(Vec::new()),
+            mode: PutMode::Overwrite,
         })
+    }
+
+    /// Whether the store itself can make a write conditional (create-only, or only over a
+    /// given version), so that the condition holds across nodes. Node-local stores are
+    /// written by one node only, whose per-key lock already makes conditions atomic.
+    pub fn conditional_put(&self) -> bool {
+        self.remote()
     }
 
     /// Deletes `key`; a missing object is not an error.
@@ -313,9 +324,25 @@ pub struct BackendWriter {
     key: String,
     path: Path,
     state: WriteState,
+    mode: PutMode,
 }
 
 impl BackendWriter {
+    /// Makes the write conditional in the store itself: only if absent (`None`), or only
+    /// over the version `Some(e_tag)`. Bodies that go out in parts stay guarded by the
+    /// caller's lock only, since multipart uploads carry no condition in `object_store`.
+    #[must_use]
+    pub fn only_over(mut self, version: Option<String>) -> Self {
+        self.mode = match version {
+            None => PutMode::Create,
+            Some(e_tag) => PutMode::Update(UpdateVersion {
+                e_tag: Some(e_tag),
+                version: None,
+            }),
+        };
+        self
+    }
+
     /// Appends bytes; memory stays bounded by a few parts.
     pub async fn write(&mut self, bytes: Bytes) -> Result<(), BackendError> {
         match &mut self.state {
@@ -350,8 +377,12 @@ impl BackendWriter {
         match self.state {
             WriteState::Buffer(chunks) => {
                 let payload: PutPayload = chunks.into_iter().collect();
+                let opts = PutOptions {
+                    mode: self.mode,
+                    ..PutOptions::default()
+                };
                 self.store
-                    .put(&self.path, payload)
+                    .put_opts(&self.path, payload, opts)
                     .await
                     .map_err(|e| BackendError::from_store(&key, e))?;
             }

@@ -48,7 +48,7 @@ impl StoreKind {
                 if node_local {
                     "emulated: writes of one key are serialised on the node, which owns the store"
                 } else {
-                    "emulated: writes of one key are serialised per node (not yet atomic across nodes)"
+                    "supported up to 8 MiB bodies (the store refuses a write over another version); larger bodies: serialised per node only"
                 },
             ),
             ("server_side_copy", "supported: the store's own copy within the store"),

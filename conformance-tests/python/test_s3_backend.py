@@ -167,3 +167,45 @@ def test_the_s3_example_runs_against_the_local_server(moto):
     r = subprocess.run([exe], env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert "read back: Hello S3!" in r.stdout and "deleted /s3/data/file.txt" in r.stdout
+
+
+def test_create_only_puts_are_atomic_across_two_gateways(gateway, moto):
+    """Two gateway processes over one bucket: the store, not a node's lock, picks one winner."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from conftest import Gateway
+
+    up = upstream(moto)
+    up.create_bucket(Bucket="shared-commits")
+    other = Gateway()
+    try:
+        opts = ["-o", f"endpoint={moto}", "-o", "access_key_id=testing", "-o", "secret_access_key=testing"]
+        for gw in (gateway, other):
+            r = cli(gw, "fs", "mount", *opts, "/commits", "s3://shared-commits")
+            assert r.returncode == 0, r.stderr
+        clients = [gateway.client(), other.client()]
+
+        def attempt(i):
+            try:
+                clients[i % 2].put_object(Bucket="commits", Key="_delta_log/00001.json", Body=f"writer {i}".encode(), IfNoneMatch="*")
+                return True
+            except ClientError as e:
+                assert e.response["Error"]["Code"] == "PreconditionFailed", e.response["Error"]
+                return False
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            wins = sum(pool.map(attempt, range(8)))
+        assert wins == 1
+        # Compare-and-swap: node 0 reads the ETag, node 1 changes the object, and node 0's
+        # swap against the old ETag is refused.
+        etag = clients[0].head_object(Bucket="commits", Key="_delta_log/00001.json")["ETag"]
+        clients[0].put_object(Bucket="commits", Key="_delta_log/00001.json", Body=b"swapped", IfMatch=etag)
+        etag = clients[0].head_object(Bucket="commits", Key="_delta_log/00001.json")["ETag"]
+        clients[1].put_object(Bucket="commits", Key="_delta_log/00001.json", Body=b"changed on node 1")
+        with pytest.raises(ClientError) as e:
+            clients[0].put_object(Bucket="commits", Key="_delta_log/00001.json", Body=b"stale", IfMatch=etag)
+        assert e.value.response["Error"]["Code"] == "PreconditionFailed"
+        assert up.get_object(Bucket="shared-commits", Key="_delta_log/00001.json")["Body"].read() == b"changed on node 1"
+        cli(gateway, "fs", "unmount", "/commits")
+    finally:
+        other.stop()

@@ -149,20 +149,30 @@ impl Namespace {
     ) -> NsResult<ObjectInfo> {
         let (backend, rel, store) = (&resolved.backend, resolved.key.as_str(), resolved.backend.id());
         let _guard = self.locks.lock(&store, rel).await;
+        let mut writer = backend.writer(rel)?;
         if opts.condition != PutCondition::None {
-            let existing = match backend.head(rel).await {
-                Ok(meta) => Some(ObjectInfo::from_store(
-                    key.to_owned(),
-                    &store,
-                    &meta,
-                    self.records.get(&store, rel)?,
-                )),
+            let current = match backend.head(rel).await {
+                Ok(meta) => Some(meta),
                 Err(BackendError::NotFound { .. }) => None,
                 Err(e) => return Err(e.into()),
             };
+            let existing = match &current {
+                Some(meta) => Some(ObjectInfo::from_store(
+                    key.to_owned(),
+                    &store,
+                    meta,
+                    self.records.get(&store, rel)?,
+                )),
+                None => None,
+            };
             opts.condition.check(key, existing.as_ref())?;
+            if backend.conditional_put() {
+                // Another node may write between this check and the commit: let the store
+                // itself refuse a write over anything but the version just checked.
+                writer = writer.only_over(current.and_then(|m| m.e_tag));
+            }
         }
-        let written = stream_into(backend.writer(rel)?, body, opts.content_md5).await?;
+        let written = stream_into(writer, body, opts.content_md5).await?;
         let meta = backend.head(rel).await?;
         let mut rec = opts.record(etag(&written));
         rec.size = meta.size;
