@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::{
-    GetOptions, GetRange, GetResultPayload, ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload,
-    UpdateVersion, WriteMultipart,
+    Attribute, Attributes, GetOptions, GetRange, GetResultPayload, ObjectStore, ObjectStoreExt, PutMode,
+    PutMultipartOptions, PutOptions, PutPayload, UpdateVersion, WriteMultipart,
 };
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
@@ -53,6 +53,51 @@ pub struct ObjectMeta {
     pub last_modified: DateTime<Utc>,
     /// The store's own version tag, if any.
     pub e_tag: Option<String>,
+    /// Attributes the store keeps with the object (see [`Attrs`]), when it keeps any and
+    /// they were fetched.
+    pub attrs: Option<Attrs>,
+}
+
+/// Object attributes as plain strings: `content-type`, `cache-control`,
+/// `content-disposition`, `content-encoding`, `content-language`, and `meta:NAME` for
+/// user metadata.
+pub type Attrs = std::collections::BTreeMap<String, String>;
+
+fn to_store_attrs(attrs: &Attrs) -> Attributes {
+    let mut out = Attributes::new();
+    for (k, v) in attrs {
+        let key = match k.as_str() {
+            "content-type" => Attribute::ContentType,
+            "cache-control" => Attribute::CacheControl,
+            "content-disposition" => Attribute::ContentDisposition,
+            "content-encoding" => Attribute::ContentEncoding,
+            "content-language" => Attribute::ContentLanguage,
+            other => match other.strip_prefix("meta:") {
+                Some(name) => Attribute::Metadata(name.to_owned().into()),
+                None => continue,
+            },
+        };
+        out.insert(key, v.clone().into());
+    }
+    out
+}
+
+fn from_store_attrs(attrs: &Attributes) -> Attrs {
+    attrs
+        .iter()
+        .filter_map(|(k, v)| {
+            let key = match k {
+                Attribute::ContentType => "content-type".to_owned(),
+                Attribute::CacheControl => "cache-control".to_owned(),
+                Attribute::ContentDisposition => "content-disposition".to_owned(),
+                Attribute::ContentEncoding => "content-encoding".to_owned(),
+                Attribute::ContentLanguage => "content-language".to_owned(),
+                Attribute::Metadata(name) => format!("meta:{}", name.to_ascii_lowercase()),
+                _ => return None,
+            };
+            Some((key, v.as_ref().to_owned()))
+        })
+        .collect()
 }
 
 impl ObjectMeta {
@@ -62,6 +107,7 @@ impl ObjectMeta {
             size: meta.size,
             last_modified: meta.last_modified,
             e_tag: meta.e_tag,
+            attrs: None,
         }
     }
 }
@@ -155,8 +201,25 @@ impl Backend {
     /// Metadata of the object at `key`.
     pub async fn head(&self, key: &str) -> Result<ObjectMeta, BackendError> {
         let path = self.path(key)?;
+        if self.remote() {
+            // A HEAD that also returns what the store keeps with the object.
+            let opts = GetOptions {
+                head: true,
+                ..GetOptions::default()
+            };
+            let r = self.store.get_opts(&path, opts).await.map_err(|e| self.err(key, e))?;
+            let attrs = from_store_attrs(&r.attributes);
+            let mut meta = ObjectMeta::from_store(key.to_owned(), r.meta);
+            meta.attrs = Some(attrs);
+            return Ok(meta);
+        }
         let meta = self.store.head(&path).await.map_err(|e| self.err(key, e))?;
         Ok(ObjectMeta::from_store(key.to_owned(), meta))
+    }
+
+    /// Whether the store keeps object attributes (content type, user metadata) itself.
+    pub fn keeps_attrs(&self) -> bool {
+        self.remote()
     }
 
     /// Reads `range` (or all) of the object, failing with `Precondition` unless its
@@ -219,6 +282,9 @@ impl Backend {
             path,
             state: WriteState::Buffer(Vec::new()),
             mode: PutMode::Overwrite,
+            attrs: Attrs::new(),
+            keeps_attrs: self.keeps_attrs(),
+            identifier_names: self.kind() == StoreKind::Azure,
         })
     }
 
@@ -325,9 +391,37 @@ pub struct BackendWriter {
     path: Path,
     state: WriteState,
     mode: PutMode,
+    attrs: Attrs,
+    /// Whether the store keeps attributes; others are given none (a local store refuses them).
+    keeps_attrs: bool,
+    /// Azure takes only C#-identifier metadata names.
+    identifier_names: bool,
 }
 
 impl BackendWriter {
+    fn store_attrs(keeps_attrs: bool, identifier_names: bool, attrs: &Attrs) -> Attributes {
+        if !keeps_attrs {
+            return Attributes::new();
+        }
+        let identifier = |n: &str| {
+            n.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        };
+        let kept: Attrs = attrs
+            .iter()
+            .filter(|(k, _)| !identifier_names || k.strip_prefix("meta:").is_none_or(identifier))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        to_store_attrs(&kept)
+    }
+
+    /// Attributes for the store to keep with the object (stores that keep none ignore them).
+    #[must_use]
+    pub fn with_attrs(mut self, attrs: Attrs) -> Self {
+        self.attrs = attrs;
+        self
+    }
+
     /// Makes the write conditional in the store itself: only if absent (`None`), or only
     /// over the version `Some(e_tag)`. Bodies that go out in parts stay guarded by the
     /// caller's lock only, since multipart uploads carry no condition in `object_store`.
@@ -349,9 +443,13 @@ impl BackendWriter {
             WriteState::Buffer(chunks) => {
                 chunks.push(bytes);
                 if chunks.iter().map(Bytes::len).sum::<usize>() >= WRITE_CHUNK {
+                    let opts = PutMultipartOptions {
+                        attributes: Self::store_attrs(self.keeps_attrs, self.identifier_names, &self.attrs),
+                        ..PutMultipartOptions::default()
+                    };
                     let upload = self
                         .store
-                        .put_multipart(&self.path)
+                        .put_multipart_opts(&self.path, opts)
                         .await
                         .map_err(|e| BackendError::from_store(&self.key, e))?;
                     let mut w = WriteMultipart::new_with_chunk_size(upload, WRITE_CHUNK);
@@ -373,12 +471,20 @@ impl BackendWriter {
 
     /// Makes the object visible.
     pub async fn finish(self) -> Result<(), BackendError> {
+        self.finish_with(Attrs::new()).await
+    }
+
+    /// Makes the object visible; `late` attributes, known only now (an MD5), are kept too
+    /// when the body went out in one request.
+    pub async fn finish_with(mut self, late: Attrs) -> Result<(), BackendError> {
         let key = self.key;
         match self.state {
             WriteState::Buffer(chunks) => {
                 let payload: PutPayload = chunks.into_iter().collect();
+                self.attrs.extend(late);
                 let opts = PutOptions {
                     mode: self.mode,
+                    attributes: Self::store_attrs(self.keeps_attrs, self.identifier_names, &self.attrs),
                     ..PutOptions::default()
                 };
                 self.store

@@ -94,6 +94,7 @@ impl SortedWalk {
             size: md.len(),
             last_modified: mtime(&md),
             e_tag: Some(local_etag(&md)),
+            attrs: None,
         })
     }
 }

@@ -206,6 +206,18 @@ def test_create_only_puts_are_atomic_across_two_gateways(gateway, moto):
             clients[0].put_object(Bucket="commits", Key="_delta_log/00001.json", Body=b"stale", IfMatch=etag)
         assert e.value.response["Error"]["Code"] == "PreconditionFailed"
         assert up.get_object(Bucket="shared-commits", Key="_delta_log/00001.json")["Body"].read() == b"changed on node 1"
+        # What one node wrote, the other reports the same: the store keeps the ETag, the
+        # Content-Type and the user metadata with the object.
+        clients[0].put_object(Bucket="commits", Key="meta.txt", Body=b"shared", ContentType="text/x-shared", Metadata={"team": "lake"})
+        head0 = clients[0].head_object(Bucket="commits", Key="meta.txt")
+        head1 = clients[1].head_object(Bucket="commits", Key="meta.txt")
+        assert head1["ETag"] == head0["ETag"] == '"%s"' % hashlib.md5(b"shared").hexdigest()
+        assert head1["ContentType"] == "text/x-shared" and head1["Metadata"] == {"team": "lake"}
+        from boto3.s3.transfer import TransferConfig
+
+        big = os.urandom(6 * 1024 * 1024)
+        clients[0].upload_fileobj(io.BytesIO(big), "commits", "mp.bin", Config=TransferConfig(multipart_threshold=5 << 20, multipart_chunksize=5 << 20))
+        assert clients[1].head_object(Bucket="commits", Key="mp.bin")["ETag"] == clients[0].head_object(Bucket="commits", Key="mp.bin")["ETag"]
         cli(gateway, "fs", "unmount", "/commits")
     finally:
         other.stop()

@@ -65,6 +65,10 @@ impl Namespace {
         let body = self.open(&src, None).await?;
         let body = body.map(|r| r.map_err(NsError::from)).boxed();
         let etag = src.info.etag.clone();
+        let opts = PutOptions {
+            known_etag: Some(etag.clone()),
+            ..opts
+        };
         // The bytes are the source's, so is the ETag (multipart sources keep `md5-N`).
         self.write_object_with(&dst, key, body, &opts, |_| etag).await
     }

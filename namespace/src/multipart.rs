@@ -269,6 +269,7 @@ impl Namespace {
             user_meta: upload.user_meta.clone(),
             headers: upload.headers.clone(),
             condition,
+            known_etag: Some(etag.clone()),
             ..PutOptions::default()
         };
         let info = if upload.key.ends_with('/') {

@@ -48,13 +48,35 @@ impl ObjectInfo {
                 headers: r.headers,
                 checksums: r.checksums,
             },
-            None => Self {
-                key,
-                size: meta.size,
-                etag: derived_etag(store, meta),
-                last_modified: meta.last_modified,
-                ..Self::default()
-            },
+            None => {
+                // What the store keeps with the object, where it keeps anything.
+                let attrs = meta.attrs.clone().unwrap_or_default();
+                let get = |k: &str| attrs.get(k).cloned();
+                let headers = [
+                    "cache-control",
+                    "content-disposition",
+                    "content-encoding",
+                    "content-language",
+                ]
+                .into_iter()
+                .filter_map(|h| get(h).map(|v| (h.to_owned(), v)))
+                .collect();
+                let user_meta = attrs
+                    .iter()
+                    .filter(|(k, _)| k.as_str() != crate::write::ETAG_ATTR)
+                    .filter_map(|(k, v)| k.strip_prefix("meta:").map(|n| (n.to_owned(), v.clone())))
+                    .collect();
+                Self {
+                    key,
+                    size: meta.size,
+                    etag: get(crate::write::ETAG_ATTR).unwrap_or_else(|| derived_etag(store, meta)),
+                    last_modified: meta.last_modified,
+                    content_type: get("content-type"),
+                    user_meta,
+                    headers,
+                    checksums: BTreeMap::new(),
+                }
+            }
         }
     }
 
@@ -273,6 +295,7 @@ mod tests {
             size: 1,
             last_modified: DateTime::default(),
             e_tag: Some("v1".into()),
+            attrs: None,
         };
         let e = derived_etag("mem://a", &meta);
         assert_eq!(e.len(), 18);

@@ -50,9 +50,29 @@ pub struct PutOptions {
     pub content_md5: Option<[u8; 16]>,
     /// Checksums, filled in by the body stream once it has ended successfully, and kept.
     pub checksums: Option<ChecksumSlot>,
+    /// The ETag, when it is known before the bytes are (a multipart Complete, a copy).
+    pub known_etag: Option<String>,
 }
 
+/// The attribute under which stores that keep attributes keep the S3 ETag.
+pub(crate) const ETAG_ATTR: &str = "meta:arustio_etag";
+
 impl PutOptions {
+    /// Content-Type, stored headers and user metadata as store attributes.
+    fn attrs(&self) -> arustio_backends::Attrs {
+        let mut a: arustio_backends::Attrs = self.headers.clone();
+        if let Some(ct) = &self.content_type {
+            a.insert("content-type".to_owned(), ct.clone());
+        }
+        for (k, v) in &self.user_meta {
+            a.insert(format!("meta:{k}"), v.clone());
+        }
+        if let Some(etag) = &self.known_etag {
+            a.insert(ETAG_ATTR.to_owned(), etag.clone());
+        }
+        a
+    }
+
     fn record(&self, etag: String) -> ObjectRecord {
         let checksums = self
             .checksums
@@ -150,6 +170,9 @@ impl Namespace {
         let (backend, rel, store) = (&resolved.backend, resolved.key.as_str(), resolved.backend.id());
         let _guard = self.locks.lock(&store, rel).await;
         let mut writer = backend.writer(rel)?;
+        if backend.keeps_attrs() {
+            writer = writer.with_attrs(opts.attrs());
+        }
         if opts.condition != PutCondition::None {
             let current = match backend.head(rel).await {
                 Ok(meta) => Some(meta),
@@ -172,9 +195,9 @@ impl Namespace {
                 writer = writer.only_over(current.and_then(|m| m.e_tag));
             }
         }
-        let written = stream_into(writer, body, opts.content_md5).await?;
+        let etag = stream_into(writer, body, opts.content_md5, etag).await?;
         let meta = backend.head(rel).await?;
-        let mut rec = opts.record(etag(&written));
+        let mut rec = opts.record(etag);
         rec.size = meta.size;
         rec.store_etag.clone_from(&meta.e_tag);
         self.records.put(&store, rel, &rec)?;
@@ -241,7 +264,8 @@ async fn stream_into(
     mut writer: arustio_backends::BackendWriter,
     mut body: BoxStream<'static, NsResult<Bytes>>,
     content_md5: Option<[u8; 16]>,
-) -> NsResult<Written> {
+    etag: impl FnOnce(&Written) -> String,
+) -> NsResult<String> {
     let mut md5 = Md5::new();
     loop {
         let chunk = match body.next().await {
@@ -263,6 +287,9 @@ async fn stream_into(
         writer.abort().await;
         return Err(NsError::BadDigest);
     }
-    writer.finish().await?;
-    Ok(Written { md5: digest })
+    let etag = etag(&Written { md5: digest });
+    // Stores that keep attributes keep the ETag too, when the body went out in one request.
+    let late = [(ETAG_ATTR.to_owned(), etag.clone())].into_iter().collect();
+    writer.finish_with(late).await?;
+    Ok(etag)
 }
