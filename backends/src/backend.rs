@@ -31,17 +31,6 @@ const WRITE_CONCURRENCY: usize = 2;
 /// Read buffer for local files.
 const LOCAL_READ_CHUNK: usize = 256 * 1024;
 
-/// What a store can do itself.
-#[derive(Debug, Clone, Copy)]
-pub struct Capabilities {
-    /// The store keeps content type and user metadata itself.
-    pub native_metadata: bool,
-    /// The store can hold `dir/` marker objects itself.
-    pub native_dir_markers: bool,
-    /// The store is node-local (local directory or memory).
-    pub node_local: bool,
-}
-
 /// Metadata of one object, keyed mount-relative.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectMeta {
@@ -132,7 +121,7 @@ fn remote_err(remote: bool, key: &str, e: object_store::Error) -> BackendError {
 
 impl Backend {
     fn remote(&self) -> bool {
-        !self.capabilities().node_local
+        !self.kind().node_local()
     }
 
     fn err(&self, key: &str, e: object_store::Error) -> BackendError {
@@ -161,15 +150,6 @@ impl Backend {
     /// A stable identity of the store: two mounts of the same store share it.
     pub fn id(&self) -> String {
         self.uri.to_string()
-    }
-
-    /// What the store can do itself.
-    pub fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            native_metadata: false,
-            native_dir_markers: false,
-            node_local: matches!(self.kind(), StoreKind::Local | StoreKind::Memory),
-        }
     }
 
     /// Checks that `key` (an object key, no trailing `/`) can be held unaltered.

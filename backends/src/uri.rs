@@ -33,10 +33,16 @@ impl StoreKind {
         }
     }
 
+    /// Whether the store lives on this node (a local directory or memory): written by this
+    /// node only, and without attributes of its own.
+    pub fn node_local(self) -> bool {
+        matches!(self, Self::Local | Self::Memory)
+    }
+
     /// The capability row of this kind of store: operation → supported / emulated /
     /// refused, with the reason.
     pub fn capabilities(self) -> Vec<(&'static str, &'static str)> {
-        let node_local = matches!(self, Self::Local | Self::Memory);
+        let node_local = self.node_local();
         vec![
             ("ranged_get", "supported: ranges passed to the store"),
             (
