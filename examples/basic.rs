@@ -1,11 +1,8 @@
 //! In-memory basics: mkdir, write, read, ls, stat, delete on a namespace whose root is a
 //! memory store. Run with `cargo run --example basic`.
 
-use std::sync::Arc;
-
-use arustio_backends::{MountOptions, Registry};
-use arustio_cache::CacheManager;
-use arustio_namespace::{MemKv, MountEntry, Namespace, PutOptions, StaticMounts};
+use arustio_backends::MountOptions;
+use arustio_namespace::{MountEntry, Namespace, PutOptions};
 use futures::{StreamExt, TryStreamExt};
 
 #[tokio::main]
@@ -17,13 +14,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         readonly: false,
     };
     let staging = tempfile::tempdir()?;
-    let ns = Namespace::new(
-        Arc::new(StaticMounts::new(vec![root])),
-        Arc::new(Registry::new()),
-        Arc::new(MemKv::default()),
-        CacheManager::passthrough(),
-        staging.path().to_owned(),
-    );
+    let ns = Namespace::in_memory(vec![root], staging.path().to_owned());
 
     ns.fs_mkdir("/test/docs", true).await?;
     println!("mkdir -p /test/docs");

@@ -2,11 +2,8 @@
 //! AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (and S3_ENDPOINT for an S3-compatible store),
 //! then `cargo run --example s3`. It writes, reads, lists and deletes under `arustio-example/`.
 
-use std::sync::Arc;
-
-use arustio_backends::{MountOptions, Registry};
-use arustio_cache::CacheManager;
-use arustio_namespace::{MemKv, MountEntry, Namespace, PutOptions, StaticMounts};
+use arustio_backends::MountOptions;
+use arustio_namespace::{MountEntry, Namespace, PutOptions};
 use futures::{StreamExt, TryStreamExt};
 
 fn env(name: &str) -> Result<String, String> {
@@ -41,13 +38,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         readonly: false,
     };
     let staging = tempfile::tempdir()?;
-    let ns = Namespace::new(
-        Arc::new(StaticMounts::new(vec![root, mount])),
-        Arc::new(Registry::new()),
-        Arc::new(MemKv::default()),
-        CacheManager::passthrough(),
-        staging.path().to_owned(),
-    );
+    let ns = Namespace::in_memory(vec![root, mount], staging.path().to_owned());
 
     let body = futures::stream::iter([Ok(bytes::Bytes::from_static(b"Hello S3!"))]).boxed();
     let info = ns.put("s3", "data/file.txt", body, PutOptions::default()).await?;

@@ -72,6 +72,18 @@ impl Namespace {
         }
     }
 
+    /// A namespace over a fixed mount table, with node-local records in memory and no
+    /// cache: for examples and tests.
+    pub fn in_memory(mounts: Vec<MountEntry>, staging: PathBuf) -> Self {
+        Self::new(
+            Arc::new(StaticMounts::new(mounts)),
+            Arc::new(Registry::new()),
+            Arc::new(MemKv::default()),
+            CacheManager::passthrough(),
+            staging,
+        )
+    }
+
     /// Resolves a normalised path to its mount, store and key.
     pub fn resolve(&self, path: &str) -> NsResult<Resolved> {
         let mounts = self.mounts.mounts();

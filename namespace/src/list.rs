@@ -343,14 +343,11 @@ impl Namespace {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
-    use arustio_backends::{MountOptions, Registry};
-    use arustio_cache::CacheManager;
+    use arustio_backends::MountOptions;
     use futures::StreamExt;
 
     use super::*;
-    use crate::{MemKv, MountEntry, PutOptions, StaticMounts};
+    use crate::{MountEntry, PutOptions};
 
     fn namespace(staging: &std::path::Path) -> Namespace {
         let root = MountEntry {
@@ -359,13 +356,7 @@ mod tests {
             options: MountOptions::default(),
             readonly: false,
         };
-        Namespace::new(
-            Arc::new(StaticMounts::new(vec![root])),
-            Arc::new(Registry::new()),
-            Arc::new(MemKv::default()),
-            CacheManager::passthrough(),
-            staging.to_owned(),
-        )
+        Namespace::in_memory(vec![root], staging.to_owned())
     }
 
     #[tokio::test]
