@@ -254,3 +254,14 @@ pub async fn get_bytes(c: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Vec<u
     let out = c.get_object().bucket(bucket).key(key).send().await.expect("get");
     out.body.collect().await.expect("body").into_bytes().to_vec()
 }
+
+/// The S3 error code of a PUT of one byte that must fail.
+pub async fn put_error(c: &aws_sdk_s3::Client, bucket: &str, key: &str) -> String {
+    let put = c
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(b"x"));
+    let e = put.send().await.expect_err("the PUT should have failed");
+    error_code(&e.into_service_error())
+}

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use arustio_conformance_tests::{Gateway, error_code as code, s3_client as client};
+use arustio_conformance_tests::{Gateway, error_code as code, put_error, s3_client as client};
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
 
@@ -124,16 +124,8 @@ async fn virtual_buckets_and_merged_listings() {
         "memory"
     );
 
-    let e = c
-        .put_object()
-        .bucket("data")
-        .key("lake")
-        .body(ByteStream::from_static(b"x"))
-        .send()
-        .await
-        .unwrap_err();
     assert_eq!(
-        code(&e.into_service_error()),
+        put_error(&c, "data", "lake").await,
         "InvalidArgument",
         "a mount point is a directory"
     );
@@ -149,15 +141,7 @@ async fn read_only_mounts_refuse_writes() {
     let gw = mounted(dir.path());
     let c = client(&gw);
     assert_eq!(get(&c, "data", "ro/sub/seed.txt").await, "seeded");
-    let e = c
-        .put_object()
-        .bucket("data")
-        .key("ro/new")
-        .body(ByteStream::from_static(b"x"))
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(code(&e.into_service_error()), "AccessDenied");
+    assert_eq!(put_error(&c, "data", "ro/new").await, "AccessDenied");
     let e = c
         .delete_object()
         .bucket("data")
@@ -233,15 +217,12 @@ async fn odd_files_written_into_a_store_do_not_break_listings() {
     std::fs::write(lake.join("zz.txt"), "after the odd ones").unwrap();
     let (keys, _) = list(&c, "data", "lake/", None).await;
     assert_eq!(keys, ["lake/good.txt", "lake/zz.txt"]);
-    let e = c
-        .put_object()
-        .bucket("data")
-        .key("lake/f#3")
-        .body(ByteStream::from_static(b"x"))
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(code(&e.into_service_error()), "InvalidArgument");
+    assert_eq!(put_error(&c, "data", "lake/f#3").await, "InvalidArgument");
+    // A file cannot also be a directory on a local store: a clean 400, not a 500.
+    put(&c, "data", "lake/dir/file", "x").await;
+    for clash in ["lake/dir", "lake/dir/file/below"] {
+        assert_eq!(put_error(&c, "data", clash).await, "InvalidArgument", "{clash}");
+    }
 }
 
 #[tokio::test]
