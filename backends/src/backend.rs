@@ -109,13 +109,23 @@ pub struct Backend {
     local_root: Option<PathBuf>,
     /// The URI's prefix with a trailing `/` (or empty): prepended to every key.
     prefix: String,
+    errs: Errs,
 }
 
-/// A store error, with remote failures that survived the retries marked as unavailable.
-fn remote_err(remote: bool, key: &str, e: object_store::Error) -> BackendError {
-    match BackendError::from_store(key, e) {
-        BackendError::Store { key, source } if remote => BackendError::Unavailable { key, source },
-        other => other,
+/// Turns a store's errors into ours: a refusal names the store, and remote failures that
+/// survived the retries are marked unavailable.
+#[derive(Debug, Clone)]
+struct Errs {
+    remote: bool,
+    store: Arc<str>,
+}
+
+impl Errs {
+    fn err(&self, key: &str, e: object_store::Error) -> BackendError {
+        match BackendError::from_store(&self.store, key, e) {
+            BackendError::Store { key, source } if self.remote => BackendError::Unavailable { key, source },
+            other => other,
+        }
     }
 }
 
@@ -125,7 +135,7 @@ impl Backend {
     }
 
     fn err(&self, key: &str, e: object_store::Error) -> BackendError {
-        remote_err(self.remote(), key, e)
+        self.errs.err(key, e)
     }
 
     pub(crate) fn new(uri: MountUri, store: Arc<dyn ObjectStore>, local_root: Option<PathBuf>) -> Self {
@@ -134,11 +144,16 @@ impl Backend {
         } else {
             format!("{}/", uri.prefix)
         };
+        let errs = Errs {
+            remote: !uri.kind.node_local(),
+            store: uri.to_string().into(),
+        };
         Self {
             uri,
             store,
             local_root,
             prefix,
+            errs,
         }
     }
 
@@ -223,8 +238,8 @@ impl Backend {
         let stream = match result.payload {
             GetResultPayload::File(file, path) => local_file_stream(file, path, range),
             GetResultPayload::Stream(s) => {
-                let remote = self.remote();
-                s.map_err(move |e| remote_err(remote, &owned_key, e)).boxed()
+                let errs = self.errs.clone();
+                s.map_err(move |e| errs.err(&owned_key, e)).boxed()
             }
         };
         Ok((meta, stream))
@@ -265,6 +280,7 @@ impl Backend {
             attrs: Attrs::new(),
             keeps_attrs: self.keeps_attrs(),
             identifier_names: self.kind() == StoreKind::Azure,
+            errs: self.errs.clone(),
         })
     }
 
@@ -314,9 +330,9 @@ impl Backend {
             None => self.store.list(dir_path.as_ref()),
         };
         let base = self.prefix.len();
-        let remote = self.remote();
+        let errs = self.errs.clone();
         stream
-            .map_err(move |e| remote_err(remote, "", e))
+            .map_err(move |e| errs.err("", e))
             .try_filter_map(move |meta| {
                 let key = meta.location.to_string();
                 let keep = key.starts_with(&full) && offset.as_ref().is_none_or(|o| key.as_str() > o.as_str());
@@ -376,6 +392,7 @@ pub struct BackendWriter {
     keeps_attrs: bool,
     /// Azure takes only C#-identifier metadata names.
     identifier_names: bool,
+    errs: Errs,
 }
 
 impl BackendWriter {
@@ -431,7 +448,7 @@ impl BackendWriter {
                         .store
                         .put_multipart_opts(&self.path, opts)
                         .await
-                        .map_err(|e| BackendError::from_store(&self.key, e))?;
+                        .map_err(|e| self.errs.err(&self.key, e))?;
                     let mut w = WriteMultipart::new_with_chunk_size(upload, WRITE_CHUNK);
                     for c in chunks.drain(..) {
                         w.put(c);
@@ -442,7 +459,7 @@ impl BackendWriter {
             WriteState::Multipart(w) => {
                 w.wait_for_capacity(WRITE_CONCURRENCY)
                     .await
-                    .map_err(|e| BackendError::from_store(&self.key, e))?;
+                    .map_err(|e| self.errs.err(&self.key, e))?;
                 w.put(bytes);
             }
         }
@@ -470,10 +487,10 @@ impl BackendWriter {
                 self.store
                     .put_opts(&self.path, payload, opts)
                     .await
-                    .map_err(|e| BackendError::from_store(&key, e))?;
+                    .map_err(|e| self.errs.err(&key, e))?;
             }
             WriteState::Multipart(w) => {
-                w.finish().await.map_err(|e| BackendError::from_store(&key, e))?;
+                w.finish().await.map_err(|e| self.errs.err(&key, e))?;
             }
         }
         Ok(())

@@ -33,8 +33,8 @@ pub enum BackendError {
     #[error("precondition failed for {key:?}")]
     Precondition { key: String },
     /// The store refused the credentials or the operation.
-    #[error("access denied by the store for {key:?}")]
-    Denied { key: String },
+    #[error("the store {store} denied access to {key:?}")]
+    Denied { key: String, store: String },
     /// A remote store failed after its retries (timeouts, throttling, 5xx, unreachable).
     #[error("store unavailable for {key:?}: {source}")]
     Unavailable {
@@ -59,8 +59,45 @@ pub enum BackendError {
 }
 
 impl BackendError {
+    /// A short one-line reason for people: the HTTP status, error code and message a remote
+    /// store sent (without its XML, request ids or times), or else the innermost cause.
+    pub fn summary(&self) -> String {
+        let mut chain = self.to_string();
+        let mut cur = std::error::Error::source(self);
+        while let Some(c) = cur {
+            let next = c.to_string();
+            if !chain.contains(&next) {
+                chain = format!("{chain}: {next}");
+            }
+            cur = c.source();
+        }
+        let chain = chain.split_whitespace().collect::<Vec<_>>().join(" ");
+        let tag = |name: &str| {
+            let (_, rest) = chain.split_once(&format!("<{name}>"))?;
+            rest.split_once(&format!("</{name}>")).map(|(v, _)| v.trim().to_owned())
+        };
+        let status = chain
+            .split_once("status code: ")
+            .and_then(|(_, rest)| rest.split(':').next())
+            .map(str::trim);
+        let reason = match (tag("Code"), status) {
+            (Some(code), status) => {
+                let message = tag("Message").unwrap_or_default();
+                let message = message.split(" RequestId:").next().unwrap_or_default();
+                format!(
+                    "{}{code}: {message}",
+                    status.map(|s| format!("{s}, ")).unwrap_or_default()
+                )
+            }
+            (None, Some(status)) => format!("HTTP {status}"),
+            // object_store's "... in 1ms - <cause>": the cause is the part worth reading.
+            (None, None) => chain.rsplit(" - ").next().unwrap_or_default().to_owned(),
+        };
+        reason.chars().take(300).collect()
+    }
+
     /// Wraps an `object_store` error, keeping the common kinds distinct.
-    pub fn from_store(key: &str, source: object_store::Error) -> Self {
+    pub fn from_store(store: &str, key: &str, source: object_store::Error) -> Self {
         let key = key.to_owned();
         match source {
             object_store::Error::NotFound { .. } => Self::NotFound { key },
@@ -69,9 +106,50 @@ impl BackendError {
                 Self::Precondition { key }
             }
             object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. } => {
-                Self::Denied { key }
+                Self::Denied {
+                    key,
+                    store: store.to_owned(),
+                }
             }
             source => Self::Store { key, source },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unavailable(cause: &str) -> BackendError {
+        BackendError::Unavailable {
+            key: String::new(),
+            source: object_store::Error::Generic {
+                store: "S3",
+                source: Box::new(std::io::Error::other(cause.to_owned())),
+            },
+        }
+    }
+
+    #[test]
+    fn summary_keeps_the_code_and_message_and_drops_the_xml() {
+        let e = unavailable(
+            "Error performing GET http://h/b?list-type=2 in 2ms - Server returned non-2xx status code: \
+             404 Not Found: <?xml version=\"1.0\"?>\n<Error>\n  <Code>NoSuchBucket</Code>\n  \
+             <Message>The specified bucket does not exist RequestId:42 Time:now</Message><HostId>x</HostId></Error>",
+        );
+        assert_eq!(
+            e.summary(),
+            "404 Not Found, NoSuchBucket: The specified bucket does not exist"
+        );
+    }
+
+    #[test]
+    fn summary_without_a_body_gives_the_cause() {
+        let e = unavailable("Error performing GET http://h/b in 1ms - tcp connect error: Connection refused");
+        assert_eq!(e.summary(), "tcp connect error: Connection refused");
+        let e = unavailable(
+            "Error performing GET http://h/b in 1ms - Server returned non-2xx status code: 503 Service Unavailable: ",
+        );
+        assert_eq!(e.summary(), "HTTP 503 Service Unavailable");
     }
 }

@@ -33,21 +33,6 @@ pub struct FsEntry {
     pub is_mount_point: bool,
 }
 
-/// An error and its causes on one line.
-fn one_line(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        let next = c.to_string();
-        if !s.contains(&next) {
-            s.push_str(": ");
-            s.push_str(&next);
-        }
-        cur = c.source();
-    }
-    s.replace('\n', " ")
-}
-
 /// Splits a normalised path into bucket and key.
 fn split(norm: &str) -> (&str, &str) {
     norm.split_once('/').unwrap_or((norm, ""))
@@ -448,7 +433,7 @@ impl Namespace {
             backend
                 .probe()
                 .await
-                .map_err(|e| refuse(format!("{} does not answer: {}", entry.uri, one_line(&e))))?;
+                .map_err(|e| refuse(format!("{} does not answer: {}", entry.uri, e.summary())))?;
         }
         let Some(parent) = crate::longest_mount(&mounts, &norm) else {
             return Ok(());
