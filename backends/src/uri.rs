@@ -57,14 +57,27 @@ impl StoreKind {
                     "supported up to 8 MiB bodies (the store refuses a write over another version); larger bodies: serialised per node only"
                 },
             ),
-            ("server_side_copy", "supported: the store's own copy within the store"),
+            (
+                "server_side_copy",
+                if node_local {
+                    "supported: the store's own copy within the store"
+                } else {
+                    "supported: the store's own copy within the store; with REPLACE metadata, streamed through the gateway so the store's attributes are rewritten"
+                },
+            ),
             (
                 "multipart",
                 "emulated: parts staged on the node's disk, then one streamed multipart write",
             ),
             (
                 "metadata",
-                "emulated: Content-Type, user metadata and the MD5 ETag in a node-local record",
+                if node_local {
+                    "emulated: Content-Type, user metadata and the MD5 ETag in a node-local record"
+                } else if self == Self::Azure {
+                    "supported: Content-Type, Cache-Control & co, the MD5 ETag and user metadata as blob attributes (names that are C# identifiers only; others in a node-local record)"
+                } else {
+                    "supported: Content-Type, Cache-Control & co, user metadata and the MD5 ETag as object attributes"
+                },
             ),
             (
                 "key_rules",

@@ -1,4 +1,5 @@
-//! CopyObject: server-side within a store, streamed between stores.
+//! CopyObject: server-side within a store, streamed between stores (and within a store that keeps
+//! attributes, when the metadata is replaced).
 
 use futures::StreamExt;
 
@@ -39,7 +40,11 @@ impl Namespace {
             });
         }
         let src_resolved = self.resolve_object(src_bucket, src_key)?;
-        let same_object = src_resolved.backend.id() == dst.backend.id() && src_resolved.key == dst.key;
+        let same_store = src_resolved.backend.id() == dst.backend.id();
+        let same_object = same_store && src_resolved.key == dst.key;
+        // A store that keeps attributes with the object would carry the source's over a
+        // server-side copy, so new metadata is written with the bytes, streamed through.
+        let rewrite = matches!(directive, MetadataDirective::Replace(_)) && dst.backend.keeps_attrs();
         let opts = match directive {
             MetadataDirective::Replace(opts) => opts,
             MetadataDirective::Copy if same_object => {
@@ -56,10 +61,10 @@ impl Namespace {
             return self.put(bucket, key, futures::stream::empty().boxed(), opts).await;
         }
         dst.backend.check_key(&dst.key)?;
-        if same_object {
+        if same_object && !rewrite {
             return self.replace_metadata(&dst, key, &src.info, &opts).await;
         }
-        if src_resolved.backend.id() == dst.backend.id() && !src_key.ends_with('/') {
+        if same_store && !rewrite && !src_key.ends_with('/') {
             return self.copy_within_store(&src_resolved, &dst, key, &src.info, &opts).await;
         }
         let body = self.open(&src, None).await?;
