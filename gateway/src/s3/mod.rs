@@ -46,6 +46,7 @@ macro_rules! stored_headers {
 
 mod body;
 mod bucket;
+mod drain;
 mod error;
 mod host;
 mod list;
@@ -86,9 +87,18 @@ impl hyper::service::Service<http::Request<hyper::body::Incoming>> for WithReque
     type Future = futures::future::BoxFuture<'static, Result<Self::Response, Self::Error>>;
 
     fn call(&self, req: http::Request<hyper::body::Incoming>) -> Self::Future {
-        let fut = hyper::service::Service::call(&self.0, req);
+        let (parts, body) = req.into_parts();
+        let body = drain::SharedBody::new(body);
+        let req = http::Request::from_parts(parts, s3s::Body::http_body(body.clone()));
+        let service = self.0.clone();
         Box::pin(async move {
-            let mut resp = fut.await?;
+            let mut resp = service.call(req).await?;
+            // An error before the body was read (a refused conditional PUT, say): read the
+            // rest, or close the connection, so it is not taken for the next request.
+            if !resp.status().is_success() && !body.drain().await {
+                resp.headers_mut()
+                    .insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
+            }
             let id = uuid::Uuid::new_v4().simple().to_string();
             if let Ok(v) = http::HeaderValue::from_str(&id) {
                 resp.headers_mut().entry("x-amz-request-id").or_insert(v);

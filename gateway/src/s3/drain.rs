@@ -1,0 +1,74 @@
+//! Reads what is left of a request body after an early error response, so that a kept-alive
+//! connection never parses the rest of a refused upload as the next request.
+
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use hyper::body::Incoming;
+
+/// At most this much of a refused body is read and dropped; past it the connection is closed.
+const DRAIN_LIMIT: usize = 1 << 20;
+const DRAIN_TIME: Duration = Duration::from_secs(2);
+
+/// A request body shared between the S3 service and the connection, which drains it after
+/// the service answered without reading it all.
+#[derive(Clone)]
+pub struct SharedBody(Arc<Mutex<Incoming>>);
+
+impl SharedBody {
+    pub fn new(body: Incoming) -> Self {
+        Self(Arc::new(Mutex::new(body)))
+    }
+
+    fn poll_inner(&self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        match self.0.lock() {
+            Ok(mut body) => Pin::new(&mut *body).poll_frame(cx),
+            Err(_) => Poll::Ready(None),
+        }
+    }
+
+    /// Reads the rest of the body, up to a limit in bytes and time. True when it ended, so
+    /// the connection can be kept.
+    pub async fn drain(&self) -> bool {
+        let read_all = async {
+            let mut left = DRAIN_LIMIT;
+            loop {
+                match std::future::poll_fn(|cx| self.poll_inner(cx)).await {
+                    None => return true,
+                    Some(Err(_)) => return false,
+                    Some(Ok(frame)) => {
+                        let n = frame.data_ref().map_or(0, Bytes::len);
+                        match left.checked_sub(n) {
+                            Some(rest) => left = rest,
+                            None => return false,
+                        }
+                    }
+                }
+            }
+        };
+        self.is_end_stream() || tokio::time::timeout(DRAIN_TIME, read_all).await.unwrap_or(false)
+    }
+}
+
+impl Body for SharedBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        self.poll_inner(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.lock().map_or(true, |body| body.is_end_stream())
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.0
+            .lock()
+            .map_or_else(|_| SizeHint::default(), |body| body.size_hint())
+    }
+}
