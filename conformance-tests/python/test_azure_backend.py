@@ -7,37 +7,17 @@ import os
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import cli, free_port, start_server, stop_server
-
-ACCOUNT = "devstoreaccount1"
-# Azurite's published development key.
-KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-
-
-def azurite_bin():
-    default = os.path.expanduser("~/.cache/arustio-npm/node_modules/.bin/azurite-blob")
-    path = os.environ.get("AZURITE_BIN", default)
-    assert os.path.exists(path), f"{path} not found: scripts/test.sh installs azurite@3.35.0"
-    return path
-
+from conftest import cli, stop_server
+from upstreams import AZURE_ACCOUNT as ACCOUNT
+from upstreams import AZURE_KEY as KEY
+from upstreams import azure_container as container
+from upstreams import start_azurite
 
 @pytest.fixture(scope="module")
 def azurite():
-    port = free_port()
-    cmd = [azurite_bin(), "--blobHost", "127.0.0.1", "--blobPort", str(port), "--inMemoryPersistence",
-           "--skipApiVersionCheck", "--loose", "--silent"]
-    proc = start_server(cmd, port, "azurite")
-    yield f"http://127.0.0.1:{port}/{ACCOUNT}"
+    proc, url = start_azurite()
+    yield url
     stop_server(proc)
-
-
-def container(endpoint, name):
-    from azure.storage.blob import BlobServiceClient
-
-    conn = f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={KEY};BlobEndpoint={endpoint};"
-    svc = BlobServiceClient.from_connection_string(conn)
-    svc.create_container(name)
-    return svc.get_container_client(name)
 
 
 def test_azure_mount_end_to_end(gateway, azurite):

@@ -3,7 +3,6 @@
 import hashlib
 import io
 
-import botocore
 import pytest
 import requests
 from botocore.exceptions import ClientError

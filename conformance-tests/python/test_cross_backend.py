@@ -4,31 +4,27 @@ aws CLI, with the bytes checked directly in each upstream."""
 
 import os
 import subprocess
-import sys
 import uuid
 
-from conftest import cli, free_port, start_server, stop_server
-from test_azure_backend import ACCOUNT, KEY, azurite_bin, container
-from test_gcs_backend import key_json, make_bucket, seed
-from test_s3_backend import upstream
+from conftest import cli, stop_server
+from upstreams import AZURE_ACCOUNT as ACCOUNT
+from upstreams import AZURE_KEY as KEY
+from upstreams import azure_container as container
+from upstreams import gcs_key_json as key_json
+from upstreams import gcs_make_bucket as make_bucket
+from upstreams import gcs_seed as seed
+from upstreams import s3_client as upstream
+from upstreams import start_azurite, start_fake_gcs, start_moto
 
 
 def test_copies_across_three_clouds(gateway, tmp_path):
-    procs = []
+    procs, urls = [], []
     try:
-        port = free_port()
-        exe = os.path.join(os.path.dirname(sys.executable), "moto_server")
-        procs.append(start_server([exe, "-H", "127.0.0.1", "-p", str(port)], port, "moto"))
-        moto = f"http://127.0.0.1:{port}"
-        port = free_port()
-        procs.append(start_server([azurite_bin(), "--blobHost", "127.0.0.1", "--blobPort", str(port), "--inMemoryPersistence",
-                                   "--skipApiVersionCheck", "--loose", "--silent"], port, "azurite"))
-        az = f"http://127.0.0.1:{port}/{ACCOUNT}"
-        port = free_port()
-        gcs_bin = os.environ.get("FAKE_GCS_BIN", os.path.expanduser("~/go/bin/fake-gcs-server"))
-        procs.append(start_server([gcs_bin, "-scheme", "http", "-host", "127.0.0.1", "-port", str(port), "-backend", "memory",
-                                   "-public-host", f"127.0.0.1:{port}", "-log-level", "error"], port, "fake-gcs-server"))
-        gcs = f"http://127.0.0.1:{port}"
+        for start in (start_moto, start_azurite, start_fake_gcs):
+            proc, url = start()
+            procs.append(proc)
+            urls.append(url)
+        moto, az, gcs = urls
 
         up = upstream(moto)
         up.create_bucket(Bucket="cross")

@@ -6,45 +6,23 @@ so objects are seeded through its JSON API and the gateway's reads, ranges, list
 deletes are tested; writes are checked to fail cleanly. See the README for what stays untested.
 """
 
-import json
-import urllib.parse
 import os
-import urllib.request
 
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import cli, free_port, start_server, stop_server
+from conftest import cli, stop_server
+from upstreams import gcs_key_json as key_json
+from upstreams import gcs_make_bucket as make_bucket
+from upstreams import gcs_seed as seed
+from upstreams import start_fake_gcs
 
 
 @pytest.fixture(scope="module")
 def gcs():
-    exe = os.environ.get("FAKE_GCS_BIN", os.path.expanduser("~/go/bin/fake-gcs-server"))
-    assert os.path.exists(exe), f"{exe} not found: scripts/test.sh installs fake-gcs-server"
-    port = free_port()
-    cmd = [exe, "-scheme", "http", "-host", "127.0.0.1", "-port", str(port), "-backend", "memory",
-           "-public-host", f"127.0.0.1:{port}", "-log-level", "error"]
-    proc = start_server(cmd, port, "fake-gcs-server")
-    yield f"http://127.0.0.1:{port}"
+    proc, url = start_fake_gcs()
+    yield url
     stop_server(proc)
-
-
-def seed(base, bucket, name, data, content_type="application/octet-stream"):
-    q = urllib.parse.urlencode({"uploadType": "media", "name": name})
-    req = urllib.request.Request(f"{base}/upload/storage/v1/b/{bucket}/o?{q}", data=data, method="POST",
-                                 headers={"Content-Type": content_type})
-    urllib.request.urlopen(req).read()
-
-
-def make_bucket(base, name):
-    req = urllib.request.Request(f"{base}/storage/v1/b", data=json.dumps({"name": name}).encode(), method="POST",
-                                 headers={"Content-Type": "application/json"})
-    urllib.request.urlopen(req).read()
-
-
-def key_json(base):
-    return json.dumps({"gcs_base_url": base, "disable_oauth": True, "client_email": "", "private_key": "",
-                       "private_key_id": ""})
 
 
 def test_gcs_mount_reads_lists_ranges_and_deletes(gateway, gcs, tmp_path):

@@ -4,24 +4,14 @@ gateway's S3 operations land in the upstream bucket under the mount's prefix."""
 import hashlib
 import io
 import os
-import socket
+import shutil
 import subprocess
-import sys
-import time
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from conftest import cli, free_port, start_server, stop_server
-
-
-def start_moto():
-    port = free_port()
-    exe = os.path.join(os.path.dirname(sys.executable), "moto_server")
-    proc = start_server([exe, "-H", "127.0.0.1", "-p", str(port)], port, "moto_server")
-    return proc, f"http://127.0.0.1:{port}"
+from conftest import cli, stop_server
+from upstreams import MINIO_PASSWORD, MINIO_USER, s3_client, start_minio, start_moto
 
 
 @pytest.fixture(scope="module")
@@ -32,32 +22,15 @@ def moto():
 
 
 def upstream(endpoint, key="testing", secret="testing"):
-    return boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=key, aws_secret_access_key=secret,
-                        region_name="us-east-1", config=Config(s3={"addressing_style": "path"}))
-
-
+    return s3_client(endpoint, key, secret)
 
 
 @pytest.fixture(scope="module")
-def minio(tmp_path_factory):
-    exe = os.environ.get("MINIO_BIN", os.path.expanduser("~/go/bin/minio"))
-    assert os.path.exists(exe), f"{exe} not found: scripts/test.sh installs MinIO"
-    port, console = free_port(), free_port()
-    env = dict(os.environ, MINIO_ROOT_USER="minio-test", MINIO_ROOT_PASSWORD="minio-test-secret")
-    data = tmp_path_factory.mktemp("minio")
-    proc = subprocess.Popen([exe, "server", str(data), "--address", f"127.0.0.1:{port}", "--console-address",
-                             f"127.0.0.1:{console}", "--quiet"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while True:
-        try:
-            upstream(url, "minio-test", "minio-test-secret").list_buckets()
-            break
-        except Exception:
-            assert proc.poll() is None and time.time() < deadline, "minio did not start"
-            time.sleep(0.2)
+def minio():
+    proc, url, data = start_minio()
     yield url
     stop_server(proc)
+    shutil.rmtree(data, ignore_errors=True)
 
 
 def test_s3_mount_end_to_end_on_moto(gateway, moto):
@@ -65,7 +38,7 @@ def test_s3_mount_end_to_end_on_moto(gateway, moto):
 
 
 def test_s3_mount_end_to_end_on_minio(gateway, minio):
-    s3_mount_end_to_end(gateway, minio, "minio-test", "minio-test-secret")
+    s3_mount_end_to_end(gateway, minio, MINIO_USER, MINIO_PASSWORD)
 
 
 def s3_mount_end_to_end(gateway, endpoint, key, secret):
@@ -135,27 +108,6 @@ def test_s3_mount_is_checked(gateway, moto):
     r = cli(gateway, "fs", "mount", "-o", "no_such_option=1", "/other", "s3://x")
     assert r.returncode != 0 and "endpoint" in r.stderr
     cli(gateway, "fs", "unmount", "/nobucket")
-
-
-def test_a_stopped_upstream_is_503_within_the_timeout(gateway):
-    proc, url = start_moto()
-    try:
-        upstream(url).create_bucket(Bucket="fragile")
-        opts = ["-o", f"endpoint={url}", "-o", "access_key_id=testing", "-o", "secret_access_key=testing",
-                "-o", "retries=1", "-o", "connect_timeout=2s", "-o", "timeout=5s"]
-        r = cli(gateway, "fs", "mount", *opts, "/fragile", "s3://fragile")
-        assert r.returncode == 0, r.stderr
-        s3 = gateway.client()
-        s3.put_object(Bucket="fragile", Key="k", Body=b"v")
-    finally:
-        stop_server(proc)
-    start = time.time()
-    with pytest.raises(ClientError) as e:
-        s3.get_object(Bucket="fragile", Key="k")
-    assert e.value.response["Error"]["Code"] == "ServiceUnavailable"
-    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
-    assert time.time() - start < 30, "no request hangs past the mount's timeout"
-    cli(gateway, "fs", "unmount", "/fragile")
 
 
 def test_the_s3_example_runs_against_the_local_server(moto):
