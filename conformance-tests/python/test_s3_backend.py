@@ -6,6 +6,7 @@ import io
 import os
 import shutil
 import subprocess
+import time
 
 import pytest
 from botocore.exceptions import ClientError
@@ -173,3 +174,45 @@ def test_create_only_puts_are_atomic_across_two_gateways(gateway, moto):
         cli(gateway, "fs", "unmount", "/commits")
     finally:
         other.stop()
+
+
+def test_a_silent_upstream_times_out_with_503(gateway):
+    """A server that accepts connections and never answers: the mount's `timeout` bounds the wait."""
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    held, stop = [], threading.Event()
+
+    def accept():
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except OSError:
+                pass
+
+    t = threading.Thread(target=accept, daemon=True)
+    t.start()
+    try:
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        opts = ["-o", f"endpoint={url}", "-o", "access_key_id=k", "-o", "secret_access_key=s", "-o", "retries=0",
+                "-o", "timeout=2s", "-o", "connect_timeout=2s"]
+        r = cli(gateway, "fs", "mount", "--no-check", *opts, "/silent", "s3://silent")
+        assert r.returncode == 0, r.stderr
+        s3 = gateway.client()
+        start = time.time()
+        with pytest.raises(ClientError) as e:
+            s3.get_object(Bucket="silent", Key="k")
+        took = time.time() - start
+        assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+        assert took < 15, f"took {took:.1f} s with a 2 s timeout"
+        cli(gateway, "fs", "unmount", "/silent")
+    finally:
+        stop.set()
+        t.join(timeout=5)
+        for c in held:
+            c.close()
+        listener.close()
