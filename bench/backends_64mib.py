@@ -8,8 +8,6 @@ writes through object_store are refused by fake-gcs-server, so GCS gets a GET on
 object is seeded through the emulator's JSON API).
 """
 
-import io
-import json
 import os
 import shutil
 import sys
@@ -20,10 +18,21 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "conformance-tests", "python"))
-from conftest import Gateway, cli, free_port, start_server, stop_server  # noqa: E402
-from test_azure_backend import ACCOUNT, KEY, azurite_bin  # noqa: E402
-from test_gcs_backend import key_json, make_bucket, seed  # noqa: E402
-from test_s3_backend import upstream  # noqa: E402
+from conftest import Gateway, cli, stop_server  # noqa: E402
+from upstreams import (  # noqa: E402
+    AZURE_KEY,
+    MINIO_PASSWORD,
+    MINIO_USER,
+    azure_container,
+    gcs_key_json,
+    gcs_make_bucket,
+    gcs_seed,
+    s3_client,
+    start_azurite,
+    start_fake_gcs,
+    start_minio,
+    start_moto,
+)
 
 SIZE = 64 * 1024 * 1024
 DATA = os.urandom(SIZE)
@@ -75,38 +84,34 @@ def main():
         # mem (no direct access from outside the gateway)
         assert cli(gw, "fs", "mount", "/memb", "mem://bench").returncode == 0
         row("mem", (None, None), through_gateway(s3, "memb", "gw.bin"))
-        # S3 on moto
-        port = free_port()
-        procs.append(start_server([os.path.join(os.path.dirname(sys.executable), "moto_server"), "-H", "127.0.0.1", "-p", str(port)], port, "moto"))
-        moto = f"http://127.0.0.1:{port}"
-        up = upstream(moto)
-        up.create_bucket(Bucket="bench")
-        r = cli(gw, "fs", "mount", "-o", f"endpoint={moto}", "-o", "access_key_id=testing", "-o", "secret_access_key=testing", "/s3b", "s3://bench")
-        assert r.returncode == 0, r.stderr
-        direct = (timed(lambda: up.put_object(Bucket="bench", Key="direct.bin", Body=DATA)),
-                  timed(lambda: up.get_object(Bucket="bench", Key="direct.bin")["Body"].read()))
-        row("S3 (moto 5.2.5)", direct, through_gateway(s3, "s3b", "gw.bin"))
+        # S3 on moto and on MinIO
+        for name, start, key, secret in [("S3 (moto 5.2.5)", start_moto, "testing", "testing"),
+                                         ("S3 (MinIO)", start_minio, MINIO_USER, MINIO_PASSWORD)]:
+            proc, url = start()[:2]
+            procs.append(proc)
+            up = s3_client(url, key, secret)
+            up.create_bucket(Bucket="bench")
+            mount = f"/s3{len(procs)}"
+            r = cli(gw, "fs", "mount", "-o", f"endpoint={url}", "-o", f"access_key_id={key}", "-o", f"secret_access_key={secret}", mount, "s3://bench")
+            assert r.returncode == 0, r.stderr
+            direct = (timed(lambda: up.put_object(Bucket="bench", Key="direct.bin", Body=DATA)),
+                      timed(lambda: up.get_object(Bucket="bench", Key="direct.bin")["Body"].read()))
+            row(name, direct, through_gateway(s3, mount[1:], "gw.bin"))
         # Azure on Azurite
-        port = free_port()
-        procs.append(start_server([azurite_bin(), "--blobHost", "127.0.0.1", "--blobPort", str(port), "--inMemoryPersistence", "--skipApiVersionCheck", "--loose", "--silent"], port, "azurite"))
-        az = f"http://127.0.0.1:{port}/{ACCOUNT}"
-        from azure.storage.blob import BlobServiceClient
-
-        svc = BlobServiceClient.from_connection_string(f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={KEY};BlobEndpoint={az};")
-        cont = svc.create_container("bench")
-        r = cli(gw, "fs", "mount", "-o", f"endpoint={az}", "-o", f"account={ACCOUNT}", "-o", f"access_key={KEY}", "/azb", "az://bench")
+        proc, az = start_azurite()
+        procs.append(proc)
+        cont = azure_container(az, "bench")
+        r = cli(gw, "fs", "mount", "-o", f"endpoint={az}", "-o", "account=devstoreaccount1", "-o", f"access_key={AZURE_KEY}", "/azb", "az://bench")
         assert r.returncode == 0, r.stderr
         direct = (timed(lambda: cont.upload_blob("direct.bin", DATA, overwrite=True)),
                   timed(lambda: cont.download_blob("direct.bin").readall()))
         row("Azure (Azurite 3.35.0)", direct, through_gateway(s3, "azb", "gw.bin"))
         # GCS on fake-gcs-server: GET only
-        port = free_port()
-        exe = os.environ.get("FAKE_GCS_BIN", os.path.expanduser("~/go/bin/fake-gcs-server"))
-        procs.append(start_server([exe, "-scheme", "http", "-host", "127.0.0.1", "-port", str(port), "-backend", "memory", "-public-host", f"127.0.0.1:{port}", "-log-level", "error"], port, "fake-gcs"))
-        gcs = f"http://127.0.0.1:{port}"
-        make_bucket(gcs, "bench")
-        seed(gcs, "bench", "seeded.bin", DATA)
-        r = cli(gw, "fs", "mount", "-o", f"service_account_key={key_json(gcs)}", "/gcsb", "gs://bench")
+        proc, gcs = start_fake_gcs()
+        procs.append(proc)
+        gcs_make_bucket(gcs, "bench")
+        gcs_seed(gcs, "bench", "seeded.bin", DATA)
+        r = cli(gw, "fs", "mount", "-o", f"service_account_key={gcs_key_json(gcs)}", "/gcsb", "gs://bench")
         assert r.returncode == 0, r.stderr
         q = urllib.parse.quote("seeded.bin", safe="")
         direct_get = timed(lambda: urllib.request.urlopen(f"{gcs}/storage/v1/b/bench/o/{q}?alt=media").read())
