@@ -157,3 +157,32 @@ def test_sigv2_presigned_get(gateway, bucket):
     url = v2.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "v2"}, ExpiresIn=60)
     assert "Signature=" in url and "X-Amz-Signature" not in url
     assert requests.get(url).content == b"sigv2"
+
+
+def test_settings_the_gateway_does_not_keep_read_as_unset(s3, bucket):
+    """s3cmd `info` and rclone `purge` read these; AWS answers a bucket with none set so."""
+    s3.put_object(Bucket=bucket, Key="k", Body=b"v")
+    assert "Status" not in s3.get_bucket_versioning(Bucket=bucket)
+    for call, want in [(s3.get_bucket_policy, "NoSuchBucketPolicy"), (s3.get_bucket_cors, "NoSuchCORSConfiguration"),
+                       (s3.get_bucket_lifecycle_configuration, "NoSuchLifecycleConfiguration"),
+                       (s3.get_bucket_tagging, "NoSuchTagSet"),
+                       (s3.get_bucket_encryption, "ServerSideEncryptionConfigurationNotFoundError")]:
+        with pytest.raises(ClientError) as e:
+            call(Bucket=bucket)
+        assert (e.value.response["Error"]["Code"], e.value.response["ResponseMetadata"]["HTTPStatusCode"]) == (want, 404)
+        with pytest.raises(ClientError) as e:
+            call(Bucket="no-such-bucket-here")
+        assert e.value.response["Error"]["Code"] == "NoSuchBucket"
+    for acl in [s3.get_bucket_acl(Bucket=bucket), s3.get_object_acl(Bucket=bucket, Key="k")]:
+        assert acl["Owner"]["ID"] == "root"
+        assert [(g["Grantee"]["Type"], g["Grantee"]["ID"], g["Permission"]) for g in acl["Grants"]] == [
+            ("CanonicalUser", "root", "FULL_CONTROL")]
+    assert s3.get_object_tagging(Bucket=bucket, Key="k")["TagSet"] == []
+    for call in [s3.get_object_acl, s3.get_object_tagging]:
+        with pytest.raises(ClientError) as e:
+            call(Bucket=bucket, Key="missing")
+        assert e.value.response["Error"]["Code"] == "NoSuchKey"
+    # ListObjects v1 names each object's owner; v2 only with fetch-owner.
+    assert s3.list_objects(Bucket=bucket)["Contents"][0]["Owner"]["ID"] == "root"
+    assert "Owner" not in s3.list_objects_v2(Bucket=bucket)["Contents"][0]
+    assert s3.list_objects_v2(Bucket=bucket, FetchOwner=True)["Contents"][0]["Owner"]["ID"] == "root"

@@ -3,7 +3,7 @@
 use arustio_namespace::Namespace;
 use s3s::dto::{
     Bucket, CreateBucketInput, CreateBucketOutput, DeleteBucketInput, DeleteBucketOutput, GetBucketLocationInput,
-    GetBucketLocationOutput, HeadBucketInput, HeadBucketOutput, ListBucketsInput, ListBucketsOutput, Owner,
+    GetBucketLocationOutput, HeadBucketInput, HeadBucketOutput, ListBucketsInput, ListBucketsOutput,
 };
 use s3s::{S3ErrorCode, S3Request, S3Response, S3Result};
 
@@ -38,10 +38,7 @@ pub async fn handle_list_buckets(
                 })
                 .collect(),
         ),
-        owner: Some(Owner {
-            display_name: Some("root".to_owned()),
-            id: Some("root".to_owned()),
-        }),
+        owner: Some(super::settings::root_owner()),
         ..ListBucketsOutput::default()
     }))
 }

@@ -70,7 +70,9 @@ fn is_common_prefix(after: &str, prefix: &str, delimiter: Option<&str>) -> bool 
     rest.find(d).is_some_and(|i| i + d.len() == rest.len())
 }
 
-fn split(page: ListPage, e: &Encoder) -> (Vec<Object>, Vec<CommonPrefix>) {
+/// Objects and common prefixes of a page; `owner` as ListObjects v1 (always) and v2 with
+/// `fetch-owner` give it.
+fn split(page: ListPage, e: &Encoder, owner: bool) -> (Vec<Object>, Vec<CommonPrefix>) {
     let (mut objects, mut prefixes) = (Vec::new(), Vec::new());
     for entry in page.entries {
         match entry {
@@ -80,6 +82,7 @@ fn split(page: ListPage, e: &Encoder) -> (Vec<Object>, Vec<CommonPrefix>) {
                 e_tag: Some(ETag::Strong(o.etag)),
                 last_modified: Some(ts(o.last_modified)),
                 storage_class: Some(ObjectStorageClass::from_static(ObjectStorageClass::STANDARD)),
+                owner: owner.then(super::settings::root_owner),
                 ..Object::default()
             }),
             ListEntry::Prefix(p) => prefixes.push(CommonPrefix {
@@ -145,7 +148,7 @@ pub async fn handle_list_objects_v2(
     let page = ns.list(&list_req).await.map_err(s3_error)?;
     let next = page.truncated.then(|| page.entries.last().map(encode_token)).flatten();
     let truncated = page.truncated;
-    let (contents, prefixes) = split(page, &e);
+    let (contents, prefixes) = split(page, &e, input.fetch_owner.unwrap_or(false));
     Ok(S3Response::new(ListObjectsV2Output {
         key_count: i32::try_from(contents.len() + prefixes.len()).ok(),
         contents: Some(contents),
@@ -189,7 +192,7 @@ pub async fn handle_list_objects(
         .then(|| page.entries.last().map(|l| e.enc(l.key())))
         .flatten();
     let truncated = page.truncated;
-    let (contents, prefixes) = split(page, &e);
+    let (contents, prefixes) = split(page, &e, true);
     Ok(S3Response::new(ListObjectsOutput {
         contents: Some(contents),
         common_prefixes: Some(prefixes),

@@ -52,6 +52,7 @@ mod host;
 mod list;
 mod multipart;
 mod object;
+mod settings;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -316,5 +317,87 @@ impl s3s::S3 for Gateway {
         req: S3Request<s3s::dto::ListMultipartUploadsInput>,
     ) -> S3Result<S3Response<s3s::dto::ListMultipartUploadsOutput>> {
         multipart::handle_list_uploads(&self.ns, req).await
+    }
+    async fn get_bucket_versioning(
+        &self,
+        req: S3Request<s3s::dto::GetBucketVersioningInput>,
+    ) -> S3Result<S3Response<s3s::dto::GetBucketVersioningOutput>> {
+        Ok(S3Response::new(
+            settings::versioning(&self.ns, &req.input.bucket).await?,
+        ))
+    }
+
+    async fn get_bucket_acl(
+        &self,
+        req: S3Request<s3s::dto::GetBucketAclInput>,
+    ) -> S3Result<S3Response<s3s::dto::GetBucketAclOutput>> {
+        Ok(S3Response::new(
+            settings::bucket_acl(&self.ns, &req.input.bucket).await?,
+        ))
+    }
+
+    async fn get_object_acl(
+        &self,
+        req: S3Request<s3s::dto::GetObjectAclInput>,
+    ) -> S3Result<S3Response<s3s::dto::GetObjectAclOutput>> {
+        let i = &req.input;
+        Ok(S3Response::new(
+            settings::object_acl(&self.ns, &i.bucket, &i.key).await?,
+        ))
+    }
+
+    async fn get_object_tagging(
+        &self,
+        req: S3Request<s3s::dto::GetObjectTaggingInput>,
+    ) -> S3Result<S3Response<s3s::dto::GetObjectTaggingOutput>> {
+        let i = &req.input;
+        Ok(S3Response::new(
+            settings::object_tagging(&self.ns, &i.bucket, &i.key).await?,
+        ))
+    }
+
+    async fn get_bucket_policy(
+        &self,
+        req: S3Request<s3s::dto::GetBucketPolicyInput>,
+    ) -> S3Result<S3Response<s3s::dto::GetBucketPolicyOutput>> {
+        let code = s3s::S3ErrorCode::NoSuchBucketPolicy;
+        settings::not_set(&self.ns, &req.input.bucket, code, "bucket policy").await
+    }
+
+    async fn get_bucket_cors(
+        &self,
+        req: S3Request<s3s::dto::GetBucketCorsInput>,
+    ) -> S3Result<S3Response<s3s::dto::GetBucketCorsOutput>> {
+        let code = s3s::S3ErrorCode::NoSuchCORSConfiguration;
+        settings::not_set(&self.ns, &req.input.bucket, code, "CORS configuration").await
+    }
+
+    async fn get_bucket_lifecycle_configuration(
+        &self,
+        req: S3Request<s3s::dto::GetBucketLifecycleConfigurationInput>,
+    ) -> S3Result<S3Response<s3s::dto::GetBucketLifecycleConfigurationOutput>> {
+        let code = s3s::S3ErrorCode::NoSuchLifecycleConfiguration;
+        settings::not_set(&self.ns, &req.input.bucket, code, "lifecycle configuration").await
+    }
+
+    async fn get_bucket_tagging(
+        &self,
+        req: S3Request<s3s::dto::GetBucketTaggingInput>,
+    ) -> S3Result<S3Response<s3s::dto::GetBucketTaggingOutput>> {
+        settings::not_set(&self.ns, &req.input.bucket, s3s::S3ErrorCode::NoSuchTagSet, "TagSet").await
+    }
+
+    async fn get_bucket_encryption(
+        &self,
+        req: S3Request<s3s::dto::GetBucketEncryptionInput>,
+    ) -> S3Result<S3Response<s3s::dto::GetBucketEncryptionOutput>> {
+        let code = s3s::S3ErrorCode::ServerSideEncryptionConfigurationNotFoundError;
+        settings::not_set(
+            &self.ns,
+            &req.input.bucket,
+            code,
+            "server side encryption configuration",
+        )
+        .await
     }
 }
