@@ -3,6 +3,7 @@
 import hashlib
 import io
 
+import boto3
 import pytest
 import requests
 from botocore.exceptions import ClientError
@@ -186,3 +187,43 @@ def test_settings_the_gateway_does_not_keep_read_as_unset(s3, bucket):
     assert s3.list_objects(Bucket=bucket)["Contents"][0]["Owner"]["ID"] == "root"
     assert "Owner" not in s3.list_objects_v2(Bucket=bucket)["Contents"][0]
     assert s3.list_objects_v2(Bucket=bucket, FetchOwner=True)["Contents"][0]["Owner"]["ID"] == "root"
+
+
+def test_documented_failures_have_their_codes(gateway, s3, bucket):
+    s3.put_object(Bucket=bucket, Key="k", Body=b"value")
+    etag = s3.head_object(Bucket=bucket, Key="k")["ETag"]
+    up = s3.create_multipart_upload(Bucket=bucket, Key="mp")["UploadId"]
+    p1 = s3.upload_part(Bucket=bucket, Key="mp", UploadId=up, PartNumber=1, Body=b"small")["ETag"]
+    p2 = s3.upload_part(Bucket=bucket, Key="mp", UploadId=up, PartNumber=2, Body=b"tail")["ETag"]
+    wrong_secret = boto3.client("s3", endpoint_url=gateway.endpoint, aws_access_key_id=gateway.access_key,
+                                aws_secret_access_key="wrong", region_name="us-east-1")
+    unknown_key = boto3.client("s3", endpoint_url=gateway.endpoint, aws_access_key_id="AKNOBODY",
+                               aws_secret_access_key="wrong", region_name="us-east-1")
+    complete = lambda parts: s3.complete_multipart_upload(  # noqa: E731
+        Bucket=bucket, Key="mp", UploadId=up, MultipartUpload={"Parts": parts})
+    cases = [
+        (lambda: s3.delete_bucket(Bucket=bucket), "BucketNotEmpty", 409),
+        (lambda: s3.create_bucket(Bucket="Bad_Name"), "InvalidBucketName", 400),
+        (lambda: s3.get_object(Bucket=bucket, Key="k", IfMatch='"0123"'), "PreconditionFailed", 412),
+        (lambda: s3.get_object(Bucket=bucket, Key="k", IfNoneMatch=etag), "304", 304),
+        (lambda: s3.put_object(Bucket=bucket, Key="k", Body=b"x", IfNoneMatch="*"), "PreconditionFailed", 412),
+        (lambda: s3.get_object(Bucket=bucket, Key="k", Range="bytes=100-"), "InvalidRange", 416),
+        (lambda: s3.copy_object(Bucket=bucket, Key="k", CopySource=f"{bucket}/k"), "InvalidRequest", 400),
+        (lambda: s3.copy_object(Bucket=bucket, Key="c", CopySource=f"{bucket}/missing"), "NoSuchKey", 404),
+        (lambda: s3.copy_object(Bucket=bucket, Key="c", CopySource=f"{bucket}/k", CopySourceIfMatch='"0123"'),
+         "PreconditionFailed", 412),
+        (lambda: complete([{"PartNumber": 1, "ETag": p1}, {"PartNumber": 2, "ETag": p2}]), "EntityTooSmall", 400),
+        (lambda: complete([{"PartNumber": 1, "ETag": '"%s"' % ("0" * 32)}]), "InvalidPart", 400),
+        (lambda: complete([{"PartNumber": 2, "ETag": p2}, {"PartNumber": 1, "ETag": p1}]), "InvalidPartOrder", 400),
+        (lambda: s3.list_parts(Bucket=bucket, Key="mp", UploadId="f" * 32), "NoSuchUpload", 404),
+        (lambda: s3.upload_part(Bucket=bucket, Key="mp", UploadId=up, PartNumber=10001, Body=b"x"), "InvalidArgument", 400),
+        (lambda: wrong_secret.list_buckets(), "SignatureDoesNotMatch", 403),
+        (lambda: unknown_key.list_buckets(), "InvalidAccessKeyId", 403),
+        (lambda: s3.put_object(Bucket=bucket, Key="md5", Body=b"x", ContentMD5="AAAAAAAAAAAAAAAAAAAAAA=="), "BadDigest", 400),
+        (lambda: s3.get_bucket_policy(Bucket=bucket), "NoSuchBucketPolicy", 404),
+    ]
+    for call, want, http in cases:
+        with pytest.raises(ClientError) as e:
+            call()
+        assert (code(e), status(e)) == (want, http), want
+    s3.abort_multipart_upload(Bucket=bucket, Key="mp", UploadId=up)

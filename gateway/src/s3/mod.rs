@@ -109,6 +109,27 @@ impl hyper::service::Service<http::Request<hyper::body::Incoming>> for WithReque
     }
 }
 
+/// The root pair. An unknown access key is InvalidAccessKeyId, as AWS answers (s3s's
+/// SimpleAuth says NotSignedUp).
+struct RootAuth {
+    access_key: String,
+    secret_key: s3s::auth::SecretKey,
+}
+
+#[async_trait::async_trait]
+impl s3s::auth::S3Auth for RootAuth {
+    async fn get_secret_key(&self, access_key: &str) -> S3Result<s3s::auth::SecretKey> {
+        if access_key == self.access_key {
+            Ok(self.secret_key.clone())
+        } else {
+            Err(error::err(
+                s3s::S3ErrorCode::InvalidAccessKeyId,
+                "The AWS Access Key Id you provided does not exist in our records.",
+            ))
+        }
+    }
+}
+
 /// Builds the HTTP service: SigV4/SigV2 with the root pair, virtual hosts under `domain`.
 pub fn build_service(
     ns: Arc<Namespace>,
@@ -116,10 +137,10 @@ pub fn build_service(
     domain: Option<&str>,
 ) -> Result<WithRequestId, String> {
     let mut b = S3ServiceBuilder::new(Gateway { ns });
-    b.set_auth(s3s::auth::SimpleAuth::from_single(
-        creds.access_key.clone(),
-        creds.secret_key.clone(),
-    ));
+    b.set_auth(RootAuth {
+        access_key: creds.access_key.clone(),
+        secret_key: creds.secret_key.clone().into(),
+    });
     b.set_validation(BucketNames);
     if let Some(domain) = domain {
         b.set_host(host::Domain::new(domain)?);
