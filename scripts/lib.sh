@@ -13,6 +13,7 @@ need_apt_packages() {
   dpkg -s libclang-dev >/dev/null 2>&1 || missing+=(libclang-dev)
   command -v g++ >/dev/null 2>&1 || missing+=(g++)
   command -v make >/dev/null 2>&1 || missing+=(make)
+  command -v curl >/dev/null 2>&1 || missing+=(curl)
   if [ "${#missing[@]}" -eq 0 ]; then return 0; fi
   if [ "$(id -u)" -eq 0 ]; then
     echo "installing ${missing[*]} ..." >&2
@@ -92,4 +93,74 @@ need_minio() {
     touch "$stamp"
   fi
   export MINIO_BIN="$bin"
+}
+
+# The client-matrix venv (pyspark, pyarrow, polars, s3fs, rclone, s3cmd): its own, because
+# s3fs pins an older botocore than the boto3 that the main venv tests.
+CLIENTS_VENV="${ARUSTIO_CLIENTS_VENV:-$HOME/.cache/arustio-clients-venv}"
+need_clients_venv() {
+  local req="$ROOT/conformance-tests/python/clients/requirements.txt" stamp="$CLIENTS_VENV/.arustio-requirements"
+  [ -x "$CLIENTS_VENV/bin/python" ] || python3 -m venv "$CLIENTS_VENV"
+  if ! cmp -s "$req" "$stamp"; then
+    echo "installing the client matrix into $CLIENTS_VENV (pyspark is about 450 MB) ..." >&2
+    "$CLIENTS_VENV/bin/pip" install -q --disable-pip-version-check -r "$req"
+    cp "$req" "$stamp"
+  fi
+}
+
+# A JAR (or tarball) from Maven Central into ~/.m2, once; prints its path.
+maven_artifact() {  # group artifact version [packaging [classifier]]
+  local g=$1 a=$2 v=$3 p=${4:-jar} c=${5:-}
+  local file="$HOME/.m2/repository/${g//.//}/$a/$v/$a-$v${c:+-$c}.$p"
+  if [ ! -f "$file" ]; then
+    command -v mvn >/dev/null 2>&1 || {
+      if [ "$(id -u)" -eq 0 ]; then apt-get update -qq && apt-get install -y -qq maven >/dev/null;
+      else echo "Maven is needed for the Spark and Trino tests; run: sudo apt-get install -y maven" >&2; exit 1; fi
+    }
+    mvn -q -B dependency:get -Dtransitive=false -Dartifact="$g:$a:$v:$p${c:+:$c}" >&2
+  fi
+  echo "$file"
+}
+
+# s3a for pyspark 4.3.0, which bundles Hadoop 3.5.0: hadoop-aws at that version and what its
+# POM names (the AWS SDK v2 bundle, the analytics accelerator).
+need_spark_jars() {
+  command -v java >/dev/null 2>&1 || {
+    if [ "$(id -u)" -eq 0 ]; then apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless >/dev/null;
+    else echo "Java 17 is needed for the Spark tests; run: sudo apt-get install -y openjdk-17-jre-headless" >&2; exit 1; fi
+  }
+  SPARK_S3A_JARS="$(maven_artifact org.apache.hadoop hadoop-aws 3.5.0),$(maven_artifact software.amazon.awssdk bundle 2.35.4),$(maven_artifact software.amazon.s3.analyticsaccelerator analyticsaccelerator-s3 1.3.1)"
+  export SPARK_S3A_JARS
+}
+
+# Trino 476 (the newest server tarball on Maven Central) needs Java 24 or later: a JDK beside
+# the system's Java 17 (Temurin on these machines). Without one, the Trino test says so.
+TRINO_VERSION=476
+need_trino() {
+  local jdk java_bin major
+  TRINO_JAVA_HOME=""
+  for jdk in /usr/lib/jvm/*; do
+    java_bin="$jdk/bin/java"
+    [ -x "$java_bin" ] || continue
+    major="$("$java_bin" -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n1)"
+    if [ -n "$major" ] && [ "$major" -ge 24 ]; then TRINO_JAVA_HOME="$jdk"; break; fi
+  done
+  if [ -z "$TRINO_JAVA_HOME" ]; then
+    echo "no Java 24+ under /usr/lib/jvm: the Trino test will be skipped" >&2
+    export TRINO_SKIP="Trino $TRINO_VERSION needs Java 24+, and none is under /usr/lib/jvm"
+    return 0
+  fi
+  local dir="$HOME/.cache/arustio-trino" tarball
+  tarball="$(maven_artifact io.trino trino-server "$TRINO_VERSION" tar.gz)"
+  if [ ! -f "$dir/trino-server-$TRINO_VERSION/.arustio-ready" ]; then
+    rm -rf "$dir" && mkdir -p "$dir/unused-plugins"
+    # The whole tarball: its plugin directories share files as hard links.
+    tar -xzf "$tarball" -C "$dir"
+    for p in "$dir/trino-server-$TRINO_VERSION/plugin/"*; do
+      case "$(basename "$p")" in hive|iceberg|tpch) ;; *) mv "$p" "$dir/unused-plugins/" ;; esac
+    done
+    rm -rf "$dir/unused-plugins"
+    touch "$dir/trino-server-$TRINO_VERSION/.arustio-ready"
+  fi
+  export TRINO_JAVA_HOME TRINO_HOME="$dir/trino-server-$TRINO_VERSION"
 }

@@ -9,6 +9,9 @@ need_azurite
 need_fake_gcs
 need_minio
 need_nextest
+need_clients_venv
+need_spark_jars
+need_trino
 cd "$ROOT"
 export PATH="$VENV/bin:$PATH"
 
@@ -35,5 +38,7 @@ fi
 echo "== examples"
 cargo run -q --example basic
 cargo run -q --example mount
-echo "== python client tests (boto3, aws CLI)"
-python -m pytest -q conformance-tests/python
+echo "== python client tests (boto3, aws CLI, the backend suite)"
+python -m pytest -q conformance-tests/python --ignore=conformance-tests/python/clients
+echo "== client matrix (Spark, Trino, pyarrow, polars, s3fs, rclone, s3cmd)"
+"$CLIENTS_VENV/bin/python" -m pytest -q -rs conformance-tests/python/clients
