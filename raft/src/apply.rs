@@ -1,30 +1,35 @@
 //! `apply_to_kv`: the state machine. Small and deterministic.
 
-use arustio_namespace::{KvError, KvStore, MountEntry};
+use arustio_namespace::{KvError, KvPairs, KvStore, MountEntry};
 use thiserror::Error;
 
 use crate::MetaCmd;
+use crate::types::Refusal;
 
 /// Keys of the cluster-wide state.
 pub(crate) const MOUNT_PREFIX: &[u8] = b"meta/mount/";
 pub(crate) const ROOT_CREDENTIALS: &[u8] = b"meta/root-credentials";
+pub(crate) const CACHE_NODE_PREFIX: &[u8] = b"meta/cache-node/";
+/// Everything under this prefix is replicated state (and goes into snapshots).
+pub(crate) const META_PREFIX: &[u8] = b"meta/";
 
 /// Why a command was not applied.
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum ApplyError {
-    /// A mount already exists at the path.
-    #[error("/{path} is already a mount point")]
-    AlreadyMounted { path: String },
-    /// No mount at the path.
-    #[error("/{path} is not a mount point")]
-    NotMounted { path: String },
+    /// The command was refused (the same way on every node).
+    #[error(transparent)]
+    Refused(#[from] Refusal),
     /// The store failed.
     #[error("metadata store: {0}")]
     Kv(#[from] KvError),
     /// A value could not be encoded or decoded.
     #[error("metadata encoding: {0}")]
     Encoding(#[from] serde_json::Error),
+}
+
+fn cache_node_key(id: u64) -> Vec<u8> {
+    [CACHE_NODE_PREFIX, id.to_be_bytes().as_slice()].concat()
 }
 
 pub(crate) fn mount_key(path: &str) -> Vec<u8> {
@@ -38,39 +43,57 @@ pub fn apply_to_kv(kv: &dyn KvStore, cmd: &MetaCmd) -> Result<(), ApplyError> {
         MetaCmd::Mount(entry) => {
             let key = mount_key(&entry.path);
             if kv.get(&key)?.is_some() {
-                return Err(ApplyError::AlreadyMounted {
+                return Err(Refusal::AlreadyMounted {
                     path: entry.path.clone(),
-                });
+                }
+                .into());
             }
             kv.put(&key, &serde_json::to_vec(entry)?)?;
         }
         MetaCmd::Unmount { path } => {
             let key = mount_key(path);
             if kv.get(&key)?.is_none() {
-                return Err(ApplyError::NotMounted { path: path.clone() });
+                return Err(Refusal::NotMounted { path: path.clone() }.into());
             }
             kv.delete(&key)?;
         }
         MetaCmd::SetRootCredentials(creds) => kv.put(ROOT_CREDENTIALS, &serde_json::to_vec(creds)?)?,
+        MetaCmd::AddCacheNode { id, addr } => kv.put(&cache_node_key(*id), addr.as_bytes())?,
+        MetaCmd::RemoveCacheNode { id } => kv.delete(&cache_node_key(*id))?,
     }
     Ok(())
 }
 
-/// Every mount in `kv`.
-pub(crate) fn read_mounts(kv: &dyn KvStore) -> Result<Vec<MountEntry>, ApplyError> {
-    let mut out = Vec::new();
-    let mut after: Option<Vec<u8>> = None;
+/// Every key and value under `prefix`, in order.
+pub(crate) fn scan_all(kv: &dyn KvStore, prefix: &[u8]) -> Result<KvPairs, KvError> {
+    let mut out: KvPairs = Vec::new();
     loop {
-        let page = kv.scan(MOUNT_PREFIX, after.as_deref(), 1000)?;
+        let page = kv.scan(prefix, out.last().map(|(k, _)| k.as_slice()), 1000)?;
         let done = page.len() < 1000;
-        for (k, v) in &page {
-            out.push(serde_json::from_slice(v)?);
-            after = Some(k.clone());
-        }
+        out.extend(page);
         if done {
             return Ok(out);
         }
     }
+}
+
+/// Every mount in `kv`.
+pub(crate) fn read_mounts(kv: &dyn KvStore) -> Result<Vec<MountEntry>, ApplyError> {
+    scan_all(kv, MOUNT_PREFIX)?
+        .iter()
+        .map(|(_, v)| Ok(serde_json::from_slice(v)?))
+        .collect()
+}
+
+/// The cache nodes in `kv`: (id, address).
+pub(crate) fn read_cache_nodes(kv: &dyn KvStore) -> Result<Vec<(u64, String)>, ApplyError> {
+    Ok(scan_all(kv, CACHE_NODE_PREFIX)?
+        .into_iter()
+        .filter_map(|(k, v)| {
+            let id = u64::from_be_bytes(k.get(CACHE_NODE_PREFIX.len()..)?.try_into().ok()?);
+            Some((id, String::from_utf8_lossy(&v).into_owned()))
+        })
+        .collect())
 }
 
 #[cfg(test)]
@@ -93,7 +116,7 @@ mod tests {
         apply_to_kv(&kv, &mount("a")).unwrap();
         assert!(matches!(
             apply_to_kv(&kv, &mount("a")),
-            Err(ApplyError::AlreadyMounted { .. })
+            Err(ApplyError::Refused(Refusal::AlreadyMounted { .. }))
         ));
         apply_to_kv(&kv, &mount("b/c")).unwrap();
         let paths: Vec<_> = read_mounts(&kv).unwrap().into_iter().map(|m| m.path).collect();
@@ -101,7 +124,7 @@ mod tests {
         apply_to_kv(&kv, &MetaCmd::Unmount { path: "a".into() }).unwrap();
         assert!(matches!(
             apply_to_kv(&kv, &MetaCmd::Unmount { path: "a".into() }),
-            Err(ApplyError::NotMounted { .. })
+            Err(ApplyError::Refused(Refusal::NotMounted { .. }))
         ));
         assert_eq!(read_mounts(&kv).unwrap().len(), 1);
     }

@@ -1,15 +1,19 @@
-//! Cluster metadata: the `MetaCmd` state machine (`apply_to_kv`) over a KV store
-//! (RocksDB or memory), and the mount table the namespace reads from it.
-//!
-//! For now one node applies commands directly; the Raft log will sit in front of the
-//! same deterministic `apply_to_kv`.
+//! Replicated cluster metadata: the `MetaCmd` state machine (`apply_to_kv`) over a KV
+//! store (RocksDB or memory), the mount table the namespace reads from it, and the openraft
+//! log and state machine that replicate it.
 
 mod apply;
+mod log_store;
 mod meta_cmd;
 mod meta_store;
 mod rocks;
+mod state_machine;
+mod types;
 
 pub use apply::{ApplyError, apply_to_kv};
+pub use log_store::LogStore;
 pub use meta_cmd::{MetaCmd, RootCredentials};
 pub use meta_store::MetaStore;
 pub use rocks::RocksKv;
+pub use state_machine::StateMachine;
+pub use types::{LogId, MetaResponse, NodeId, Raft, Refusal, StorageError, TypeConfig};

@@ -35,4 +35,16 @@ pub enum MetaCmd {
     },
     /// Sets the root credentials, replacing any stored pair.
     SetRootCredentials(RootCredentials),
+    /// Registers a cache node (the distributed cache's hash ring reads these).
+    AddCacheNode {
+        /// The node's id.
+        id: u64,
+        /// Its address for peer block fetches.
+        addr: String,
+    },
+    /// Removes a cache node.
+    RemoveCacheNode {
+        /// The node's id.
+        id: u64,
+    },
 }

@@ -2,9 +2,9 @@
 
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
-use arustio_namespace::{KvStore, MountEntry, MountTable};
+use arustio_namespace::{KvPairs, KvStore, MountEntry, MountTable};
 
-use crate::apply::{ROOT_CREDENTIALS, read_mounts};
+use crate::apply::{META_PREFIX, ROOT_CREDENTIALS, read_cache_nodes, read_mounts, scan_all};
 use crate::{ApplyError, MetaCmd, RootCredentials, apply_to_kv};
 
 /// The state machine of one node: applies [`MetaCmd`]s to its KV store and keeps a
@@ -43,6 +43,33 @@ impl MetaStore {
             *self.mounts.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(mounts);
         }
         Ok(())
+    }
+
+    /// Replaces the whole replicated state (a snapshot being installed).
+    pub(crate) fn replace_all(&self, pairs: &[(Vec<u8>, Vec<u8>)]) -> Result<(), ApplyError> {
+        let _serial = self.apply_lock.lock().unwrap_or_else(PoisonError::into_inner);
+        for (k, _) in scan_all(self.kv.as_ref(), META_PREFIX)? {
+            self.kv.delete(&k)?;
+        }
+        for (k, v) in pairs {
+            if k.starts_with(META_PREFIX) {
+                self.kv.put(k, v)?;
+            }
+        }
+        let mounts = read_mounts(self.kv.as_ref())?;
+        *self.mounts.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(mounts);
+        Ok(())
+    }
+
+    /// The whole replicated state, for a snapshot.
+    pub(crate) fn all_pairs(&self) -> Result<KvPairs, ApplyError> {
+        let _serial = self.apply_lock.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(scan_all(self.kv.as_ref(), META_PREFIX)?)
+    }
+
+    /// The registered cache nodes: (id, address).
+    pub fn cache_nodes(&self) -> Result<Vec<(u64, String)>, ApplyError> {
+        read_cache_nodes(self.kv.as_ref())
     }
 
     /// The stored root credentials.

@@ -61,7 +61,7 @@ fn status(e: NsError) -> Status {
 
 fn apply_status(e: ApplyError) -> Status {
     match e {
-        ApplyError::AlreadyMounted { .. } | ApplyError::NotMounted { .. } => Status::failed_precondition(e.to_string()),
+        ApplyError::Refused(_) => Status::failed_precondition(e.to_string()),
         e => Status::internal(e.to_string()),
     }
 }

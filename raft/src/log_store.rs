@@ -1,0 +1,179 @@
+//! [`LogStore`]: the Raft log, vote and committed id, kept in the node's KV store
+//! (RocksDB under the data dir) in a keyspace of their own.
+// openraft's traits return its StorageError, which is large; the helpers return it too.
+#![allow(clippy::result_large_err)]
+
+use std::fmt::Debug;
+use std::ops::{Bound, RangeBounds};
+use std::sync::Arc;
+
+use arustio_namespace::KvStore;
+use openraft::storage::{LogFlushed, LogState, RaftLogStorage};
+use openraft::{Entry, ErrorSubject, ErrorVerb, OptionalSend, RaftLogReader, StorageIOError, Vote};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::types::{LogId, NodeId, StorageError, TypeConfig};
+
+const LOG: &[u8] = b"raft/log/";
+const VOTE: &[u8] = b"raft/vote";
+const COMMITTED: &[u8] = b"raft/committed";
+const PURGED: &[u8] = b"raft/purged";
+
+fn log_key(index: u64) -> Vec<u8> {
+    [LOG, &index.to_be_bytes()].concat()
+}
+
+pub(crate) fn io_err(subject: ErrorSubject<NodeId>, verb: ErrorVerb, e: impl std::fmt::Display) -> StorageError {
+    StorageIOError::new(subject, verb, openraft::AnyError::error(e.to_string())).into()
+}
+
+pub(crate) fn get_json<T: DeserializeOwned>(kv: &dyn KvStore, key: &[u8]) -> Result<Option<T>, StorageError> {
+    let raw = kv
+        .get(key)
+        .map_err(|e| io_err(ErrorSubject::Store, ErrorVerb::Read, e))?;
+    raw.map(|v| serde_json::from_slice(&v))
+        .transpose()
+        .map_err(|e| io_err(ErrorSubject::Store, ErrorVerb::Read, e))
+}
+
+pub(crate) fn put_json<T: Serialize>(kv: &dyn KvStore, key: &[u8], value: &T) -> Result<(), StorageError> {
+    let v = serde_json::to_vec(value).map_err(|e| io_err(ErrorSubject::Store, ErrorVerb::Write, e))?;
+    kv.put(key, &v).map_err(|e| io_err(ErrorSubject::Store, ErrorVerb::Write, e))
+}
+
+/// The Raft log of one node.
+#[derive(Debug, Clone)]
+pub struct LogStore {
+    kv: Arc<dyn KvStore>,
+}
+
+impl LogStore {
+    pub fn new(kv: Arc<dyn KvStore>) -> Self {
+        Self { kv }
+    }
+
+    /// Entries with indexes in `[start, end)`, in order.
+    fn entries(&self, start: u64, end: Option<u64>) -> Result<Vec<Entry<TypeConfig>>, StorageError> {
+        let mut out = Vec::new();
+        let mut after: Option<Vec<u8>> = start.checked_sub(1).map(log_key);
+        loop {
+            let page = self
+                .kv
+                .scan(LOG, after.as_deref(), 256)
+                .map_err(|e| io_err(ErrorSubject::Logs, ErrorVerb::Read, e))?;
+            let full = page.len() == 256;
+            for (k, v) in page {
+                let entry: Entry<TypeConfig> =
+                    serde_json::from_slice(&v).map_err(|e| io_err(ErrorSubject::Logs, ErrorVerb::Read, e))?;
+                if end.is_some_and(|end| entry.log_id.index >= end) {
+                    return Ok(out);
+                }
+                out.push(entry);
+                after = Some(k);
+            }
+            if !full {
+                return Ok(out);
+            }
+        }
+    }
+
+    fn delete_range(&self, from: u64, to_inclusive: Option<u64>) -> Result<(), StorageError> {
+        for e in self.entries(from, to_inclusive.map(|t| t + 1))? {
+            self.kv
+                .delete(&log_key(e.log_id.index))
+                .map_err(|err| io_err(ErrorSubject::Logs, ErrorVerb::Delete, err))?;
+        }
+        Ok(())
+    }
+}
+
+impl RaftLogReader<TypeConfig> for LogStore {
+    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + OptionalSend>(
+        &mut self,
+        range: RB,
+    ) -> Result<Vec<Entry<TypeConfig>>, StorageError> {
+        let start = match range.start_bound() {
+            Bound::Included(s) => *s,
+            Bound::Excluded(s) => s + 1,
+            Bound::Unbounded => 0,
+        };
+        let end = match range.end_bound() {
+            Bound::Included(e) => Some(e + 1),
+            Bound::Excluded(e) => Some(*e),
+            Bound::Unbounded => None,
+        };
+        self.entries(start, end)
+    }
+}
+
+impl RaftLogStorage<TypeConfig> for LogStore {
+    type LogReader = Self;
+
+    async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, StorageError> {
+        let last_purged_log_id: Option<LogId> = get_json(self.kv.as_ref(), PURGED)?;
+        let mut last_log_id = last_purged_log_id;
+        // The log is short (compacted by snapshots): the last entry is found by a scan.
+        let mut after: Option<Vec<u8>> = None;
+        loop {
+            let page = self
+                .kv
+                .scan(LOG, after.as_deref(), 256)
+                .map_err(|e| io_err(ErrorSubject::Logs, ErrorVerb::Read, e))?;
+            let Some((k, v)) = page.last() else { break };
+            let entry: Entry<TypeConfig> =
+                serde_json::from_slice(v).map_err(|e| io_err(ErrorSubject::Logs, ErrorVerb::Read, e))?;
+            last_log_id = Some(entry.log_id);
+            after = Some(k.clone());
+            if page.len() < 256 {
+                break;
+            }
+        }
+        Ok(LogState {
+            last_purged_log_id,
+            last_log_id,
+        })
+    }
+
+    async fn get_log_reader(&mut self) -> Self::LogReader {
+        self.clone()
+    }
+
+    async fn save_vote(&mut self, vote: &Vote<NodeId>) -> Result<(), StorageError> {
+        put_json(self.kv.as_ref(), VOTE, vote)
+    }
+
+    async fn read_vote(&mut self) -> Result<Option<Vote<NodeId>>, StorageError> {
+        get_json(self.kv.as_ref(), VOTE)
+    }
+
+    async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), StorageError> {
+        put_json(self.kv.as_ref(), COMMITTED, &committed)
+    }
+
+    async fn read_committed(&mut self) -> Result<Option<LogId>, StorageError> {
+        Ok(get_json::<Option<LogId>>(self.kv.as_ref(), COMMITTED)?.flatten())
+    }
+
+    async fn append<I>(&mut self, entries: I, callback: LogFlushed<TypeConfig>) -> Result<(), StorageError>
+    where
+        I: IntoIterator<Item = Entry<TypeConfig>> + OptionalSend,
+        I::IntoIter: OptionalSend,
+    {
+        for entry in entries {
+            put_json(self.kv.as_ref(), &log_key(entry.log_id.index), &entry)?;
+        }
+        // Each put went through the store's write-ahead log before returning.
+        callback.log_io_completed(Ok(()));
+        Ok(())
+    }
+
+    async fn truncate(&mut self, log_id: LogId) -> Result<(), StorageError> {
+        self.delete_range(log_id.index, None)
+    }
+
+    async fn purge(&mut self, log_id: LogId) -> Result<(), StorageError> {
+        put_json(self.kv.as_ref(), PURGED, &log_id)?;
+        self.delete_range(0, Some(log_id.index))
+    }
+}
