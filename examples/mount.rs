@@ -30,7 +30,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let disk = tempfile::tempdir()?;
     let staging = tempfile::tempdir()?;
     let kv: Arc<dyn KvStore> = Arc::new(MemKv::default());
-    let meta = Arc::new(MetaStore::open(Arc::clone(&kv))?);
+    let meta = Arc::new(MetaStore::open(Arc::clone(&kv), None)?);
     meta.apply(&mount("", "mem://root".into()))?;
     meta.apply(&mount("mnt/memory", "mem://scratch".into()))?;
     meta.apply(&mount("mnt/local", format!("local://{}", disk.path().display())))?;

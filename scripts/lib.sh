@@ -117,7 +117,9 @@ maven_artifact() {  # group artifact version [packaging [classifier]]
       if [ "$(id -u)" -eq 0 ]; then apt-get update -qq && apt-get install -y -qq maven >/dev/null;
       else echo "Maven is needed for the Spark and Trino tests; run: sudo apt-get install -y maven" >&2; exit 1; fi
     }
-    mvn -q -B dependency:get -Dtransitive=false -Dartifact="$g:$a:$v:$p${c:+:$c}" >&2
+    # Maven takes its home from the passwd entry, not $HOME: name the repository.
+    mvn -q -B -Dstyle.color=never -Dmaven.repo.local="$HOME/.m2/repository" dependency:get \
+      -Dtransitive=false -Dartifact="$g:$a:$v:$p${c:+:$c}" >&2
   fi
   echo "$file"
 }

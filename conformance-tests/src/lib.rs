@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod cluster;
+
 /// A running gateway; killed and cleaned up on drop.
 pub struct Gateway {
     child: Child,
@@ -55,9 +57,14 @@ impl Gateway {
 
     /// Starts a gateway with extra flags and environment.
     pub fn start_with(args: &[&str], env: &[(&str, &str)]) -> Self {
-        let data_dir = tempfile::tempdir().expect("temp dir");
         let access_key = format!("AK{}", free_port());
         let secret_key = format!("secret-{}-{}", free_port(), std::process::id());
+        Self::start_as(args, env, (access_key, secret_key))
+    }
+
+    /// Starts a gateway with extra flags and environment, and the given root credentials.
+    pub fn start_as(args: &[&str], env: &[(&str, &str)], (access_key, secret_key): (String, String)) -> Self {
+        let data_dir = tempfile::tempdir().expect("temp dir");
         let s3_addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
         let grpc_addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
         let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
@@ -170,6 +177,17 @@ impl Gateway {
     pub fn restart(&mut self) {
         self.respawn();
         self.wait_ready();
+    }
+
+    /// Kills the process (SIGKILL); the data dir stays.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Whether the process is running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
     }
 
     fn respawn(&mut self) {

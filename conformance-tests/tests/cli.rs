@@ -54,17 +54,17 @@ fn mount_commands_and_refusals() {
 
     let table = ok(&gw, &["fs", "list"]);
     let header = table.lines().next().unwrap();
-    for col in ["Mount Point", "Type", "URI", "Options", "Mode"] {
+    for col in ["Mount Point", "Type", "URI", "Options", "Mode", "Scope"] {
         assert!(header.contains(col), "{header}");
     }
     assert!(
         table
             .lines()
-            .any(|l| l.starts_with("/data/lake") && l.contains("Local") && l.ends_with("rw")),
+            .any(|l| l.starts_with("/data/lake") && l.contains("Local") && l.contains(" rw ")),
         "{table}"
     );
     assert!(
-        table.lines().any(|l| l.starts_with("/archive") && l.ends_with("ro")),
+        table.lines().any(|l| l.starts_with("/archive") && l.contains(" ro ")),
         "{table}"
     );
     let json: serde_json::Value = serde_json::from_str(&ok(&gw, &["fs", "list", "--json"])).unwrap();
@@ -280,7 +280,7 @@ fn mounts_survive_restart_and_kill() {
     let table = ok(&gw, &["fs", "list"]);
     assert!(table.lines().any(|l| l.starts_with("/keep")), "{table}");
     assert!(
-        table.lines().any(|l| l.starts_with("/data/ro") && l.ends_with("ro")),
+        table.lines().any(|l| l.starts_with("/data/ro") && l.contains(" ro ")),
         "{table}"
     );
 }

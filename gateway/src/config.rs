@@ -57,6 +57,15 @@ pub struct Config {
     pub log: String,
     /// Mounts applied at start, idempotently.
     pub mounts: Vec<MountConfig>,
+    /// This node's id in the cluster.
+    pub node_id: u64,
+    /// A node of the cluster to join (`http://HOST:PORT`, its gRPC address), for a node
+    /// with an empty data dir.
+    pub join: Option<String>,
+    /// The gRPC address peers use to reach this node; defaults to `grpc_addr`.
+    pub advertise_addr: Option<String>,
+    /// The secret every node of a cluster shares; peers sign their calls with it.
+    pub cluster_secret: Option<String>,
 }
 
 impl Default for Config {
@@ -70,8 +79,12 @@ impl Default for Config {
             secret_key: None,
             domain: None,
             multipart_expiry_secs: 24 * 3600,
-            log: "info,s3s::ops=off".to_owned(),
+            log: "info,s3s::ops=off,openraft=warn".to_owned(),
             mounts: Vec::new(),
+            node_id: 1,
+            join: None,
+            advertise_addr: None,
+            cluster_secret: None,
         }
     }
 }

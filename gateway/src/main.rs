@@ -4,6 +4,7 @@
 mod admin;
 mod cli;
 mod config;
+mod node;
 mod s3;
 mod serve;
 
@@ -39,13 +40,17 @@ enum Command {
         after_help = "Example:\n  arustio -s http://127.0.0.1:50051 fs mount /data/lake local:///srv/lake"
     )]
     Fs(cli::fs::FsCmd),
+    /// The cluster: status, adding and removing nodes.
+    #[command(subcommand, after_help = "Example:\n  arustio cluster status")]
+    Cluster(cli::cluster::ClusterCmd),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve::run(args).map_err(|e| e.to_string()),
-        Command::Fs(cmd) => run_client(cli.server, cmd),
+        Command::Fs(cmd) => run_client(cli.server, |mut c| async move { cli::fs::run(cmd, &mut c).await }),
+        Command::Cluster(cmd) => run_client(cli.server, |mut c| async move { cli::cluster::run(cmd, &mut c).await }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -56,15 +61,19 @@ fn main() -> ExitCode {
     }
 }
 
-fn run_client(server: Option<String>, cmd: cli::fs::FsCmd) -> Result<(), String> {
+fn run_client<F, Fut>(server: Option<String>, run: F) -> Result<(), String>
+where
+    F: FnOnce(cli::Client) -> Fut,
+    Fut: std::future::Future<Output = Result<(), cli::CliError>>,
+{
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
     rt.block_on(async {
         let server = cli::server_url(server);
-        let mut client = cli::connect(&server).await.map_err(|e| e.to_string())?;
-        cli::fs::run(cmd, &mut client).await.map_err(|e| e.to_string())
+        let client = cli::connect(&server).await.map_err(|e| e.to_string())?;
+        run(client).await.map_err(|e| e.to_string())
     })
 }
 

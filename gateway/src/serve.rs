@@ -1,23 +1,19 @@
 //! `arustio serve`: opens the node's state, then runs the S3 endpoint and the admin API
 //! until SIGINT or SIGTERM.
 
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use arustio_backends::{MountOptions, Registry};
-use arustio_cache::CacheManager;
-use arustio_namespace::{KvStore, MemKv, MountEntry, MountTable, Namespace};
-use arustio_raft::{MetaCmd, MetaStore, RocksKv, RootCredentials};
+use arustio_namespace::Namespace;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
-use rand::Rng;
 use serde::Serialize;
 use tokio::net::TcpListener;
 use tracing::{error, info, warn};
 
-use crate::config::{Config, MetadataBackend};
+use crate::config::Config;
+use crate::node::open_node;
 
 /// Flags of `arustio serve`; each overrides the config file and environment.
 #[derive(Debug, Default, clap::Args, Serialize)]
@@ -37,11 +33,27 @@ pub struct ServeArgs {
     /// Metadata store [default: rocksdb; env: ARUSTIO_METADATA]
     #[arg(long, value_enum)]
     #[serde(skip_serializing_if = "Option::is_none")]
-    metadata: Option<MetadataBackend>,
+    metadata: Option<crate::config::MetadataBackend>,
     /// Domain for virtual-host style requests [env: ARUSTIO_DOMAIN]
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     domain: Option<String>,
+    /// This node's id in the cluster [default: 1; env: ARUSTIO_NODE_ID]
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    node_id: Option<u64>,
+    /// Join the cluster that the node at this gRPC address belongs to (http://HOST:PORT)
+    #[arg(long, value_name = "URL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    join: Option<String>,
+    /// The address peers reach this node's gRPC at [default: --grpc-addr]
+    #[arg(long, value_name = "HOST:PORT")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    advertise_addr: Option<String>,
+    /// The secret all nodes of a cluster share [env: ARUSTIO_CLUSTER_SECRET]
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cluster_secret: Option<String>,
     /// TOML config file
     #[arg(long, value_name = "FILE")]
     #[serde(skip)]
@@ -75,204 +87,60 @@ pub fn run(args: ServeArgs) -> Result<(), ServeError> {
     rt.block_on(serve(config))
 }
 
-fn create_private_dir(path: &Path) -> Result<(), ServeError> {
-    use std::os::unix::fs::PermissionsExt;
-    let err = |source| ServeError::DataDir {
-        path: path.display().to_string(),
+async fn bind(addr: std::net::SocketAddr) -> Result<TcpListener, ServeError> {
+    TcpListener::bind(addr).await.map_err(|source| ServeError::Bind {
+        addr: addr.to_string(),
         source,
-    };
-    std::fs::create_dir_all(path).map_err(err)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700)).map_err(err)
-}
-
-/// The node's state, opened.
-pub struct Node {
-    pub meta: Arc<MetaStore>,
-    pub namespace: Arc<Namespace>,
-    pub credentials: RootCredentials,
-}
-
-/// Opens (or creates) the state under the data dir.
-pub fn open_node(config: &Config) -> Result<Node, ServeError> {
-    let data = &config.data_dir;
-    create_private_dir(data)?;
-    let data = data.canonicalize().map_err(|source| ServeError::DataDir {
-        path: data.display().to_string(),
-        source,
-    })?;
-    let kv: Arc<dyn KvStore> = match config.metadata {
-        MetadataBackend::Rocksdb => Arc::new(
-            RocksKv::open(&data.join("meta"))
-                .map_err(|e| ServeError::Meta(format!("{e} (is another arustio using this data dir?)")))?,
-        ),
-        MetadataBackend::Memory => Arc::new(MemKv::default()),
-    };
-    let meta = Arc::new(MetaStore::open(Arc::clone(&kv)).map_err(|e| ServeError::Meta(e.to_string()))?);
-    if !meta.mounts().iter().any(|m| m.path.is_empty()) {
-        let root = data.join("root");
-        create_private_dir(&root)?;
-        let entry = MountEntry {
-            path: String::new(),
-            uri: format!("local://{}", root.display()),
-            options: MountOptions::default(),
-            readonly: false,
-        };
-        meta.apply(&MetaCmd::Mount(entry))
-            .map_err(|e| ServeError::Meta(e.to_string()))?;
-        info!(root = %root.display(), "mounted the root / on a local directory");
-    }
-    let registry = Arc::new(Registry::new());
-    apply_config_mounts(config, &meta, &registry)?;
-    let credentials = root_credentials(config, &meta)?;
-    let staging = data.join("multipart");
-    create_private_dir(&staging)?;
-    let mounts: Arc<dyn MountTable> = Arc::clone(&meta) as Arc<dyn MountTable>;
-    let namespace = Arc::new(Namespace::new(
-        mounts,
-        registry,
-        kv,
-        CacheManager::passthrough(),
-        staging,
-    ));
-    Ok(Node {
-        meta,
-        namespace,
-        credentials,
     })
 }
 
-/// Applies the config's `[[mounts]]`: an identical mount is left alone, a missing one is
-/// made (so an unmounted config mount comes back), and a different mount at the same
-/// path stops the start.
-fn apply_config_mounts(config: &Config, meta: &MetaStore, registry: &Registry) -> Result<(), ServeError> {
-    for m in &config.mounts {
-        let bad = |e: &dyn std::fmt::Display| ServeError::Other(format!("config mount {} {}: {e}", m.path, m.uri));
-        let path = arustio_namespace::check_mount_path(&m.path).map_err(|e| bad(&e))?;
-        let kind = arustio_backends::MountUri::parse(&m.uri).map_err(|e| bad(&e))?.kind;
-        let options = MountOptions(m.options.clone()).canonical(kind).map_err(|e| bad(&e))?;
-        let readonly = m.readonly || options.readonly();
-        registry.backend(&m.uri, &options).map_err(|e| bad(&e))?;
-        let entry = MountEntry {
-            path,
-            uri: m.uri.clone(),
-            options,
-            readonly,
-        };
-        match meta.mounts().iter().find(|e| e.path == entry.path) {
-            Some(existing) if *existing == entry => {}
-            Some(existing) => {
-                return Err(ServeError::Other(format!(
-                    "config mount {} {} conflicts with the runtime mount {} {}; unmount one of them",
-                    entry.display_path(),
-                    entry.uri,
-                    existing.display_path(),
-                    existing.uri
-                )));
-            }
-            None => {
-                meta.apply(&MetaCmd::Mount(entry.clone())).map_err(|e| bad(&e))?;
-                info!(path = %entry.display_path(), uri = %entry.uri, "mounted from the config");
-            }
-        }
-    }
-    Ok(())
-}
-
-/// The root pair: from the config (replacing the stored one), else stored, else made
-/// now and printed once to stdout, never to the log.
-fn root_credentials(config: &Config, meta: &MetaStore) -> Result<RootCredentials, ServeError> {
-    let meta_err = |e: arustio_raft::ApplyError| ServeError::Meta(e.to_string());
-    match (&config.access_key, &config.secret_key) {
-        (Some(access_key), Some(secret_key)) => {
-            if access_key.is_empty() || secret_key.len() < 8 {
-                return Err(ServeError::Other(
-                    "ARUSTIO_ACCESS_KEY must not be empty and ARUSTIO_SECRET_KEY needs at least 8 characters".into(),
-                ));
-            }
-            let creds = RootCredentials {
-                access_key: access_key.clone(),
-                secret_key: secret_key.clone(),
-            };
-            if meta.root_credentials().map_err(meta_err)?.as_ref() != Some(&creds) {
-                meta.apply(&MetaCmd::SetRootCredentials(creds.clone()))
-                    .map_err(meta_err)?;
-                info!("root credentials set from the configuration");
-            }
-            Ok(creds)
-        }
-        (Some(_), None) | (None, Some(_)) => Err(ServeError::Other(
-            "set both ARUSTIO_ACCESS_KEY and ARUSTIO_SECRET_KEY, or neither".into(),
-        )),
-        (None, None) => {
-            if let Some(creds) = meta.root_credentials().map_err(meta_err)? {
-                return Ok(creds);
-            }
-            let creds = RootCredentials {
-                access_key: random_string(20, b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"),
-                secret_key: random_string(40, b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"),
-            };
-            meta.apply(&MetaCmd::SetRootCredentials(creds.clone()))
-                .map_err(meta_err)?;
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(
-                out,
-                "# New root credentials (shown once; stored in the data dir). Paste into your shell:"
-            );
-            let _ = writeln!(
-                out,
-                "export AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={}",
-                creds.access_key, creds.secret_key
-            );
-            let _ = writeln!(
-                out,
-                "export ARUSTIO_ACCESS_KEY={} ARUSTIO_SECRET_KEY={}",
-                creds.access_key, creds.secret_key
-            );
-            let _ = out.flush();
-            Ok(creds)
-        }
-    }
-}
-
-fn random_string(len: usize, alphabet: &[u8]) -> String {
-    let mut rng = rand::rng();
-    (0..len)
-        .map(|_| char::from(alphabet[rng.random_range(0..alphabet.len())]))
-        .collect()
-}
-
 async fn serve(config: Config) -> Result<(), ServeError> {
-    let node = open_node(&config)?;
-    let s3_listener = TcpListener::bind(config.s3_addr)
-        .await
-        .map_err(|source| ServeError::Bind {
-            addr: config.s3_addr.to_string(),
-            source,
-        })?;
-    let grpc_listener = TcpListener::bind(config.grpc_addr)
-        .await
-        .map_err(|source| ServeError::Bind {
-            addr: config.grpc_addr.to_string(),
-            source,
-        })?;
-    let s3_addr = s3_listener.local_addr().map_err(|e| ServeError::Other(e.to_string()))?;
-    let service = crate::s3::build_service(Arc::clone(&node.namespace), &node.credentials, config.domain.as_deref())
-        .map_err(|e| ServeError::Other(format!("domain {:?}: {e}", config.domain)))?;
+    let node = open_node(&config).await?;
+    let grpc_listener = bind(config.grpc_addr).await?;
+    let advertise = match &config.advertise_addr {
+        Some(a) => a.clone(),
+        None if config.grpc_addr.ip().is_unspecified() => {
+            return Err(ServeError::Other(format!(
+                "--grpc-addr {} is not an address peers can reach: set --advertise-addr HOST:PORT",
+                config.grpc_addr
+            )));
+        }
+        None => config.grpc_addr.to_string(),
+    };
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    // The S3 port opens once the node is in its cluster; peers and the admin API need the
+    // gRPC port before that.
+    let s3_port = tokio::sync::watch::channel(None::<std::net::SocketAddr>);
     let grpc = tokio::spawn(crate::admin::serve(
         grpc_listener,
-        Arc::clone(&node.meta),
         Arc::clone(&node.namespace),
-        node.credentials.clone(),
-        s3_addr,
+        Arc::clone(&node.meta),
+        Arc::clone(&node.cluster),
+        node.cluster_key.clone(),
+        s3_port.1,
         shutdown_rx.clone(),
     ));
+    let formed = node.form_cluster(&config, &advertise).await;
+    if let Err(e) = formed {
+        let _ = shutdown_tx.send(true);
+        node.cluster.shutdown().await;
+        return Err(e);
+    }
+    let s3_listener = bind(config.s3_addr).await?;
+    let s3_addr = s3_listener.local_addr().map_err(|e| ServeError::Other(e.to_string()))?;
+    let _ = s3_port.0.send(Some(s3_addr));
+    let service = crate::s3::build_service(
+        Arc::clone(&node.namespace),
+        Arc::clone(&node.meta),
+        config.domain.as_deref(),
+    )
+    .map_err(|e| ServeError::Other(format!("domain {:?}: {e}", config.domain)))?;
     spawn_upload_sweeper(
         Arc::clone(&node.namespace),
         Duration::from_secs(config.multipart_expiry_secs),
         shutdown_rx,
     );
-    info!(s3 = %s3_addr, grpc = %config.grpc_addr, data_dir = %config.data_dir.display(), "arustio is serving");
+    info!(s3 = %s3_addr, grpc = %config.grpc_addr, node = config.node_id, data_dir = %config.data_dir.display(), "arustio is serving");
     println!(
         "arustio: S3 endpoint http://{s3_addr}, admin gRPC http://{}",
         config.grpc_addr
@@ -306,6 +174,7 @@ async fn serve(config: Config) -> Result<(), ServeError> {
         Err(e) => error!(error = %e, "admin API task failed"),
         Ok(Ok(())) => {}
     }
+    node.cluster.shutdown().await;
     Ok(())
 }
 

@@ -3,17 +3,25 @@
 //! log and state machine that replicate it.
 
 mod apply;
+mod cluster;
 mod log_store;
 mod meta_cmd;
 mod meta_store;
+mod network;
 mod rocks;
+mod service;
 mod state_machine;
 mod types;
 
 pub use apply::{ApplyError, apply_to_kv};
+pub use cluster::{
+    ClusterError, ClusterNode, ClusterStatus, LeaderOp, LeaderReply, LinearizableReadHandle, Member, QUORUM_WAIT,
+    Timings, forward_to,
+};
 pub use log_store::LogStore;
 pub use meta_cmd::{MetaCmd, RootCredentials};
 pub use meta_store::MetaStore;
 pub use rocks::RocksKv;
+pub use service::RaftService;
 pub use state_machine::StateMachine;
 pub use types::{LogId, MetaResponse, NodeId, Raft, Refusal, StorageError, TypeConfig};

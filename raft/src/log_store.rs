@@ -39,7 +39,8 @@ pub(crate) fn get_json<T: DeserializeOwned>(kv: &dyn KvStore, key: &[u8]) -> Res
 
 pub(crate) fn put_json<T: Serialize>(kv: &dyn KvStore, key: &[u8], value: &T) -> Result<(), StorageError> {
     let v = serde_json::to_vec(value).map_err(|e| io_err(ErrorSubject::Store, ErrorVerb::Write, e))?;
-    kv.put(key, &v).map_err(|e| io_err(ErrorSubject::Store, ErrorVerb::Write, e))
+    kv.put(key, &v)
+        .map_err(|e| io_err(ErrorSubject::Store, ErrorVerb::Write, e))
 }
 
 /// The Raft log of one node.

@@ -21,6 +21,15 @@ impl std::fmt::Debug for RootCredentials {
     }
 }
 
+impl From<RootCredentials> for arustio_proto::auth::Key {
+    fn from(c: RootCredentials) -> Self {
+        Self {
+            id: c.access_key,
+            secret: c.secret_key,
+        }
+    }
+}
+
 /// A change to the cluster-wide state. Commands are serialisable and applying one is
 /// deterministic, so a replicated log can carry them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -7,11 +7,15 @@ use arustio_namespace::{KvPairs, KvStore, MountEntry, MountTable};
 use crate::apply::{META_PREFIX, ROOT_CREDENTIALS, read_cache_nodes, read_mounts, scan_all};
 use crate::{ApplyError, MetaCmd, RootCredentials, apply_to_kv};
 
-/// The state machine of one node: applies [`MetaCmd`]s to its KV store and keeps a
-/// snapshot of the mount table for the hot path.
+/// The state machine of one node: applies [`MetaCmd`]s to its KV store and keeps the
+/// mount table and root credentials in memory for the hot path.
 pub struct MetaStore {
     kv: Arc<dyn KvStore>,
+    /// This node's own root mount (`<data-dir>/root`), used while no replicated mount
+    /// takes `/`: every node serves its own.
+    local_root: Option<MountEntry>,
     mounts: RwLock<Arc<Vec<MountEntry>>>,
+    credentials: RwLock<Option<RootCredentials>>,
     apply_lock: Mutex<()>,
 }
 
@@ -24,25 +28,42 @@ impl std::fmt::Debug for MetaStore {
 }
 
 impl MetaStore {
-    /// Loads the state held in `kv`.
-    pub fn open(kv: Arc<dyn KvStore>) -> Result<Self, ApplyError> {
-        let mounts = read_mounts(kv.as_ref())?;
-        Ok(Self {
+    /// Loads the state held in `kv`; `local_root` serves `/` unless a replicated mount does.
+    pub fn open(kv: Arc<dyn KvStore>, local_root: Option<MountEntry>) -> Result<Self, ApplyError> {
+        let store = Self {
             kv,
-            mounts: RwLock::new(Arc::new(mounts)),
+            local_root,
+            mounts: RwLock::default(),
+            credentials: RwLock::default(),
             apply_lock: Mutex::new(()),
-        })
+        };
+        store.reload()?;
+        Ok(store)
+    }
+
+    /// Refreshes the in-memory views from the KV store.
+    fn reload(&self) -> Result<(), ApplyError> {
+        let mut mounts = read_mounts(self.kv.as_ref())?;
+        if let Some(root) = &self.local_root
+            && !mounts.iter().any(|m| m.path.is_empty())
+        {
+            mounts.insert(0, root.clone());
+        }
+        *self.mounts.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(mounts);
+        let creds = self
+            .kv
+            .get(ROOT_CREDENTIALS)?
+            .map(|v| serde_json::from_slice(&v))
+            .transpose()?;
+        *self.credentials.write().unwrap_or_else(PoisonError::into_inner) = creds;
+        Ok(())
     }
 
     /// Applies one command.
     pub fn apply(&self, cmd: &MetaCmd) -> Result<(), ApplyError> {
         let _serial = self.apply_lock.lock().unwrap_or_else(PoisonError::into_inner);
         apply_to_kv(self.kv.as_ref(), cmd)?;
-        if matches!(cmd, MetaCmd::Mount(_) | MetaCmd::Unmount { .. }) {
-            let mounts = read_mounts(self.kv.as_ref())?;
-            *self.mounts.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(mounts);
-        }
-        Ok(())
+        self.reload()
     }
 
     /// Replaces the whole replicated state (a snapshot being installed).
@@ -56,9 +77,7 @@ impl MetaStore {
                 self.kv.put(k, v)?;
             }
         }
-        let mounts = read_mounts(self.kv.as_ref())?;
-        *self.mounts.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(mounts);
-        Ok(())
+        self.reload()
     }
 
     /// The whole replicated state, for a snapshot.
@@ -72,13 +91,9 @@ impl MetaStore {
         read_cache_nodes(self.kv.as_ref())
     }
 
-    /// The stored root credentials.
-    pub fn root_credentials(&self) -> Result<Option<RootCredentials>, ApplyError> {
-        Ok(self
-            .kv
-            .get(ROOT_CREDENTIALS)?
-            .map(|v| serde_json::from_slice(&v))
-            .transpose()?)
+    /// The root credentials, once set.
+    pub fn root_credentials(&self) -> Option<RootCredentials> {
+        self.credentials.read().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     /// The underlying KV store (node-local records share it, in their own keyspace).

@@ -11,7 +11,7 @@ impl StoreBuilder<TypeConfig, LogStore, StateMachine, tempfile::TempDir> for Roc
     async fn build(&self) -> Result<(tempfile::TempDir, LogStore, StateMachine), StorageError> {
         let dir = tempfile::tempdir().expect("temp dir");
         let kv = Arc::new(RocksKv::open(dir.path()).expect("rocksdb"));
-        let meta = Arc::new(MetaStore::open(kv.clone()).expect("meta store"));
+        let meta = Arc::new(MetaStore::open(kv.clone(), None).expect("meta store"));
         Ok((dir, LogStore::new(kv), StateMachine::new(meta)))
     }
 }

@@ -1,6 +1,6 @@
-//! The gRPC admin API: mounts and file operations on the namespace.
+//! The gRPC admin API: mounts and file operations on the namespace, and the cluster.
 
-mod auth;
+mod cluster;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -9,17 +9,19 @@ use arustio_backends::{MountOptions, MountUri};
 use arustio_namespace::{FsEntry, MountEntry, MountTable, Namespace, NsError, PutOptions};
 use arustio_proto::admin::admin_server::{Admin, AdminServer};
 use arustio_proto::admin::{
-    DataChunk, FileInfo, GetInfoRequest, GetInfoResponse, ListMountsRequest, ListMountsResponse, ListRequest,
-    ListResponse, MkdirRequest, MountInfo, MountRequest, PathRequest, RemoveRequest, RemoveResponse, RenameRequest,
-    UnmountRequest, UnmountResponse, WriteRequest,
+    AddNodeRequest, ClusterJson, ClusterStatusRequest, DataChunk, FileInfo, GetInfoRequest, GetInfoResponse,
+    ListMountsRequest, ListMountsResponse, ListRequest, ListResponse, MkdirRequest, MountInfo, MountRequest,
+    PathRequest, RemoveNodeRequest, RemoveRequest, RemoveResponse, RenameRequest, UnmountRequest, UnmountResponse,
+    WriteRequest,
 };
-use arustio_raft::{ApplyError, MetaCmd, MetaStore, RootCredentials};
+use arustio_proto::auth::{AuthLayer, Key};
+use arustio_raft::{ClusterError, ClusterNode, LinearizableReadHandle, MetaCmd, MetaStore, RaftService};
 use futures::stream::{BoxStream, StreamExt};
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::{Request, Response, Status, Streaming};
 
-pub use auth::Signed;
+pub use arustio_proto::auth::Signed;
 
 /// Most entries one List call returns.
 const MAX_LIST: u32 = 1000;
@@ -27,7 +29,20 @@ const MAX_LIST: u32 = 1000;
 struct AdminService {
     meta: Arc<MetaStore>,
     ns: Arc<Namespace>,
-    s3_addr: SocketAddr,
+    cluster: Arc<ClusterNode>,
+    reads: LinearizableReadHandle,
+    /// The S3 endpoint's address, once it is open.
+    s3_addr: tokio::sync::watch::Receiver<Option<SocketAddr>>,
+}
+
+impl AdminService {
+    /// A linearizable read first, when asked for.
+    async fn fresh(&self, consistent: bool) -> Result<(), Status> {
+        if consistent {
+            self.reads.ensure().await.map_err(cluster_status)?;
+        }
+        Ok(())
+    }
 }
 
 /// Maps a namespace error to a gRPC status with a one-line message.
@@ -59,10 +74,14 @@ fn status(e: NsError) -> Status {
     }
 }
 
-fn apply_status(e: ApplyError) -> Status {
+/// Maps a cluster error to a gRPC status with a one-line message.
+fn cluster_status(e: ClusterError) -> Status {
+    let msg = e.to_string();
     match e {
-        ApplyError::Refused(_) => Status::failed_precondition(e.to_string()),
-        e => Status::internal(e.to_string()),
+        ClusterError::Refused(_) => Status::failed_precondition(msg),
+        ClusterError::NoQuorum(_) | ClusterError::Unreachable { .. } => Status::unavailable(msg),
+        ClusterError::Invalid(_) => Status::invalid_argument(msg),
+        ClusterError::Raft(_) => Status::internal(msg),
     }
 }
 
@@ -82,6 +101,7 @@ fn mount_info(m: &MountEntry) -> MountInfo {
         uri: m.uri.clone(),
         options: m.options.masked(),
         readonly: m.readonly,
+        node_local: kind.is_some_and(|k| k.node_local()),
     }
 }
 
@@ -114,7 +134,7 @@ impl Admin for AdminService {
     async fn get_info(&self, _req: Request<GetInfoRequest>) -> Result<Response<GetInfoResponse>, Status> {
         Ok(Response::new(GetInfoResponse {
             version: env!("CARGO_PKG_VERSION").to_owned(),
-            s3_addr: self.s3_addr.to_string(),
+            s3_addr: self.s3_addr.borrow().map(|a| a.to_string()).unwrap_or_default(),
             mount_count: u32::try_from(self.meta.mounts().len()).unwrap_or(u32::MAX),
         }))
     }
@@ -135,11 +155,16 @@ impl Admin for AdminService {
             options,
             readonly,
         };
+        // The check reads the mount table: strictly, so a mount just made elsewhere counts.
+        self.fresh(true).await?;
         self.ns
             .check_new_mount(&entry, r.shadow, !r.no_check)
             .await
             .map_err(status)?;
-        self.meta.apply(&MetaCmd::Mount(entry.clone())).map_err(apply_status)?;
+        self.cluster
+            .write(MetaCmd::Mount(entry.clone()))
+            .await
+            .map_err(cluster_status)?;
         tracing::info!(path = %entry.display_path(), uri = %entry.uri, options = %entry.options, "mounted");
         Ok(Response::new(mount_info(&entry)))
     }
@@ -152,6 +177,7 @@ impl Admin for AdminService {
                 "/ is the root mount and cannot be unmounted",
             ));
         }
+        self.fresh(true).await?;
         if !self.meta.mounts().iter().any(|m| m.path == path) {
             return Err(Status::not_found(format!("/{path} is not a mount point")));
         }
@@ -165,9 +191,10 @@ impl Admin for AdminService {
         for u in &uploads {
             self.ns.abort_upload(u).await.map_err(status)?;
         }
-        self.meta
-            .apply(&MetaCmd::Unmount { path: path.clone() })
-            .map_err(apply_status)?;
+        self.cluster
+            .write(MetaCmd::Unmount { path: path.clone() })
+            .await
+            .map_err(cluster_status)?;
         tracing::info!(path = %format!("/{path}"), aborted = uploads.len(), "unmounted");
         Ok(Response::new(UnmountResponse {
             aborted_uploads: u32::try_from(uploads.len()).unwrap_or(u32::MAX),
@@ -175,6 +202,7 @@ impl Admin for AdminService {
     }
 
     async fn list_mounts(&self, _req: Request<ListMountsRequest>) -> Result<Response<ListMountsResponse>, Status> {
+        self.fresh(true).await?;
         let mut mounts: Vec<MountInfo> = self.meta.mounts().iter().map(mount_info).collect();
         mounts.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(Response::new(ListMountsResponse { mounts }))
@@ -182,6 +210,7 @@ impl Admin for AdminService {
 
     async fn list(&self, req: Request<ListRequest>) -> Result<Response<ListResponse>, Status> {
         let r = req.into_inner();
+        self.fresh(r.consistent).await?;
         let after = (!r.after.is_empty()).then_some((r.after, r.after_is_dir));
         let limit = if r.limit == 0 { MAX_LIST } else { r.limit.min(MAX_LIST) };
         let (entries, truncated) = self.ns.fs_list(&r.path, after, limit as usize).await.map_err(status)?;
@@ -192,8 +221,10 @@ impl Admin for AdminService {
     }
 
     async fn stat(&self, req: Request<PathRequest>) -> Result<Response<FileInfo>, Status> {
+        let r = req.into_inner();
+        self.fresh(r.consistent).await?;
         Ok(Response::new(file_info(
-            self.ns.fs_stat(&req.into_inner().path).await.map_err(status)?,
+            self.ns.fs_stat(&r.path).await.map_err(status)?,
         )))
     }
 
@@ -220,7 +251,8 @@ impl Admin for AdminService {
     type ReadStream = BoxStream<'static, Result<DataChunk, Status>>;
 
     async fn read(&self, req: Request<PathRequest>) -> Result<Response<Self::ReadStream>, Status> {
-        let path = req.into_inner().path;
+        let PathRequest { path, consistent } = req.into_inner();
+        self.fresh(consistent).await?;
         let entry = self.ns.fs_stat(&path).await.map_err(status)?;
         if entry.is_dir {
             return Err(Status::failed_precondition(format!("{}: is a directory", entry.path)));
@@ -234,6 +266,18 @@ impl Admin for AdminService {
                 .map_err(|e| Status::unavailable(e.to_string()))
         });
         Ok(Response::new(out.boxed()))
+    }
+
+    async fn cluster_status(&self, req: Request<ClusterStatusRequest>) -> Result<Response<ClusterJson>, Status> {
+        cluster::status(&self.cluster, req.into_inner().local).await
+    }
+
+    async fn add_node(&self, req: Request<AddNodeRequest>) -> Result<Response<ClusterJson>, Status> {
+        cluster::add_node(&self.cluster, req.into_inner()).await
+    }
+
+    async fn remove_node(&self, req: Request<RemoveNodeRequest>) -> Result<Response<ClusterJson>, Status> {
+        cluster::remove_node(&self.cluster, req.into_inner()).await
     }
 
     async fn write(&self, req: Request<Streaming<WriteRequest>>) -> Result<Response<FileInfo>, Status> {
@@ -264,20 +308,50 @@ impl Admin for AdminService {
     }
 }
 
-/// Serves the admin API on `listener` until `stop` turns true. Every call must be signed
-/// with `creds`.
+/// Serves the admin API and the Raft peer RPCs on `listener` until `stop` turns true.
+/// Admin calls must be signed with the root credentials, peer calls with the cluster key.
 pub async fn serve(
     listener: TcpListener,
-    meta: Arc<MetaStore>,
     ns: Arc<Namespace>,
-    creds: RootCredentials,
-    s3_addr: SocketAddr,
+    meta: Arc<MetaStore>,
+    cluster: Arc<ClusterNode>,
+    cluster_key: Option<Key>,
+    s3_addr: tokio::sync::watch::Receiver<Option<SocketAddr>>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> Result<(), tonic::transport::Error> {
+    let keys = Arc::clone(&meta);
+    let key_for = move |path: &str| {
+        if path.starts_with("/arustio.raft.v1.Raft/") {
+            cluster_key
+                .clone()
+                .ok_or("this node has no cluster secret: start every node with --cluster-secret")
+        } else {
+            keys.root_credentials()
+                .map(Key::from)
+                .ok_or("this node has no root credentials yet (it is joining a cluster)")
+        }
+    };
+    let admin = AdminService {
+        meta,
+        ns,
+        reads: LinearizableReadHandle::new(Arc::clone(&cluster)),
+        cluster: Arc::clone(&cluster),
+        s3_addr,
+    };
+    // Small request/response calls (Raft heartbeats, admin calls): no Nagle delay.
+    let incoming = TcpListenerStream::new(listener).map(|conn| {
+        conn.inspect(|c| {
+            let _ = c.set_nodelay(true);
+        })
+    });
     tonic::transport::Server::builder()
-        .layer(auth::AuthLayer(Arc::new(creds)))
-        .add_service(AdminServer::new(AdminService { meta, ns, s3_addr }))
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
+        .layer(AuthLayer(Arc::new(key_for)))
+        .add_service(AdminServer::new(admin))
+        .add_service(
+            arustio_proto::raft::raft_server::RaftServer::new(RaftService::new(cluster))
+                .max_decoding_message_size(256 << 20),
+        )
+        .serve_with_incoming_shutdown(incoming, async move {
             let _ = stop.wait_for(|s| *s).await;
         })
         .await

@@ -100,6 +100,7 @@ async fn download_file(c: &mut Client, remote: &str, local: &Path) -> Result<(),
     let info = c
         .stat(PathRequest {
             path: remote.to_owned(),
+            consistent: false,
         })
         .await?
         .into_inner();
@@ -115,6 +116,7 @@ async fn download_file(c: &mut Client, remote: &str, local: &Path) -> Result<(),
         let mut s = c
             .read(PathRequest {
                 path: remote.to_owned(),
+                consistent: false,
             })
             .await?
             .into_inner();
@@ -146,6 +148,7 @@ pub(super) async fn copy_to_local(c: &mut Client, remote: &str, local: &Path, re
     let info = c
         .stat(PathRequest {
             path: remote.to_owned(),
+            consistent: false,
         })
         .await?
         .into_inner();

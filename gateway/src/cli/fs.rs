@@ -64,10 +64,18 @@ pub enum FsCmd {
         recursive: bool,
         #[arg(default_value = "/")]
         path: String,
+        /// Read after every write committed cluster-wide before the call.
+        #[arg(long)]
+        consistent: bool,
     },
     /// Show a file or directory.
     #[command(after_help = "Example:\n  arustio fs stat /data/lake/part-0.parquet")]
-    Stat { path: String },
+    Stat {
+        path: String,
+        /// Read after every write committed cluster-wide before the call.
+        #[arg(long)]
+        consistent: bool,
+    },
     /// Make a directory.
     #[command(after_help = "Example:\n  arustio fs mkdir -p /data/lake/2026/11")]
     Mkdir {
@@ -88,7 +96,12 @@ pub enum FsCmd {
     Mv { src: String, dst: String },
     /// Print a file.
     #[command(after_help = "Example:\n  arustio fs cat /data/README.txt")]
-    Cat { path: String },
+    Cat {
+        path: String,
+        /// Read after every write committed cluster-wide before the call.
+        #[arg(long)]
+        consistent: bool,
+    },
     /// Upload local files.
     #[command(after_help = "Example:\n  arustio fs copy-from-local -r ./logs /data/logs")]
     CopyFromLocal {
@@ -167,9 +180,20 @@ pub async fn run(cmd: FsCmd, c: &mut Client) -> Result<(), CliError> {
             let mounts = c.list_mounts(ListMountsRequest {}).await?.into_inner().mounts;
             print_mounts(&mounts, json);
         }
-        FsCmd::Ls { long, recursive, path } => ls(c, &path, long, recursive).await?,
-        FsCmd::Stat { path } => {
-            let f = c.stat(PathRequest { path }).await?.into_inner();
+        FsCmd::Ls {
+            long,
+            recursive,
+            path,
+            consistent,
+        } => {
+            if consistent {
+                let path = path.clone();
+                c.stat(PathRequest { path, consistent }).await?;
+            }
+            ls(c, &path, long, recursive).await?;
+        }
+        FsCmd::Stat { path, consistent } => {
+            let f = c.stat(PathRequest { path, consistent }).await?.into_inner();
             println!("Path: {}", f.path);
             println!("Type: {}", kind(&f));
             println!("Size: {}", f.size);
@@ -199,8 +223,8 @@ pub async fn run(cmd: FsCmd, c: &mut Client) -> Result<(), CliError> {
             let f = c.rename(RenameRequest { src: src.clone(), dst }).await?.into_inner();
             println!("Moved {src} to {}", f.path);
         }
-        FsCmd::Cat { path } => {
-            let mut s = c.read(PathRequest { path }).await?.into_inner();
+        FsCmd::Cat { path, consistent } => {
+            let mut s = c.read(PathRequest { path, consistent }).await?.into_inner();
             let mut out = std::io::stdout().lock();
             while let Some(chunk) = s.next().await {
                 out.write_all(&chunk?.data)
@@ -326,13 +350,14 @@ fn print_mounts(mounts: &[MountInfo], json: bool) {
             .iter()
             .map(|m| {
                 serde_json::json!({"path": m.path, "type": m.kind, "uri": m.uri, "options": m.options,
-                    "mode": if m.readonly { "ro" } else { "rw" }, "capabilities": m.capabilities})
+                    "mode": if m.readonly { "ro" } else { "rw" }, "node_local": m.node_local,
+                    "capabilities": m.capabilities})
             })
             .collect();
         println!("{}", serde_json::Value::Array(rows));
         return;
     }
-    let rows: Vec<[String; 5]> = mounts
+    let rows: Vec<[String; 6]> = mounts
         .iter()
         .map(|m| {
             [
@@ -341,10 +366,12 @@ fn print_mounts(mounts: &[MountInfo], json: bool) {
                 m.uri.clone(),
                 m.options.clone(),
                 if m.readonly { "ro" } else { "rw" }.to_owned(),
+                // Each node serves its own directory or memory for these.
+                if m.node_local { "node-local" } else { "shared" }.to_owned(),
             ]
         })
         .collect();
-    print_table(["Mount Point", "Type", "URI", "Options", "Mode"], &rows);
+    print_table(["Mount Point", "Type", "URI", "Options", "Mode", "Scope"], &rows);
 }
 
 fn print_table<const N: usize>(header: [&str; N], rows: &[[String; N]]) {
@@ -375,6 +402,7 @@ pub(super) async fn list_all(c: &mut Client, path: &str) -> Result<Vec<FileInfo>
                 after: after.clone(),
                 after_is_dir,
                 limit: 1000,
+                consistent: false,
             })
             .await?
             .into_inner();

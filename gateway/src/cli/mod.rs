@@ -1,5 +1,6 @@
 //! The admin CLI: connects to a node's gRPC admin API with signed calls.
 
+pub mod cluster;
 mod copy;
 pub mod fs;
 
@@ -97,8 +98,9 @@ pub async fn connect(server: &str) -> Result<Client, CliError> {
     let endpoint = Endpoint::from_shared(server.to_owned()).map_err(|e| bad(e.to_string()))?;
     let channel = endpoint
         .connect_timeout(std::time::Duration::from_secs(5))
+        .tcp_nodelay(true)
         .connect()
         .await
         .map_err(|e| bad(std::error::Error::source(&e).map_or_else(|| e.to_string(), ToString::to_string)))?;
-    Ok(AdminClient::new(Signed::new(channel, creds)).max_decoding_message_size(64 * 1024 * 1024))
+    Ok(AdminClient::new(Signed::new(channel, creds.into())).max_decoding_message_size(64 * 1024 * 1024))
 }

@@ -59,7 +59,6 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use arustio_namespace::{Conditions, Namespace};
-use arustio_raft::RootCredentials;
 use chrono::{DateTime, Utc};
 use s3s::dto::{ETagCondition, Metadata, Timestamp};
 use s3s::service::{S3Service, S3ServiceBuilder};
@@ -109,23 +108,19 @@ impl hyper::service::Service<http::Request<hyper::body::Incoming>> for WithReque
     }
 }
 
-/// The root pair. An unknown access key is InvalidAccessKeyId, as AWS answers (s3s's
-/// SimpleAuth says NotSignedUp).
-struct RootAuth {
-    access_key: String,
-    secret_key: s3s::auth::SecretKey,
-}
+/// The root pair, as replicated (it can change on any node). An unknown access key is
+/// InvalidAccessKeyId, as AWS answers (s3s's SimpleAuth says NotSignedUp).
+struct RootAuth(Arc<arustio_raft::MetaStore>);
 
 #[async_trait::async_trait]
 impl s3s::auth::S3Auth for RootAuth {
     async fn get_secret_key(&self, access_key: &str) -> S3Result<s3s::auth::SecretKey> {
-        if access_key == self.access_key {
-            Ok(self.secret_key.clone())
-        } else {
-            Err(error::err(
+        match self.0.root_credentials() {
+            Some(creds) if creds.access_key == access_key => Ok(creds.secret_key.into()),
+            _ => Err(error::err(
                 s3s::S3ErrorCode::InvalidAccessKeyId,
                 "The AWS Access Key Id you provided does not exist in our records.",
-            ))
+            )),
         }
     }
 }
@@ -133,14 +128,11 @@ impl s3s::auth::S3Auth for RootAuth {
 /// Builds the HTTP service: SigV4/SigV2 with the root pair, virtual hosts under `domain`.
 pub fn build_service(
     ns: Arc<Namespace>,
-    creds: &RootCredentials,
+    meta: Arc<arustio_raft::MetaStore>,
     domain: Option<&str>,
 ) -> Result<WithRequestId, String> {
     let mut b = S3ServiceBuilder::new(Gateway { ns });
-    b.set_auth(RootAuth {
-        access_key: creds.access_key.clone(),
-        secret_key: creds.secret_key.clone().into(),
-    });
+    b.set_auth(RootAuth(meta));
     b.set_validation(BucketNames);
     if let Some(domain) = domain {
         b.set_host(host::Domain::new(domain)?);

@@ -1,12 +1,13 @@
-//! Admin API authentication: every call carries the root access key, a unix timestamp and
-//! `HMAC-SHA256(secret, "<grpc method path>\n<timestamp>\n<access key>")` in hex, so the
+//! How calls are authenticated: every call carries a key id, a unix timestamp and
+//! `HMAC-SHA256(secret, "<grpc method path>\n<timestamp>\n<key id>")` in hex, so the
 //! secret never crosses the wire. The server accepts a timestamp within five minutes.
+//! Admin calls are signed with the root credentials, peer (Raft) calls with the cluster
+//! secret.
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use arustio_raft::RootCredentials;
 use futures::future::BoxFuture;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
@@ -16,6 +17,24 @@ const TIMESTAMP: &str = "x-arustio-timestamp";
 const SIGNATURE: &str = "x-arustio-signature";
 /// Largest accepted clock difference, in seconds.
 const SKEW_SECS: u64 = 300;
+
+/// A signing key: its public id and its secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Key {
+    /// Sent with every call (the root access key, or `cluster`).
+    pub id: String,
+    /// Never sent.
+    pub secret: String,
+}
+
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Key")
+            .field("id", &self.id)
+            .field("secret", &"****")
+            .finish()
+    }
+}
 
 fn now_secs() -> u64 {
     SystemTime::now()
@@ -30,13 +49,13 @@ fn mac(secret: &str, path: &str, ts: &str, access_key: &str) -> Hmac<Sha256> {
     m
 }
 
-/// Checks a call's headers against the root credentials.
-pub fn verify(creds: &RootCredentials, path: &str, headers: &http::HeaderMap) -> Result<(), &'static str> {
+/// Checks a call's headers against `creds`.
+pub fn verify(creds: &Key, path: &str, headers: &http::HeaderMap) -> Result<(), &'static str> {
     let get = |name| headers.get(name).and_then(|v| v.to_str().ok());
     let (Some(ak), Some(ts), Some(sig)) = (get(ACCESS_KEY), get(TIMESTAMP), get(SIGNATURE)) else {
-        return Err("missing admin credentials: set ARUSTIO_ACCESS_KEY and ARUSTIO_SECRET_KEY");
+        return Err("missing credentials: set ARUSTIO_ACCESS_KEY and ARUSTIO_SECRET_KEY");
     };
-    if ak != creds.access_key {
+    if ak != creds.id {
         return Err("unknown access key");
     }
     let t: u64 = ts.parse().map_err(|_| "bad timestamp")?;
@@ -44,21 +63,17 @@ pub fn verify(creds: &RootCredentials, path: &str, headers: &http::HeaderMap) ->
         return Err("request timestamp is more than 5 minutes off the server's clock");
     }
     let sig = hex::decode(sig).map_err(|_| "bad signature")?;
-    mac(&creds.secret_key, path, ts, ak)
+    mac(&creds.secret, path, ts, ak)
         .verify_slice(&sig)
         .map_err(|_| "signature does not match: wrong secret key")
 }
 
 /// Signs a call.
-pub fn sign(creds: &RootCredentials, path: &str, headers: &mut http::HeaderMap) {
+pub fn sign(creds: &Key, path: &str, headers: &mut http::HeaderMap) {
     let ts = now_secs().to_string();
-    let sig = hex::encode(
-        mac(&creds.secret_key, path, &ts, &creds.access_key)
-            .finalize()
-            .into_bytes(),
-    );
+    let sig = hex::encode(mac(&creds.secret, path, &ts, &creds.id).finalize().into_bytes());
     for (k, v) in [
-        (ACCESS_KEY, creds.access_key.as_str()),
+        (ACCESS_KEY, creds.id.as_str()),
         (TIMESTAMP, ts.as_str()),
         (SIGNATURE, sig.as_str()),
     ] {
@@ -68,9 +83,12 @@ pub fn sign(creds: &RootCredentials, path: &str, headers: &mut http::HeaderMap) 
     }
 }
 
+/// Which key a call to this method path must be signed with, or why none will do.
+pub type KeyFor = Arc<dyn Fn(&str) -> Result<Key, &'static str> + Send + Sync>;
+
 /// Server side: refuses unauthenticated calls before they reach the service.
 #[derive(Clone)]
-pub struct AuthLayer(pub Arc<RootCredentials>);
+pub struct AuthLayer(pub KeyFor);
 
 impl<S> tower::Layer<S> for AuthLayer {
     type Service = Authenticated<S>;
@@ -78,7 +96,7 @@ impl<S> tower::Layer<S> for AuthLayer {
     fn layer(&self, inner: S) -> Self::Service {
         Authenticated {
             inner,
-            creds: Arc::clone(&self.0),
+            key_for: Arc::clone(&self.0),
         }
     }
 }
@@ -87,7 +105,7 @@ impl<S> tower::Layer<S> for AuthLayer {
 #[derive(Clone)]
 pub struct Authenticated<S> {
     inner: S,
-    creds: Arc<RootCredentials>,
+    key_for: KeyFor,
 }
 
 impl<S, B> tower::Service<http::Request<B>> for Authenticated<S>
@@ -104,10 +122,11 @@ where
     }
 
     fn call(&mut self, req: http::Request<B>) -> Self::Future {
-        match verify(&self.creds, req.uri().path(), req.headers()) {
+        let path = req.uri().path();
+        match (self.key_for)(path).and_then(|key| verify(&key, path, req.headers())) {
             Ok(()) => Box::pin(self.inner.call(req)),
             Err(msg) => {
-                tracing::warn!(method = req.uri().path(), reason = msg, "refused an admin call");
+                tracing::warn!(method = path, reason = msg, "refused a call");
                 let resp = tonic::Status::unauthenticated(msg).into_http();
                 Box::pin(async move { Ok(resp) })
             }
@@ -119,12 +138,12 @@ where
 #[derive(Clone)]
 pub struct Signed<S> {
     inner: S,
-    creds: Arc<RootCredentials>,
+    creds: Arc<Key>,
 }
 
 impl<S> Signed<S> {
     /// Wraps a channel.
-    pub fn new(inner: S, creds: RootCredentials) -> Self {
+    pub fn new(inner: S, creds: Key) -> Self {
         Self {
             inner,
             creds: Arc::new(creds),
@@ -157,9 +176,9 @@ mod tests {
 
     #[test]
     fn signatures_verify_only_with_the_secret() {
-        let creds = RootCredentials {
-            access_key: "AK".into(),
-            secret_key: "s3cret-key".into(),
+        let creds = Key {
+            id: "AK".into(),
+            secret: "s3cret-key".into(),
         };
         let mut h = http::HeaderMap::new();
         sign(&creds, "/arustio.admin.v1.Admin/Mount", &mut h);
@@ -168,9 +187,9 @@ mod tests {
             verify(&creds, "/arustio.admin.v1.Admin/Unmount", &h).is_err(),
             "bound to the method"
         );
-        let other = RootCredentials {
-            access_key: "AK".into(),
-            secret_key: "other".into(),
+        let other = Key {
+            id: "AK".into(),
+            secret: "other".into(),
         };
         assert!(verify(&other, "/arustio.admin.v1.Admin/Mount", &h).is_err());
         assert!(verify(&creds, "/x", &http::HeaderMap::new()).is_err());

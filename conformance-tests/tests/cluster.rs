@@ -1,0 +1,219 @@
+//! Three real `arustio serve` processes on 127.0.0.1 forming a Raft cluster: shared mount
+//! table, leader failover, catch-up through a snapshot, restarts, and a minority that
+//! refuses writes.
+
+use std::time::{Duration, Instant};
+
+use arustio_conformance_tests::cluster::{Cluster, admin, mount_mem};
+use arustio_conformance_tests::{get_bytes, s3_client};
+
+fn ok(out: &std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mounts_and_objects_are_shared_across_nodes() {
+    let c = Cluster::start(3);
+    let status = c.status(2);
+    assert_eq!(status["members"].as_array().map(Vec::len), Some(3), "{status}");
+    assert_eq!(status["leader"].as_u64(), Some(1));
+    let shared = tempfile::tempdir().unwrap();
+    let uri = format!("local://{}", shared.path().display());
+    ok(&c.nodes[1].cli(&["fs", "mount", "/shared", &uri]));
+    for i in 0..3 {
+        assert!(c.mounts(i).contains(&"/shared".to_owned()), "node {}", i + 1);
+    }
+    let list: serde_json::Value = serde_json::from_str(&ok(&c.nodes[0].cli(&["fs", "list", "--json"]))).unwrap();
+    let root = list.as_array().unwrap().iter().find(|m| m["path"] == "/").unwrap();
+    assert_eq!(root["node_local"], true, "the zero-config root is each node's own");
+    // Written through node 3, read through node 1: the local:// path is the same directory here.
+    let s3c = s3_client(&c.nodes[2]);
+    s3c.put_object()
+        .bucket("shared")
+        .key("k")
+        .body(b"through node 3".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        get_bytes(&s3_client(&c.nodes[0]), "shared", "k").await,
+        b"through node 3"
+    );
+    // Any node takes admin writes; the root credentials are the cluster's on every node.
+    ok(&c.nodes[2].cli(&["fs", "unmount", "/shared"]));
+    assert!(!c.mounts(0).contains(&"/shared".to_owned()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leader_failover_keeps_every_acknowledged_mount() {
+    let mut c = Cluster::start(3);
+    let kills: usize = std::env::var("ARUSTIO_FAILOVER_KILLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    let mut acknowledged = Vec::new();
+    let mut failovers = Vec::new();
+    for round in 0..kills {
+        let leader = c.wait_for_leader(0, None, Duration::from_secs(10));
+        let path = format!("/before{round}");
+        ok(&c.nodes[(leader + 1) % 3].cli(&["fs", "mount", &path, "mem://x"]));
+        acknowledged.push(path);
+        c.nodes[leader].kill();
+        let start = Instant::now();
+        let survivor = (leader + 1) % 3;
+        let new_leader = c.wait_for_leader(survivor, Some(leader), Duration::from_secs(10));
+        failovers.push(start.elapsed().as_secs_f64());
+        assert_ne!(new_leader, leader);
+        // Writes keep working through the survivors.
+        let path = format!("/after{round}");
+        ok(&c.nodes[survivor].cli(&["fs", "mount", &path, "mem://y"]));
+        acknowledged.push(path);
+        let seen = c.mounts((leader + 2) % 3);
+        for p in &acknowledged {
+            assert!(seen.contains(p), "{p} lost after the failover: {seen:?}");
+        }
+        // The old leader comes back and catches up.
+        c.nodes[leader].restart();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !acknowledged.iter().all(|p| c.mounts(leader).contains(p)) {
+            assert!(Instant::now() < deadline, "the old leader did not catch up");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    let ms: Vec<String> = failovers.iter().map(|s| format!("{:.0}", s * 1000.0)).collect();
+    println!(
+        "leader failover over {kills} SIGKILLs: median {:.0} ms (each: {} ms)",
+        median(failovers.clone()) * 1000.0,
+        ms.join(", ")
+    );
+}
+
+fn percentiles(mut ms: Vec<f64>) -> String {
+    ms.sort_by(f64::total_cmp);
+    let at = |q: f64| ms[((ms.len() as f64 - 1.0) * q) as usize];
+    format!("p50 {:.1} ms, p99 {:.1} ms", at(0.5), at(0.99))
+}
+
+async fn timed_mounts(a: &mut arustio_conformance_tests::cluster::Admin, prefix: &str, n: usize) -> Vec<f64> {
+    let start = Instant::now();
+    let mut ms = Vec::with_capacity(n);
+    for i in 0..n {
+        let t = Instant::now();
+        mount_mem(a, &format!("/{prefix}/m{i:05}"), "m").await.unwrap();
+        ms.push(t.elapsed().as_secs_f64() * 1000.0);
+        assert!(
+            start.elapsed() < Duration::from_secs(600),
+            "{n} writes took over 10 minutes"
+        );
+    }
+    ms
+}
+
+/// A follower is stopped (or, with `ARUSTIO_CATCHUP_WIPE=1`, removed and wiped) while
+/// 1,000 writes (`ARUSTIO_CATCHUP_ENTRIES`) happen; it then catches up through a snapshot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_follower_catches_up_through_a_snapshot() {
+    let entries: usize = std::env::var("ARUSTIO_CATCHUP_ENTRIES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    let wipe = std::env::var("ARUSTIO_CATCHUP_WIPE").is_ok_and(|v| v == "1");
+    let mut c = Cluster::start(3);
+    let leader = c.wait_for_leader(0, None, Duration::from_secs(10));
+    let follower = if leader == 1 { 2 } else { 1 };
+    let mut a = admin(&c.nodes[leader]).await;
+    let all_up = timed_mounts(&mut a, "warm", 200).await;
+    println!("mount-write latency, 3 nodes up, 200 writes: {}", percentiles(all_up));
+    c.nodes[follower].kill();
+    if wipe {
+        let id = (follower + 1).to_string();
+        ok(&c.nodes[leader].cli(&["cluster", "remove-node", &id]));
+        let dir = c.nodes[follower].data_dir.path().to_owned();
+        std::fs::remove_dir_all(&dir).unwrap();
+        std::fs::create_dir(&dir).unwrap();
+    }
+    let start = Instant::now();
+    let one_down = timed_mounts(&mut a, "bulk", entries).await;
+    println!(
+        "{entries} mount writes with one follower down in {:.1} s: {}",
+        start.elapsed().as_secs_f64(),
+        percentiles(one_down)
+    );
+    let caught_up = Instant::now();
+    // A wiped follower starts empty and joins again (its flags carry --join).
+    c.nodes[follower].restart();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let own: serde_json::Value =
+            serde_json::from_str(&ok(&c.nodes[follower].cli(&["cluster", "status", "--json", "--local"]))).unwrap();
+        let target = c.status(leader)["last_applied"].as_u64().unwrap();
+        if own["last_applied"].as_u64() >= Some(target) {
+            // The leader kept only the last entries, so the follower got a snapshot.
+            assert!(own["snapshot"].as_u64() >= Some(500), "no snapshot installed: {own}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the follower did not catch up: {own}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    println!(
+        "the {} follower caught up after {entries} entries in {:.2} s",
+        if wipe { "wiped" } else { "stopped" },
+        caught_up.elapsed().as_secs_f64()
+    );
+    assert_eq!(c.mounts(follower).len(), c.mounts(leader).len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn all_nodes_restart_with_their_state() {
+    let mut c = Cluster::start(3);
+    for (i, path) in ["/one", "/two", "/three"].iter().enumerate() {
+        ok(&c.nodes[i].cli(&["fs", "mount", path, "mem://m"]));
+    }
+    let before = c.mounts(0);
+    for n in &mut c.nodes {
+        n.kill();
+    }
+    for n in &mut c.nodes {
+        n.restart();
+    }
+    c.wait_for_leader(0, None, Duration::from_secs(20));
+    for i in 0..3 {
+        assert_eq!(c.mounts(i), before, "node {}", i + 1);
+    }
+    ok(&c.nodes[1].cli(&["fs", "mount", "/four", "mem://m"]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_minority_refuses_writes_in_bounded_time() {
+    let mut c = Cluster::start(3);
+    let leader = c.wait_for_leader(0, None, Duration::from_secs(10));
+    let (down, alone) = ((leader + 1) % 3, (leader + 2) % 3);
+    c.nodes[leader].kill();
+    c.nodes[down].kill();
+    let start = Instant::now();
+    let out = c.nodes[alone].cli(&["fs", "mount", "/noquorum", "mem://noquorum"]);
+    let took = start.elapsed();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success() && err.contains("no quorum"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one clear line: {err}");
+    assert!(took < Duration::from_secs(20), "took {took:?}");
+    let out = c.nodes[alone].cli(&["fs", "list"]);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("no quorum"));
+    // The majority back: the refused write never happened, and writes work again.
+    c.nodes[leader].restart();
+    c.nodes[down].restart();
+    c.wait_for_leader(alone, None, Duration::from_secs(20));
+    assert!(!c.mounts(alone).contains(&"/noquorum".to_owned()));
+    ok(&c.nodes[alone].cli(&["fs", "mount", "/noquorum", "mem://noquorum"]));
+}

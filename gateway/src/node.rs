@@ -1,0 +1,310 @@
+//! A node's state: its KV store, the replicated metadata and its Raft, the namespace; and
+//! how a node comes into a cluster (its own, or one it joins) at start.
+
+use std::io::Write as _;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arustio_backends::{MountOptions, Registry};
+use arustio_cache::CacheManager;
+use arustio_namespace::{KvStore, MemKv, MountEntry, MountTable, Namespace};
+use arustio_proto::auth::Key;
+use arustio_raft::{
+    ClusterError, ClusterNode, LeaderOp, MetaCmd, MetaStore, RocksKv, RootCredentials, Timings, forward_to,
+};
+use rand::Rng;
+use tracing::{info, warn};
+
+use crate::config::{Config, MetadataBackend};
+use crate::serve::ServeError;
+
+fn create_private_dir(path: &Path) -> Result<(), ServeError> {
+    use std::os::unix::fs::PermissionsExt;
+    let err = |source| ServeError::DataDir {
+        path: path.display().to_string(),
+        source,
+    };
+    std::fs::create_dir_all(path).map_err(err)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700)).map_err(err)
+}
+
+fn meta_err(e: impl std::fmt::Display) -> ServeError {
+    ServeError::Meta(e.to_string())
+}
+
+/// The node's state, opened.
+pub struct Node {
+    pub meta: Arc<MetaStore>,
+    pub namespace: Arc<Namespace>,
+    pub cluster: Arc<ClusterNode>,
+    /// Signs and checks peer calls; `None` without a cluster secret (a node alone).
+    pub cluster_key: Option<Key>,
+    registry: Arc<Registry>,
+}
+
+/// Opens (or creates) the state under the data dir and starts the node's Raft.
+pub async fn open_node(config: &Config) -> Result<Node, ServeError> {
+    let data = &config.data_dir;
+    create_private_dir(data)?;
+    let data = data.canonicalize().map_err(|source| ServeError::DataDir {
+        path: data.display().to_string(),
+        source,
+    })?;
+    let kv: Arc<dyn KvStore> = match config.metadata {
+        MetadataBackend::Rocksdb => Arc::new(
+            RocksKv::open(&data.join("meta"))
+                .map_err(|e| ServeError::Meta(format!("{e} (is another arustio using this data dir?)")))?,
+        ),
+        MetadataBackend::Memory => Arc::new(MemKv::default()),
+    };
+    // `/` is each node's own directory unless a replicated mount takes it.
+    let root = data.join("root");
+    create_private_dir(&root)?;
+    let local_root = MountEntry {
+        path: String::new(),
+        uri: format!("local://{}", root.display()),
+        options: MountOptions::default(),
+        readonly: false,
+    };
+    let meta = Arc::new(MetaStore::open(Arc::clone(&kv), Some(local_root)).map_err(meta_err)?);
+    let cluster_key = config.cluster_secret.as_ref().map(|secret| Key {
+        id: "cluster".into(),
+        secret: secret.clone(),
+    });
+    // A node alone still signs (nobody will check): a key of its own.
+    let signing = cluster_key.clone().unwrap_or_else(|| Key {
+        id: "cluster".into(),
+        secret: random_string(32, b"abcdefghijklmnopqrstuvwxyz0123456789"),
+    });
+    let cluster = ClusterNode::start(
+        config.node_id,
+        Arc::clone(&kv),
+        Arc::clone(&meta),
+        signing,
+        &Timings::default(),
+    )
+    .await
+    .map_err(meta_err)?;
+    let registry = Arc::new(Registry::new());
+    let staging = data.join("multipart");
+    create_private_dir(&staging)?;
+    let mounts: Arc<dyn MountTable> = Arc::clone(&meta) as Arc<dyn MountTable>;
+    let namespace = Arc::new(Namespace::new(
+        mounts,
+        Arc::clone(&registry),
+        kv,
+        CacheManager::passthrough(),
+        staging,
+    ));
+    Ok(Node {
+        meta,
+        namespace,
+        cluster,
+        cluster_key,
+        registry,
+    })
+}
+
+/// `http://HOST:PORT` (or `HOST:PORT`) to `HOST:PORT`.
+fn host_port(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    rest.trim_end_matches('/')
+}
+
+impl Node {
+    /// Brings the node into its cluster: a new node makes a cluster of one, or asks the
+    /// cluster at `--join` to add it; then it catches up. Returns the root credentials.
+    pub async fn form_cluster(&self, config: &Config, advertise: &str) -> Result<RootCredentials, ServeError> {
+        let joining = !self.cluster.is_initialized().await.map_err(meta_err)?;
+        match (&config.join, joining) {
+            (Some(url), true) => {
+                let key = self.cluster_key.as_ref().ok_or_else(|| {
+                    ServeError::Other("--join needs the cluster's secret: set --cluster-secret".into())
+                })?;
+                let target = host_port(url);
+                info!(
+                    node = config.node_id,
+                    cluster = target,
+                    "asking the cluster to add this node"
+                );
+                let op = LeaderOp::AddNode {
+                    id: config.node_id,
+                    addr: advertise.to_owned(),
+                    voter: true,
+                };
+                // The cluster may be starting too: ask again for a while.
+                let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+                loop {
+                    match forward_to(target, key, &op).await {
+                        Ok(_) => break,
+                        Err(e @ (ClusterError::Refused(_) | ClusterError::Invalid(_))) => {
+                            return Err(ServeError::Other(format!("joining the cluster at {url}: {e}")));
+                        }
+                        Err(e) if tokio::time::Instant::now() >= deadline => {
+                            return Err(ServeError::Other(format!("joining the cluster at {url}: {e}")));
+                        }
+                        Err(e) => {
+                            warn!(error = %e, "the cluster did not take this node yet; asking again");
+                            tokio::time::sleep(Duration::from_millis(500)).await;
+                        }
+                    }
+                }
+                self.cluster
+                    .wait_until_caught_up(Duration::from_secs(60))
+                    .await
+                    .map_err(|e| ServeError::Other(format!("catching up with the cluster: {e}")))?;
+                info!(node = config.node_id, "joined the cluster");
+            }
+            (None, true) => {
+                self.cluster.initialize(advertise).await.map_err(meta_err)?;
+                info!(node = config.node_id, addr = advertise, "made a new cluster of one");
+                self.cluster
+                    .wait_until_caught_up(Duration::from_secs(30))
+                    .await
+                    .map_err(meta_err)?;
+            }
+            (join, false) => {
+                if join.is_some() {
+                    info!("this node is already a cluster member; --join ignored");
+                }
+                // A restarted node serves what it has even without a quorum.
+                if let Err(e) = self.cluster.wait_until_caught_up(Duration::from_secs(10)).await {
+                    warn!(error = %e, "not caught up with the cluster yet; serving local state");
+                }
+            }
+        }
+        self.apply_config_mounts(config).await?;
+        self.root_credentials(config, config.join.is_some() && joining).await
+    }
+
+    /// Applies the config's `[[mounts]]`: an identical mount is left alone, a missing one
+    /// is made (so an unmounted config mount comes back), and a different mount at the same
+    /// path stops the start.
+    async fn apply_config_mounts(&self, config: &Config) -> Result<(), ServeError> {
+        for m in &config.mounts {
+            let bad = |e: &dyn std::fmt::Display| ServeError::Other(format!("config mount {} {}: {e}", m.path, m.uri));
+            let path = arustio_namespace::check_mount_path(&m.path).map_err(|e| bad(&e))?;
+            let kind = arustio_backends::MountUri::parse(&m.uri).map_err(|e| bad(&e))?.kind;
+            let options = MountOptions(m.options.clone()).canonical(kind).map_err(|e| bad(&e))?;
+            let readonly = m.readonly || options.readonly();
+            self.registry.backend(&m.uri, &options).map_err(|e| bad(&e))?;
+            let entry = MountEntry {
+                path,
+                uri: m.uri.clone(),
+                options,
+                readonly,
+            };
+            match self.meta.mounts().iter().find(|e| e.path == entry.path) {
+                Some(existing) if *existing == entry => {}
+                Some(existing) => {
+                    return Err(ServeError::Other(format!(
+                        "config mount {} {} conflicts with the runtime mount {} {}; unmount one of them",
+                        entry.display_path(),
+                        entry.uri,
+                        existing.display_path(),
+                        existing.uri
+                    )));
+                }
+                None => {
+                    self.cluster
+                        .write(MetaCmd::Mount(entry.clone()))
+                        .await
+                        .map_err(|e| bad(&e))?;
+                    info!(path = %entry.display_path(), uri = %entry.uri, "mounted from the config");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The root pair: from the config (replacing the stored one), else stored, else made
+    /// now and printed once to stdout, never to the log. A node that joined a cluster takes
+    /// the cluster's.
+    async fn root_credentials(&self, config: &Config, joined: bool) -> Result<RootCredentials, ServeError> {
+        if joined {
+            // The first node may still be setting them.
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+            let creds = loop {
+                match self.meta.root_credentials() {
+                    Some(creds) => break creds,
+                    None if tokio::time::Instant::now() >= deadline => {
+                        return Err(ServeError::Meta("the cluster has no root credentials".into()));
+                    }
+                    None => tokio::time::sleep(Duration::from_millis(200)).await,
+                }
+            };
+            if config.access_key.as_ref().is_some_and(|k| *k != creds.access_key) {
+                warn!("ARUSTIO_ACCESS_KEY differs from the cluster's root credentials; using the cluster's");
+            }
+            return Ok(creds);
+        }
+        let stored = self.meta.root_credentials();
+        match (&config.access_key, &config.secret_key) {
+            (Some(access_key), Some(secret_key)) => {
+                if access_key.is_empty() || secret_key.len() < 8 {
+                    return Err(ServeError::Other(
+                        "ARUSTIO_ACCESS_KEY must not be empty and ARUSTIO_SECRET_KEY needs at least 8 characters"
+                            .into(),
+                    ));
+                }
+                let creds = RootCredentials {
+                    access_key: access_key.clone(),
+                    secret_key: secret_key.clone(),
+                };
+                if stored.as_ref() != Some(&creds) {
+                    self.cluster
+                        .write(MetaCmd::SetRootCredentials(creds.clone()))
+                        .await
+                        .map_err(meta_err)?;
+                    info!("root credentials set from the configuration");
+                }
+                Ok(creds)
+            }
+            (Some(_), None) | (None, Some(_)) => Err(ServeError::Other(
+                "set both ARUSTIO_ACCESS_KEY and ARUSTIO_SECRET_KEY, or neither".into(),
+            )),
+            (None, None) => {
+                if let Some(creds) = stored {
+                    return Ok(creds);
+                }
+                let creds = RootCredentials {
+                    access_key: random_string(20, b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"),
+                    secret_key: random_string(40, b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"),
+                };
+                self.cluster
+                    .write(MetaCmd::SetRootCredentials(creds.clone()))
+                    .await
+                    .map_err(meta_err)?;
+                print_new_credentials(&creds);
+                Ok(creds)
+            }
+        }
+    }
+}
+
+fn print_new_credentials(creds: &RootCredentials) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "# New root credentials (shown once; stored in the data dir). Paste into your shell:"
+    );
+    let _ = writeln!(
+        out,
+        "export AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={}",
+        creds.access_key, creds.secret_key
+    );
+    let _ = writeln!(
+        out,
+        "export ARUSTIO_ACCESS_KEY={} ARUSTIO_SECRET_KEY={}",
+        creds.access_key, creds.secret_key
+    );
+    let _ = out.flush();
+}
+
+fn random_string(len: usize, alphabet: &[u8]) -> String {
+    let mut rng = rand::rng();
+    (0..len)
+        .map(|_| char::from(alphabet[rng.random_range(0..alphabet.len())]))
+        .collect()
+}

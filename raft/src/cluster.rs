@@ -1,0 +1,411 @@
+//! [`ClusterNode`]: this node's Raft, and what only the leader can do (writes, membership
+//! changes, read indexes), forwarded to the leader from any node.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use arustio_namespace::KvStore;
+use arustio_proto::auth::Key;
+use openraft::error::{ClientWriteError, RaftError};
+use openraft::{BasicNode, ChangeMembers, ServerState};
+use serde::{Deserialize, Serialize};
+
+use crate::network::{NetworkFactory, from_json, peer_client, to_json};
+use crate::types::{NodeId, Raft, Refusal};
+use crate::{LogStore, MetaCmd, MetaStore, StateMachine};
+
+/// How long a write or a membership change may wait for a quorum.
+pub const QUORUM_WAIT: Duration = Duration::from_secs(5);
+
+/// Why a cluster operation failed.
+#[derive(Debug, Clone, thiserror::Error, Serialize, Deserialize)]
+pub enum ClusterError {
+    /// No quorum answered in time: this node, or its leader, is cut off from a majority.
+    #[error("no quorum: {0}")]
+    NoQuorum(String),
+    /// The state machine refused the command.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    /// The leader (or the node asked) could not be reached.
+    #[error("cannot reach {addr}: {reason}")]
+    Unreachable { addr: String, reason: String },
+    /// A request that makes no sense (unknown node, ...).
+    #[error("{0}")]
+    Invalid(String),
+    /// Anything else openraft reported.
+    #[error("raft: {0}")]
+    Raft(String),
+}
+
+/// An operation only the leader does.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum LeaderOp {
+    Write(MetaCmd),
+    AddNode { id: NodeId, addr: String, voter: bool },
+    RemoveNode { id: NodeId },
+    ReadIndex,
+    Status,
+}
+
+/// The leader's answer to a [`LeaderOp`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum LeaderReply {
+    Done,
+    ReadIndex(Option<u64>),
+    Status(ClusterStatus),
+}
+
+/// One member of the cluster, as `cluster status` shows it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Member {
+    pub id: NodeId,
+    pub addr: String,
+    /// `leader`, `voter` or `learner`.
+    pub role: String,
+    /// Entries behind the leader's log (known on the leader).
+    pub lag: Option<u64>,
+}
+
+/// The cluster as one node (the leader, when reachable) sees it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClusterStatus {
+    /// The node that answered.
+    pub node: NodeId,
+    pub leader: Option<NodeId>,
+    pub term: u64,
+    pub last_log_index: Option<u64>,
+    pub last_applied: Option<u64>,
+    /// The index the newest snapshot covers.
+    pub snapshot: Option<u64>,
+    pub members: Vec<Member>,
+}
+
+/// Timings of the Raft: LAN defaults, so a failover takes well under a second.
+#[derive(Debug, Clone)]
+pub struct Timings {
+    pub heartbeat_ms: u64,
+    pub election_min_ms: u64,
+    pub election_max_ms: u64,
+    /// A snapshot is built after this many entries; older entries are then purged.
+    pub snapshot_every: u64,
+}
+
+impl Default for Timings {
+    fn default() -> Self {
+        Self {
+            heartbeat_ms: 50,
+            election_min_ms: 200,
+            election_max_ms: 400,
+            snapshot_every: 500,
+        }
+    }
+}
+
+fn raft_err(e: impl std::fmt::Display) -> ClusterError {
+    ClusterError::Raft(e.to_string())
+}
+
+/// This node's place in the cluster.
+pub struct ClusterNode {
+    id: NodeId,
+    raft: Raft,
+    key: Key,
+    /// One membership change at a time (openraft refuses a second while one is in flight).
+    membership: tokio::sync::Mutex<()>,
+}
+
+impl std::fmt::Debug for ClusterNode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClusterNode")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClusterNode {
+    /// Starts this node's Raft over its KV store. `key` signs peer calls (the cluster secret).
+    pub async fn start(
+        id: NodeId,
+        kv: Arc<dyn KvStore>,
+        meta: Arc<MetaStore>,
+        key: Key,
+        timings: &Timings,
+    ) -> Result<Arc<Self>, ClusterError> {
+        let config = openraft::Config {
+            cluster_name: "arustio".into(),
+            heartbeat_interval: timings.heartbeat_ms,
+            election_timeout_min: timings.election_min_ms,
+            election_timeout_max: timings.election_max_ms,
+            snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(timings.snapshot_every),
+            max_in_snapshot_log_to_keep: 100,
+            purge_batch_size: 64,
+            ..Default::default()
+        };
+        let config = Arc::new(config.validate().map_err(raft_err)?);
+        let raft = Raft::new(
+            id,
+            config,
+            NetworkFactory::new(key.clone()),
+            LogStore::new(kv),
+            StateMachine::new(meta),
+        )
+        .await
+        .map_err(raft_err)?;
+        Ok(Arc::new(Self {
+            id,
+            raft,
+            key,
+            membership: tokio::sync::Mutex::new(()),
+        }))
+    }
+
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+
+    pub fn raft(&self) -> &Raft {
+        &self.raft
+    }
+
+    /// Whether this node has ever been part of a cluster (its own, or one it joined).
+    pub async fn is_initialized(&self) -> Result<bool, ClusterError> {
+        self.raft.is_initialized().await.map_err(raft_err)
+    }
+
+    /// Makes a cluster of this one node, reachable by peers at `addr`.
+    pub async fn initialize(&self, addr: &str) -> Result<(), ClusterError> {
+        let members = BTreeMap::from([(self.id, BasicNode::new(addr))]);
+        self.raft.initialize(members).await.map_err(raft_err)
+    }
+
+    /// Waits until this node has a leader and has applied the log up to where the leader was
+    /// when it was asked (a joining node waits for the cluster's state).
+    pub async fn wait_until_caught_up(&self, timeout: Duration) -> Result<(), ClusterError> {
+        self.linearizable_read_within(timeout).await
+    }
+
+    /// Applies `cmd` through the leader; waits for its commit.
+    pub async fn write(&self, cmd: MetaCmd) -> Result<(), ClusterError> {
+        self.leader_op(LeaderOp::Write(cmd)).await.map(|_| ())
+    }
+
+    /// Waits until this node has applied everything committed when the call began.
+    pub async fn linearizable_read(&self) -> Result<(), ClusterError> {
+        self.linearizable_read_within(QUORUM_WAIT).await
+    }
+
+    async fn linearizable_read_within(&self, timeout: Duration) -> Result<(), ClusterError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let index = loop {
+            match self.leader_op(LeaderOp::ReadIndex).await {
+                Ok(LeaderReply::ReadIndex(i)) => break i,
+                Ok(_) => return Err(ClusterError::Raft("unexpected reply to a read index".into())),
+                Err(e @ ClusterError::Refused(_)) => return Err(e),
+                Err(e) if tokio::time::Instant::now() >= deadline => return Err(e),
+                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        };
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        self.raft
+            .wait(Some(left.max(Duration::from_millis(100))))
+            .applied_index_at_least(index, "read index")
+            .await
+            .map_err(|e| ClusterError::NoQuorum(format!("this node did not catch up: {e}")))?;
+        Ok(())
+    }
+
+    /// Runs `op` on the leader: here, or forwarded.
+    pub async fn leader_op(&self, op: LeaderOp) -> Result<LeaderReply, ClusterError> {
+        let deadline = tokio::time::Instant::now() + QUORUM_WAIT;
+        loop {
+            let metrics = self.raft.metrics().borrow().clone();
+            let leader = metrics.current_leader;
+            let result = match leader {
+                Some(l) if l == self.id => self.on_leader(op.clone()).await,
+                Some(l) => match metrics.membership_config.membership().get_node(&l) {
+                    Some(node) => self.forward(&node.addr, &op).await,
+                    None => Err(ClusterError::NoQuorum(format!("leader {l} is not a member"))),
+                },
+                None => Err(ClusterError::NoQuorum(
+                    "no leader: this node cannot reach a majority of the cluster".into(),
+                )),
+            };
+            match result {
+                // The leader changed under us, or there is none yet: try again, in time.
+                Err(ClusterError::NoQuorum(_) | ClusterError::Unreachable { .. })
+                    if tokio::time::Instant::now() + Duration::from_millis(200) < deadline =>
+                {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Sends `op` to the node at `addr`, which runs it on its leader.
+    pub async fn forward(&self, addr: &str, op: &LeaderOp) -> Result<LeaderReply, ClusterError> {
+        forward_to(addr, &self.key, op).await
+    }
+
+    /// Runs `op` here, as the leader.
+    pub async fn on_leader(&self, op: LeaderOp) -> Result<LeaderReply, ClusterError> {
+        let waited = |what: &str| ClusterError::NoQuorum(format!("{what} was not committed within {QUORUM_WAIT:?}"));
+        match op {
+            LeaderOp::Write(cmd) => {
+                let written = tokio::time::timeout(QUORUM_WAIT, self.raft.client_write(cmd))
+                    .await
+                    .map_err(|_| waited("the write"))?;
+                match written {
+                    Ok(resp) => resp.data.map(|()| LeaderReply::Done).map_err(ClusterError::from),
+                    Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => Err(ClusterError::NoQuorum(
+                        format!("leadership moved to {:?} during the write", f.leader_id),
+                    )),
+                    Err(e) => Err(raft_err(e)),
+                }
+            }
+            LeaderOp::AddNode { id, addr, voter } => {
+                let _one_at_a_time = self.membership.lock().await;
+                let learner = self.raft.add_learner(id, BasicNode::new(addr), true);
+                tokio::time::timeout(QUORUM_WAIT * 6, learner)
+                    .await
+                    .map_err(|_| waited("the new learner"))?
+                    .map_err(raft_err)?;
+                if voter {
+                    self.change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([id])))
+                        .await?;
+                }
+                Ok(LeaderReply::Done)
+            }
+            LeaderOp::RemoveNode { id } => {
+                let _one_at_a_time = self.membership.lock().await;
+                let membership = self.raft.metrics().borrow().membership_config.clone();
+                if membership.membership().get_node(&id).is_none() {
+                    return Err(ClusterError::Invalid(format!("node {id} is not a member")));
+                }
+                let voters: BTreeSet<NodeId> = membership.membership().voter_ids().collect();
+                if voters.contains(&id) {
+                    self.change_membership(ChangeMembers::RemoveVoters(BTreeSet::from([id])))
+                        .await?;
+                }
+                self.change_membership(ChangeMembers::RemoveNodes(BTreeSet::from([id])))
+                    .await?;
+                Ok(LeaderReply::Done)
+            }
+            LeaderOp::ReadIndex => {
+                let log = tokio::time::timeout(QUORUM_WAIT, self.raft.ensure_linearizable())
+                    .await
+                    .map_err(|_| waited("the read index"))?
+                    .map_err(|e| ClusterError::NoQuorum(e.to_string()))?;
+                Ok(LeaderReply::ReadIndex(log.map(|l| l.index)))
+            }
+            LeaderOp::Status => Ok(LeaderReply::Status(self.local_status())),
+        }
+    }
+
+    async fn change_membership(&self, change: ChangeMembers<NodeId, BasicNode>) -> Result<(), ClusterError> {
+        tokio::time::timeout(QUORUM_WAIT, self.raft.change_membership(change, false))
+            .await
+            .map_err(|_| {
+                ClusterError::NoQuorum(format!(
+                    "the membership change was not committed within {QUORUM_WAIT:?}"
+                ))
+            })?
+            .map_err(raft_err)?;
+        Ok(())
+    }
+
+    /// The cluster as the leader sees it (with each node's lag), or as this node does when
+    /// no leader answers.
+    pub async fn status(&self) -> ClusterStatus {
+        let metrics = self.raft.metrics().borrow().clone();
+        let leader = metrics
+            .current_leader
+            .filter(|l| *l != self.id)
+            .and_then(|l| metrics.membership_config.membership().get_node(&l).cloned());
+        let Some(leader) = leader else {
+            return self.local_status();
+        };
+        // One quick try: a status must answer even when the leader is gone.
+        let asked = tokio::time::timeout(Duration::from_secs(1), self.forward(&leader.addr, &LeaderOp::Status));
+        match asked.await {
+            Ok(Ok(LeaderReply::Status(s))) => s,
+            _ => self.local_status(),
+        }
+    }
+
+    /// The cluster as this node sees it.
+    pub fn local_status(&self) -> ClusterStatus {
+        let m = self.raft.metrics().borrow().clone();
+        let last_log = m.last_log_index;
+        let members = m
+            .membership_config
+            .membership()
+            .nodes()
+            .map(|(id, node)| {
+                let voter = m.membership_config.membership().voter_ids().any(|v| v == *id);
+                let role = if Some(*id) == m.current_leader {
+                    "leader"
+                } else if voter {
+                    "voter"
+                } else {
+                    "learner"
+                };
+                let lag = m.replication.as_ref().and_then(|r| {
+                    let matched = r.get(id)?.as_ref().map_or(0, |l| l.index);
+                    Some(last_log.unwrap_or(0).saturating_sub(matched))
+                });
+                Member {
+                    id: *id,
+                    addr: node.addr.clone(),
+                    role: role.into(),
+                    lag: if m.state == ServerState::Leader { lag } else { None },
+                }
+            })
+            .collect();
+        ClusterStatus {
+            node: self.id,
+            leader: m.current_leader,
+            term: m.current_term,
+            last_log_index: m.last_log_index,
+            last_applied: m.last_applied.map(|l| l.index),
+            snapshot: m.snapshot.map(|l| l.index),
+            members,
+        }
+    }
+
+    /// Shuts the Raft down.
+    pub async fn shutdown(&self) {
+        let _ = self.raft.shutdown().await;
+    }
+}
+
+/// Sends `op` to the node at `addr` (which forwards it to its leader), signed with `key`.
+pub async fn forward_to(addr: &str, key: &Key, op: &LeaderOp) -> Result<LeaderReply, ClusterError> {
+    let unreachable = |reason: String| ClusterError::Unreachable {
+        addr: addr.to_owned(),
+        reason,
+    };
+    let mut client = peer_client(addr, key, QUORUM_WAIT * 8).map_err(unreachable)?;
+    let reply = client
+        .leader(to_json(op).map_err(unreachable)?)
+        .await
+        .map_err(|s| unreachable(s.message().to_owned()))?;
+    from_json::<Result<LeaderReply, ClusterError>>(reply.get_ref()).map_err(unreachable)?
+}
+
+/// Strict reads: [`LinearizableReadHandle::ensure`] returns once this node has applied every
+/// write committed before the call (a read index from the leader, built on openraft's
+/// `ensure_linearizable`), so what it reads next is at least that fresh.
+#[derive(Debug, Clone)]
+pub struct LinearizableReadHandle(Arc<ClusterNode>);
+
+impl LinearizableReadHandle {
+    pub fn new(node: Arc<ClusterNode>) -> Self {
+        Self(node)
+    }
+
+    pub async fn ensure(&self) -> Result<(), ClusterError> {
+        self.0.linearizable_read().await
+    }
+}
