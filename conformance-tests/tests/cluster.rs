@@ -217,3 +217,115 @@ async fn a_minority_refuses_writes_in_bounded_time() {
     assert!(!c.mounts(alone).contains(&"/noquorum".to_owned()));
     ok(&c.nodes[alone].cli(&["fs", "mount", "/noquorum", "mem://noquorum"]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_multipart_upload_continues_through_other_nodes() {
+    use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+
+    let c = Cluster::start(3);
+    let shared = tempfile::tempdir().unwrap();
+    ok(&c.nodes[0].cli(&[
+        "fs",
+        "mount",
+        "/shared",
+        &format!("local://{}", shared.path().display()),
+    ]));
+    let clients: Vec<_> = c.nodes.iter().map(s3_client).collect();
+    let up = clients[0]
+        .create_multipart_upload()
+        .bucket("shared")
+        .key("big.bin")
+        .send()
+        .await
+        .unwrap();
+    let id = up.upload_id().unwrap().to_owned();
+    assert!(id.starts_with("1-"), "upload ids name their node: {id}");
+    let part1 = vec![7u8; 5 * 1024 * 1024];
+    let part2 = b"the tail".to_vec();
+    let mut parts = Vec::new();
+    for (n, (client, body)) in [(&clients[1], part1.clone()), (&clients[2], part2.clone())]
+        .into_iter()
+        .enumerate()
+    {
+        let n = i32::try_from(n + 1).unwrap();
+        let out = client
+            .upload_part()
+            .bucket("shared")
+            .key("big.bin")
+            .upload_id(&id)
+            .part_number(n)
+            .body(body.into())
+            .send()
+            .await
+            .unwrap();
+        parts.push(
+            CompletedPart::builder()
+                .part_number(n)
+                .e_tag(out.e_tag().unwrap())
+                .build(),
+        );
+    }
+    let listed = clients[2]
+        .list_parts()
+        .bucket("shared")
+        .key("big.bin")
+        .upload_id(&id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.parts().len(), 2);
+    let done = clients[1]
+        .complete_multipart_upload()
+        .bucket("shared")
+        .key("big.bin")
+        .upload_id(&id)
+        .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
+        .send()
+        .await
+        .unwrap();
+    assert!(done.e_tag().unwrap().ends_with("-2\""));
+    let got = get_bytes(&clients[2], "shared", "big.bin").await;
+    assert_eq!(got.len(), part1.len() + part2.len());
+    assert!(got.ends_with(b"the tail"));
+    // An upload of an unknown node, and one aborted through another node.
+    let e = clients[1]
+        .list_parts()
+        .bucket("shared")
+        .key("big.bin")
+        .upload_id("99-0123")
+        .send()
+        .await
+        .expect_err("unknown node");
+    assert_eq!(
+        arustio_conformance_tests::error_code(&e.into_service_error()),
+        "NoSuchUpload"
+    );
+    let up = clients[2]
+        .create_multipart_upload()
+        .bucket("shared")
+        .key("gone")
+        .send()
+        .await
+        .unwrap();
+    let gone = up.upload_id().unwrap();
+    clients[0]
+        .abort_multipart_upload()
+        .bucket("shared")
+        .key("gone")
+        .upload_id(gone)
+        .send()
+        .await
+        .unwrap();
+    let e = clients[2]
+        .list_parts()
+        .bucket("shared")
+        .key("gone")
+        .upload_id(gone)
+        .send()
+        .await
+        .expect_err("aborted");
+    assert_eq!(
+        arustio_conformance_tests::error_code(&e.into_service_error()),
+        "NoSuchUpload"
+    );
+}

@@ -178,6 +178,20 @@ impl Node {
         self.root_credentials(config, config.join.is_some() && joining).await
     }
 
+    /// Records where this node's S3 endpoint is, unless the cluster already has it.
+    pub async fn register_s3_endpoint(&self, id: u64, s3_addr: &str) {
+        if self.meta.node_s3_addr(id).as_deref() == Some(s3_addr) {
+            return;
+        }
+        let cmd = MetaCmd::SetNodeEndpoint {
+            id,
+            s3_addr: s3_addr.to_owned(),
+        };
+        if let Err(e) = self.cluster.write(cmd).await {
+            warn!(error = %e, "could not record this node's S3 endpoint; uploads staged here serve only through it");
+        }
+    }
+
     /// Applies the config's `[[mounts]]`: an identical mount is left alone, a missing one
     /// is made (so an unmounted config mount comes back), and a different mount at the same
     /// path stops the start.

@@ -129,9 +129,18 @@ async fn serve(config: Config) -> Result<(), ServeError> {
     let s3_listener = bind(config.s3_addr).await?;
     let s3_addr = s3_listener.local_addr().map_err(|e| ServeError::Other(e.to_string()))?;
     let _ = s3_port.0.send(Some(s3_addr));
+    // Peers pass requests for uploads staged here to this address.
+    let s3_public = if s3_addr.ip().is_unspecified() {
+        let host = advertise.rsplit_once(':').map_or(advertise.as_str(), |(h, _)| h);
+        format!("{host}:{}", s3_addr.port())
+    } else {
+        s3_addr.to_string()
+    };
+    node.register_s3_endpoint(config.node_id, &s3_public).await;
     let service = crate::s3::build_service(
         Arc::clone(&node.namespace),
         Arc::clone(&node.meta),
+        config.node_id,
         config.domain.as_deref(),
     )
     .map_err(|e| ServeError::Other(format!("domain {:?}: {e}", config.domain)))?;

@@ -10,6 +10,7 @@ use crate::types::Refusal;
 pub(crate) const MOUNT_PREFIX: &[u8] = b"meta/mount/";
 pub(crate) const ROOT_CREDENTIALS: &[u8] = b"meta/root-credentials";
 pub(crate) const CACHE_NODE_PREFIX: &[u8] = b"meta/cache-node/";
+pub(crate) const NODE_S3_PREFIX: &[u8] = b"meta/node-s3/";
 /// Everything under this prefix is replicated state (and goes into snapshots).
 pub(crate) const META_PREFIX: &[u8] = b"meta/";
 
@@ -30,6 +31,10 @@ pub enum ApplyError {
 
 fn cache_node_key(id: u64) -> Vec<u8> {
     [CACHE_NODE_PREFIX, id.to_be_bytes().as_slice()].concat()
+}
+
+pub(crate) fn node_s3_key(id: u64) -> Vec<u8> {
+    [NODE_S3_PREFIX, id.to_be_bytes().as_slice()].concat()
 }
 
 pub(crate) fn mount_key(path: &str) -> Vec<u8> {
@@ -60,6 +65,7 @@ pub fn apply_to_kv(kv: &dyn KvStore, cmd: &MetaCmd) -> Result<(), ApplyError> {
         MetaCmd::SetRootCredentials(creds) => kv.put(ROOT_CREDENTIALS, &serde_json::to_vec(creds)?)?,
         MetaCmd::AddCacheNode { id, addr } => kv.put(&cache_node_key(*id), addr.as_bytes())?,
         MetaCmd::RemoveCacheNode { id } => kv.delete(&cache_node_key(*id))?,
+        MetaCmd::SetNodeEndpoint { id, s3_addr } => kv.put(&node_s3_key(*id), s3_addr.as_bytes())?,
     }
     Ok(())
 }

@@ -56,4 +56,12 @@ pub enum MetaCmd {
         /// The node's id.
         id: u64,
     },
+    /// Where a cluster node's S3 endpoint is: requests for a multipart upload staged on that
+    /// node are passed there.
+    SetNodeEndpoint {
+        /// The node's id.
+        id: u64,
+        /// HOST:PORT of its S3 endpoint.
+        s3_addr: String,
+    },
 }

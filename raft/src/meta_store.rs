@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use arustio_namespace::{KvPairs, KvStore, MountEntry, MountTable};
 
-use crate::apply::{META_PREFIX, ROOT_CREDENTIALS, read_cache_nodes, read_mounts, scan_all};
+use crate::apply::{META_PREFIX, ROOT_CREDENTIALS, node_s3_key, read_cache_nodes, read_mounts, scan_all};
 use crate::{ApplyError, MetaCmd, RootCredentials, apply_to_kv};
 
 /// The state machine of one node: applies [`MetaCmd`]s to its KV store and keeps the
@@ -89,6 +89,12 @@ impl MetaStore {
     /// The registered cache nodes: (id, address).
     pub fn cache_nodes(&self) -> Result<Vec<(u64, String)>, ApplyError> {
         read_cache_nodes(self.kv.as_ref())
+    }
+
+    /// The S3 endpoint (HOST:PORT) of cluster node `id`, once it has registered it.
+    pub fn node_s3_addr(&self, id: u64) -> Option<String> {
+        let v = self.kv.get(&node_s3_key(id)).ok()??;
+        String::from_utf8(v).ok()
     }
 
     /// The root credentials, once set.

@@ -85,6 +85,22 @@ pub fn err(code: S3ErrorCode, msg: impl Into<String>) -> S3Error {
     with_id(S3Error::with_message(code, msg.into()))
 }
 
+/// A whole S3 error response, for answers made outside s3s (a failed pass to another node).
+pub fn response(code: S3ErrorCode, msg: &str) -> s3s::HttpResponse {
+    let escaped = msg.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let xml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{}</Code><Message>{escaped}</Message></Error>",
+        code.as_str()
+    );
+    let mut resp = http::Response::new(s3s::Body::from(xml));
+    *resp.status_mut() = code.status_code().unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/xml"),
+    );
+    resp
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -52,6 +52,7 @@ mod host;
 mod list;
 mod multipart;
 mod object;
+mod proxy;
 mod settings;
 
 use std::collections::BTreeMap;
@@ -68,6 +69,8 @@ use s3s::{S3Request, S3Response, S3Result};
 #[derive(Clone)]
 pub struct Gateway {
     ns: Arc<Namespace>,
+    /// This node's id: multipart upload ids carry it.
+    node: u64,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -79,7 +82,10 @@ impl std::fmt::Debug for Gateway {
 /// The S3 service with an `x-amz-request-id` on every response, errors from s3s's own
 /// parsing and authentication included.
 #[derive(Clone)]
-pub struct WithRequestId(S3Service);
+pub struct WithRequestId {
+    s3: S3Service,
+    owners: Arc<proxy::Owners>,
+}
 
 impl hyper::service::Service<http::Request<hyper::body::Incoming>> for WithRequestId {
     type Response = s3s::HttpResponse;
@@ -89,10 +95,30 @@ impl hyper::service::Service<http::Request<hyper::body::Incoming>> for WithReque
     fn call(&self, req: http::Request<hyper::body::Incoming>) -> Self::Future {
         let (parts, body) = req.into_parts();
         let body = drain::SharedBody::new(body);
-        let req = http::Request::from_parts(parts, s3s::Body::http_body(body.clone()));
-        let service = self.0.clone();
+        let owner = self.owners.remote_owner(&parts.uri);
+        let owners = Arc::clone(&self.owners);
+        let service = self.s3.clone();
         Box::pin(async move {
-            let mut resp = service.call(req).await?;
+            let mut resp = match owner {
+                None => {
+                    let req = http::Request::from_parts(parts, s3s::Body::http_body(body.clone()));
+                    service.call(req).await?
+                }
+                Some(Ok(addr)) => match owners.forward(&addr, parts, body.clone()).await {
+                    Ok(resp) => resp,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "passing a multipart request to its node failed");
+                        error::response(
+                            s3s::S3ErrorCode::ServiceUnavailable,
+                            "The node staging this upload is unavailable; retry later",
+                        )
+                    }
+                },
+                Some(Err(node)) => error::response(
+                    s3s::S3ErrorCode::NoSuchUpload,
+                    &format!("The upload belongs to node {node}, which is not known here"),
+                ),
+            };
             // An error before the body was read (a refused conditional PUT, say): read the
             // rest, or close the connection, so it is not taken for the next request.
             if !resp.status().is_success() && !body.drain().await {
@@ -129,15 +155,19 @@ impl s3s::auth::S3Auth for RootAuth {
 pub fn build_service(
     ns: Arc<Namespace>,
     meta: Arc<arustio_raft::MetaStore>,
+    node: u64,
     domain: Option<&str>,
 ) -> Result<WithRequestId, String> {
-    let mut b = S3ServiceBuilder::new(Gateway { ns });
-    b.set_auth(RootAuth(meta));
+    let mut b = S3ServiceBuilder::new(Gateway { ns, node });
+    b.set_auth(RootAuth(Arc::clone(&meta)));
     b.set_validation(BucketNames);
     if let Some(domain) = domain {
         b.set_host(host::Domain::new(domain)?);
     }
-    Ok(WithRequestId(b.build()))
+    Ok(WithRequestId {
+        s3: b.build(),
+        owners: Arc::new(proxy::Owners::new(node, meta)),
+    })
 }
 
 /// Our bucket naming rule, which also takes the one-letter names S3 refuses.
@@ -287,49 +317,49 @@ impl s3s::S3 for Gateway {
         &self,
         req: S3Request<s3s::dto::CreateMultipartUploadInput>,
     ) -> S3Result<S3Response<s3s::dto::CreateMultipartUploadOutput>> {
-        multipart::handle_create(&self.ns, req).await
+        multipart::handle_create(&self.ns, self.node, req).await
     }
 
     async fn upload_part(
         &self,
         req: S3Request<s3s::dto::UploadPartInput>,
     ) -> S3Result<S3Response<s3s::dto::UploadPartOutput>> {
-        multipart::handle_upload_part(&self.ns, req).await
+        multipart::handle_upload_part(&self.ns, self.node, req).await
     }
 
     async fn upload_part_copy(
         &self,
         req: S3Request<s3s::dto::UploadPartCopyInput>,
     ) -> S3Result<S3Response<s3s::dto::UploadPartCopyOutput>> {
-        multipart::handle_upload_part_copy(&self.ns, req).await
+        multipart::handle_upload_part_copy(&self.ns, self.node, req).await
     }
 
     async fn complete_multipart_upload(
         &self,
         req: S3Request<s3s::dto::CompleteMultipartUploadInput>,
     ) -> S3Result<S3Response<s3s::dto::CompleteMultipartUploadOutput>> {
-        multipart::handle_complete(&self.ns, req).await
+        multipart::handle_complete(&self.ns, self.node, req).await
     }
 
     async fn abort_multipart_upload(
         &self,
         req: S3Request<s3s::dto::AbortMultipartUploadInput>,
     ) -> S3Result<S3Response<s3s::dto::AbortMultipartUploadOutput>> {
-        multipart::handle_abort(&self.ns, req).await
+        multipart::handle_abort(&self.ns, self.node, req).await
     }
 
     async fn list_parts(
         &self,
         req: S3Request<s3s::dto::ListPartsInput>,
     ) -> S3Result<S3Response<s3s::dto::ListPartsOutput>> {
-        multipart::handle_list_parts(&self.ns, req).await
+        multipart::handle_list_parts(&self.ns, self.node, req).await
     }
 
     async fn list_multipart_uploads(
         &self,
         req: S3Request<s3s::dto::ListMultipartUploadsInput>,
     ) -> S3Result<S3Response<s3s::dto::ListMultipartUploadsOutput>> {
-        multipart::handle_list_uploads(&self.ns, req).await
+        multipart::handle_list_uploads(&self.ns, self.node, req).await
     }
     async fn get_bucket_versioning(
         &self,

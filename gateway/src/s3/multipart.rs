@@ -18,12 +18,29 @@ use super::{conditions, ts};
 
 const MAX_PARTS: usize = 1000;
 
-async fn upload(ns: &Namespace, bucket: &str, key: &str, upload_id: &str) -> S3Result<UploadInfo> {
-    ns.upload(bucket, key, upload_id).await.map_err(s3_error)
+/// Upload ids name the node that stages the upload: `<node>-<id>`.
+fn cluster_id(node: u64, local: &str) -> String {
+    format!("{node}-{local}")
+}
+
+/// The upload `upload_id` staged on this node (others' were passed to their node before).
+async fn upload(ns: &Namespace, node: u64, bucket: &str, key: &str, upload_id: &str) -> S3Result<UploadInfo> {
+    let local = upload_id
+        .split_once('-')
+        .filter(|(n, _)| n.parse() == Ok(node))
+        .map(|(_, id)| id)
+        .ok_or_else(|| {
+            err(
+                S3ErrorCode::NoSuchUpload,
+                format!("The specified upload does not exist: {upload_id}"),
+            )
+        })?;
+    ns.upload(bucket, key, local).await.map_err(s3_error)
 }
 
 pub async fn handle_create(
     ns: &Namespace,
+    node: u64,
     req: S3Request<CreateMultipartUploadInput>,
 ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
     let input = req.input;
@@ -35,19 +52,20 @@ pub async fn handle_create(
     Ok(S3Response::new(CreateMultipartUploadOutput {
         bucket: Some(input.bucket),
         key: Some(input.key),
-        upload_id: Some(info.upload_id),
+        upload_id: Some(cluster_id(node, &info.upload_id)),
         ..CreateMultipartUploadOutput::default()
     }))
 }
 
 pub async fn handle_upload_part(
     ns: &Namespace,
+    node: u64,
     req: S3Request<UploadPartInput>,
 ) -> S3Result<S3Response<UploadPartOutput>> {
     let headers = req.headers;
     let trailers = req.trailing_headers;
     let input = req.input;
-    let up = upload(ns, &input.bucket, &input.key, &input.upload_id).await?;
+    let up = upload(ns, node, &input.bucket, &input.key, &input.upload_id).await?;
     let declared = Declared::new(input.checksum_algorithm.as_ref(), declared_checksums!(input), &headers);
     let md5 = content_md5(input.content_md5.as_deref())?;
     let (body, slot) = verified(input.body, declared, trailers)?;
@@ -90,10 +108,11 @@ fn copy_range(v: Option<&str>, size: u64) -> S3Result<Option<std::ops::Range<u64
 
 pub async fn handle_upload_part_copy(
     ns: &Namespace,
+    node: u64,
     req: S3Request<UploadPartCopyInput>,
 ) -> S3Result<S3Response<UploadPartCopyOutput>> {
     let input = req.input;
-    let up = upload(ns, &input.bucket, &input.key, &input.upload_id).await?;
+    let up = upload(ns, node, &input.bucket, &input.key, &input.upload_id).await?;
     let (src_bucket, src_key) = copy_source(&input.copy_source)?;
     let src = ns.head(&src_bucket, &src_key).await.map_err(s3_error)?;
     conditions(
@@ -126,10 +145,11 @@ pub async fn handle_upload_part_copy(
 
 pub async fn handle_complete(
     ns: &Namespace,
+    node: u64,
     req: S3Request<CompleteMultipartUploadInput>,
 ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
     let input = req.input;
-    let up = upload(ns, &input.bucket, &input.key, &input.upload_id).await?;
+    let up = upload(ns, node, &input.bucket, &input.key, &input.upload_id).await?;
     let parts = input.multipart_upload.and_then(|m| m.parts).unwrap_or_default();
     let listed = parts
         .into_iter()
@@ -154,20 +174,22 @@ pub async fn handle_complete(
 
 pub async fn handle_abort(
     ns: &Namespace,
+    node: u64,
     req: S3Request<AbortMultipartUploadInput>,
 ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
     let input = req.input;
-    let up = upload(ns, &input.bucket, &input.key, &input.upload_id).await?;
+    let up = upload(ns, node, &input.bucket, &input.key, &input.upload_id).await?;
     ns.abort_upload(&up).await.map_err(s3_error)?;
     Ok(S3Response::new(AbortMultipartUploadOutput::default()))
 }
 
 pub async fn handle_list_parts(
     ns: &Namespace,
+    node: u64,
     req: S3Request<ListPartsInput>,
 ) -> S3Result<S3Response<ListPartsOutput>> {
     let input = req.input;
-    let up = upload(ns, &input.bucket, &input.key, &input.upload_id).await?;
+    let up = upload(ns, node, &input.bucket, &input.key, &input.upload_id).await?;
     let max = input
         .max_parts
         .and_then(|m| usize::try_from(m).ok())
@@ -207,6 +229,7 @@ pub async fn handle_list_parts(
 
 pub async fn handle_list_uploads(
     ns: &Namespace,
+    node: u64,
     req: S3Request<ListMultipartUploadsInput>,
 ) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
     let input = req.input;
@@ -236,7 +259,7 @@ pub async fn handle_list_uploads(
             None
         },
         next_upload_id_marker: if truncated {
-            page.last().map(|u| u.upload_id.clone())
+            page.last().map(|u| cluster_id(node, &u.upload_id))
         } else {
             None
         },
@@ -245,7 +268,7 @@ pub async fn handle_list_uploads(
             page.into_iter()
                 .map(|u| MultipartUpload {
                     key: Some(u.key),
-                    upload_id: Some(u.upload_id),
+                    upload_id: Some(cluster_id(node, &u.upload_id)),
                     initiated: Some(ts(u.initiated)),
                     ..MultipartUpload::default()
                 })
