@@ -103,3 +103,30 @@ pub async fn mount_mem(c: &mut Admin, path: &str, name: &str) -> Result<(), toni
     };
     c.mount(req).await.map(|_| ())
 }
+
+impl Cluster {
+    /// Starts `lab`'s nodes, each in its own network namespace, on its own address.
+    pub fn start_in(lab: &crate::netlab::NetLab, n: usize) -> Self {
+        let secret = format!("cluster-secret-{}", free_port());
+        let creds = (format!("AKNS{}", free_port()), format!("secret-{}", free_port()));
+        let env = [
+            ("ARUSTIO_CLUSTER_SECRET", secret.as_str()),
+            ("ARUSTIO_LOG", "warn,openraft=error"),
+        ];
+        let addrs = |i: usize| {
+            let ip: std::net::IpAddr = lab.addr(i).parse().expect("lab address");
+            ((ip, 9000).into(), (ip, 50051).into())
+        };
+        let join = format!("http://{}:50051", lab.addr(0));
+        let mut nodes = Vec::new();
+        for i in 0..n {
+            let id = (i + 1).to_string();
+            let mut args = vec!["--node-id", id.as_str()];
+            if i > 0 {
+                args.extend(["--join", join.as_str()]);
+            }
+            nodes.push(Gateway::start_at(lab.wrapper(i), addrs(i), &args, &env, creds.clone()));
+        }
+        Self { nodes, secret }
+    }
+}

@@ -7,10 +7,13 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub mod cluster;
+pub mod netlab;
 
 /// A running gateway; killed and cleaned up on drop.
 pub struct Gateway {
     child: Child,
+    /// A command the server runs under (`ip netns exec NS`), or empty.
+    wrapper: Vec<String>,
     args: Vec<String>,
     env: Vec<(String, String)>,
     /// The S3 endpoint.
@@ -49,6 +52,18 @@ pub fn binary() -> PathBuf {
     bin
 }
 
+/// The `arustio` binary as a command, under `wrapper` (e.g. `ip netns exec NS`) if any.
+fn command(wrapper: &[String]) -> Command {
+    match wrapper.split_first() {
+        Some((first, rest)) => {
+            let mut c = Command::new(first);
+            c.args(rest).arg(binary());
+            c
+        }
+        None => Command::new(binary()),
+    }
+}
+
 impl Gateway {
     /// Starts a gateway with fresh state and random root credentials.
     pub fn start() -> Self {
@@ -63,15 +78,36 @@ impl Gateway {
     }
 
     /// Starts a gateway with extra flags and environment, and the given root credentials.
-    pub fn start_as(args: &[&str], env: &[(&str, &str)], (access_key, secret_key): (String, String)) -> Self {
-        let data_dir = tempfile::tempdir().expect("temp dir");
+    pub fn start_as(args: &[&str], env: &[(&str, &str)], creds: (String, String)) -> Self {
         let s3_addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
         let grpc_addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+        Self::start_at(Vec::new(), (s3_addr, grpc_addr), args, env, creds)
+    }
+
+    /// Starts a gateway under `wrapper` (e.g. `ip netns exec NS`) on the given addresses.
+    pub fn start_at(
+        wrapper: Vec<String>,
+        (s3_addr, grpc_addr): (SocketAddr, SocketAddr),
+        args: &[&str],
+        env: &[(&str, &str)],
+        (access_key, secret_key): (String, String),
+    ) -> Self {
+        let data_dir = tempfile::tempdir().expect("temp dir");
         let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
         let env: Vec<(String, String)> = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-        let child = Self::spawn(&data_dir, s3_addr, grpc_addr, &access_key, &secret_key, &args, &env);
+        let child = Self::spawn(
+            &wrapper,
+            &data_dir,
+            s3_addr,
+            grpc_addr,
+            &access_key,
+            &secret_key,
+            &args,
+            &env,
+        );
         let mut gw = Self {
             child,
+            wrapper,
             args,
             env,
             s3_addr,
@@ -84,7 +120,9 @@ impl Gateway {
         gw
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn spawn(
+        wrapper: &[String],
         data_dir: &tempfile::TempDir,
         s3_addr: SocketAddr,
         grpc_addr: SocketAddr,
@@ -93,7 +131,7 @@ impl Gateway {
         args: &[String],
         env: &[(String, String)],
     ) -> Child {
-        let mut cmd = Command::new(binary());
+        let mut cmd = command(wrapper);
         cmd.arg("serve")
             .arg("--data-dir")
             .arg(data_dir.path())
@@ -144,8 +182,9 @@ impl Gateway {
     pub fn cli_as(&self, access_key: &str, secret_key: &str, args: &[&str]) -> std::process::Output {
         let home = self.data_dir.path().with_extension("home");
         let _ = std::fs::create_dir_all(&home);
-        Command::new(binary())
-            .args(args)
+        // Inside the server's network namespace, if it has one.
+        let mut cmd = command(&self.wrapper);
+        cmd.args(args)
             .env("ARUSTIO_SERVER", self.admin_url())
             .env("ARUSTIO_ACCESS_KEY", access_key)
             .env("ARUSTIO_SECRET_KEY", secret_key)
@@ -155,12 +194,32 @@ impl Gateway {
             .expect("run arustio cli")
     }
 
-    /// Kills the process and starts it again, expecting the start to fail; returns the
-    /// exit code and the log.
-    pub fn restart_expecting_failure(&mut self) -> (Option<i32>, String) {
-        let _ = std::fs::remove_file(Self::log_path(&self.data_dir));
-        self.respawn();
-        let deadline = Instant::now() + Duration::from_secs(30);
+    /// Starts a gateway that must refuse to start; returns its exit code and log.
+    pub fn start_expecting_failure(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let (s3_addr, grpc_addr) = (
+            ([127, 0, 0, 1], free_port()).into(),
+            ([127, 0, 0, 1], free_port()).into(),
+        );
+        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        let env: Vec<(String, String)> = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let child = Self::spawn(&[], &data_dir, s3_addr, grpc_addr, "AKX", "secret-x-1234", &args, &env);
+        let mut gw = Self {
+            child,
+            wrapper: Vec::new(),
+            args,
+            env,
+            s3_addr,
+            grpc_addr,
+            access_key: "AKX".into(),
+            secret_key: "secret-x-1234".into(),
+            data_dir,
+        };
+        gw.wait_exit()
+    }
+
+    fn wait_exit(&mut self) -> (Option<i32>, String) {
+        let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return (status.code(), self.log());
@@ -171,6 +230,14 @@ impl Gateway {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// Kills the process and starts it again, expecting the start to fail; returns the
+    /// exit code and the log.
+    pub fn restart_expecting_failure(&mut self) -> (Option<i32>, String) {
+        let _ = std::fs::remove_file(Self::log_path(&self.data_dir));
+        self.respawn();
+        self.wait_exit()
     }
 
     /// Kills the process (SIGKILL) and starts it again on the same data dir and ports.
@@ -194,6 +261,7 @@ impl Gateway {
         let _ = self.child.kill();
         let _ = self.child.wait();
         self.child = Self::spawn(
+            &self.wrapper,
             &self.data_dir,
             self.s3_addr,
             self.grpc_addr,

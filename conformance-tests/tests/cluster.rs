@@ -329,3 +329,66 @@ async fn a_multipart_upload_continues_through_other_nodes() {
         "NoSuchUpload"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_without_the_cluster_secret_cannot_join() {
+    let c = Cluster::start(1);
+    let join = c.nodes[0].admin_url();
+    let start = Instant::now();
+    let (code, log) = arustio_conformance_tests::Gateway::start_expecting_failure(
+        &["--node-id", "9", "--join", &join],
+        &[("ARUSTIO_CLUSTER_SECRET", "not-the-secret")],
+    );
+    assert_ne!(code, Some(0));
+    assert!(log.contains("refused this node"), "{log}");
+    assert!(
+        start.elapsed() < Duration::from_secs(20),
+        "refused at once, not retried"
+    );
+    let status = c.status(0);
+    assert_eq!(status["members"].as_array().map(Vec::len), Some(1), "{status}");
+}
+
+/// Each node in a network namespace of its own, made by the test: the leader's link is cut.
+/// The others elect a new leader and take writes; the cut-off leader refuses writes; once
+/// the link is back it follows, and its refused write is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_cut_off_by_the_network_is_replaced() {
+    let lab = match arustio_conformance_tests::netlab::NetLab::new(3) {
+        Ok(lab) => lab,
+        Err(why) => {
+            println!("SKIPPED: no network namespaces here ({why})");
+            return;
+        }
+    };
+    let c = Cluster::start_in(&lab, 3);
+    let leader = c.wait_for_leader(0, None, Duration::from_secs(10));
+    ok(&c.nodes[(leader + 1) % 3].cli(&["fs", "mount", "/before", "mem://b"]));
+    lab.cut(leader);
+    let start = Instant::now();
+    let survivor = (leader + 1) % 3;
+    let new_leader = c.wait_for_leader(survivor, Some(leader), Duration::from_secs(10));
+    println!(
+        "a new leader (node {}) {:.0} ms after the leader's link was cut",
+        new_leader + 1,
+        start.elapsed().as_secs_f64() * 1000.0
+    );
+    ok(&c.nodes[survivor].cli(&["fs", "mount", "/during", "mem://d"]));
+    let out = c.nodes[leader].cli(&["fs", "mount", "/isolated", "mem://i"]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success() && err.contains("no quorum"), "{err}");
+    lab.heal(leader);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let seen = c.mounts(leader);
+        if seen.contains(&"/during".to_owned()) {
+            assert!(
+                seen.contains(&"/before".to_owned()) && !seen.contains(&"/isolated".to_owned()),
+                "{seen:?}"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "the healed node did not catch up: {seen:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -387,10 +387,16 @@ pub async fn forward_to(addr: &str, key: &Key, op: &LeaderOp) -> Result<LeaderRe
         reason,
     };
     let mut client = peer_client(addr, key, QUORUM_WAIT * 8).map_err(unreachable)?;
-    let reply = client
-        .leader(to_json(op).map_err(unreachable)?)
-        .await
-        .map_err(|s| unreachable(s.message().to_owned()))?;
+    let reply = client.leader(to_json(op).map_err(unreachable)?).await.map_err(|s| {
+        if s.code() == tonic::Code::Unauthenticated {
+            ClusterError::Invalid(format!(
+                "{addr} refused this node: {} (is the cluster secret the same?)",
+                s.message()
+            ))
+        } else {
+            unreachable(s.message().to_owned())
+        }
+    })?;
     from_json::<Result<LeaderReply, ClusterError>>(reply.get_ref()).map_err(unreachable)?
 }
 
