@@ -120,15 +120,25 @@ async fn timed_mounts(a: &mut arustio_conformance_tests::cluster::Admin, prefix:
     ms
 }
 
-/// A follower is stopped (or, with `ARUSTIO_CATCHUP_WIPE=1`, removed and wiped) while
-/// 1,000 writes (`ARUSTIO_CATCHUP_ENTRIES`) happen; it then catches up through a snapshot.
+/// A follower is stopped while 1,000 writes (`ARUSTIO_CATCHUP_ENTRIES`) happen; it then
+/// catches up through a snapshot.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stopped_follower_catches_up_through_a_snapshot() {
+    catch_up(false).await;
+}
+
+/// A follower is removed and its data dir wiped while the writes happen; started again
+/// with `--join`, it is added back and catches up through a snapshot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wiped_follower_is_added_back_and_catches_up() {
+    catch_up(true).await;
+}
+
+async fn catch_up(wipe: bool) {
     let entries: usize = std::env::var("ARUSTIO_CATCHUP_ENTRIES")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1000);
-    let wipe = std::env::var("ARUSTIO_CATCHUP_WIPE").is_ok_and(|v| v == "1");
     let mut c = Cluster::start(3);
     let leader = c.wait_for_leader(0, None, Duration::from_secs(10));
     let follower = if leader == 1 { 2 } else { 1 };
@@ -172,6 +182,20 @@ async fn a_stopped_follower_catches_up_through_a_snapshot() {
         caught_up.elapsed().as_secs_f64()
     );
     assert_eq!(c.mounts(follower).len(), c.mounts(leader).len());
+    if wipe {
+        let status = c.status(leader);
+        let roles: Vec<_> = status["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["role"].clone())
+            .collect();
+        assert_eq!(
+            roles.iter().filter(|r| *r == "voter").count(),
+            2,
+            "added back as a voter: {status}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
