@@ -400,6 +400,21 @@ pub async fn forward_to(addr: &str, key: &Key, op: &LeaderOp) -> Result<LeaderRe
     from_json::<Result<LeaderReply, ClusterError>>(reply.get_ref()).map_err(unreachable)?
 }
 
+/// Writes: [`RaftClient::write`] sends a [`MetaCmd`] to the current leader (from any node)
+/// and returns once it is committed and applied there.
+#[derive(Debug, Clone)]
+pub struct RaftClient(Arc<ClusterNode>);
+
+impl RaftClient {
+    pub fn new(node: Arc<ClusterNode>) -> Self {
+        Self(node)
+    }
+
+    pub async fn write(&self, cmd: MetaCmd) -> Result<(), ClusterError> {
+        self.0.write(cmd).await
+    }
+}
+
 /// Strict reads: [`LinearizableReadHandle::ensure`] returns once this node has applied every
 /// write committed before the call (a read index from the leader, built on openraft's
 /// `ensure_linearizable`), so what it reads next is at least that fresh.

@@ -16,7 +16,7 @@ mod types;
 pub use apply::{ApplyError, apply_to_kv};
 pub use cluster::{
     ClusterError, ClusterNode, ClusterStatus, LeaderOp, LeaderReply, LinearizableReadHandle, Member, QUORUM_WAIT,
-    Timings, forward_to,
+    RaftClient, Timings, forward_to,
 };
 pub use log_store::LogStore;
 pub use meta_cmd::{MetaCmd, RootCredentials};

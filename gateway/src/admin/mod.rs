@@ -15,7 +15,7 @@ use arustio_proto::admin::{
     WriteRequest,
 };
 use arustio_proto::auth::{AuthLayer, Key};
-use arustio_raft::{ClusterError, ClusterNode, LinearizableReadHandle, MetaCmd, MetaStore, RaftService};
+use arustio_raft::{ClusterError, ClusterNode, LinearizableReadHandle, MetaCmd, MetaStore, RaftClient, RaftService};
 use futures::stream::{BoxStream, StreamExt};
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
@@ -30,6 +30,7 @@ struct AdminService {
     meta: Arc<MetaStore>,
     ns: Arc<Namespace>,
     cluster: Arc<ClusterNode>,
+    writes: RaftClient,
     reads: LinearizableReadHandle,
     /// The S3 endpoint's address, once it is open.
     s3_addr: tokio::sync::watch::Receiver<Option<SocketAddr>>,
@@ -161,7 +162,7 @@ impl Admin for AdminService {
             .check_new_mount(&entry, r.shadow, !r.no_check)
             .await
             .map_err(status)?;
-        self.cluster
+        self.writes
             .write(MetaCmd::Mount(entry.clone()))
             .await
             .map_err(cluster_status)?;
@@ -191,7 +192,7 @@ impl Admin for AdminService {
         for u in &uploads {
             self.ns.abort_upload(u).await.map_err(status)?;
         }
-        self.cluster
+        self.writes
             .write(MetaCmd::Unmount { path: path.clone() })
             .await
             .map_err(cluster_status)?;
@@ -334,6 +335,7 @@ pub async fn serve(
     let admin = AdminService {
         meta,
         ns,
+        writes: RaftClient::new(Arc::clone(&cluster)),
         reads: LinearizableReadHandle::new(Arc::clone(&cluster)),
         cluster: Arc::clone(&cluster),
         s3_addr,
