@@ -63,7 +63,32 @@ impl MetaStore {
     pub fn apply(&self, cmd: &MetaCmd) -> Result<(), ApplyError> {
         let _serial = self.apply_lock.lock().unwrap_or_else(PoisonError::into_inner);
         apply_to_kv(self.kv.as_ref(), cmd)?;
-        self.reload()
+        // The in-memory views change by the one command, not by re-reading everything.
+        match cmd {
+            MetaCmd::Mount(entry) => self.edit_mounts(|m| {
+                m.retain(|e| e.path != entry.path);
+                let at = m.partition_point(|e| e.path < entry.path);
+                m.insert(at, entry.clone());
+            }),
+            MetaCmd::Unmount { path } => self.edit_mounts(|m| {
+                m.retain(|e| e.path != *path);
+                if let Some(root) = self.local_root.as_ref().filter(|_| path.is_empty()) {
+                    m.insert(0, root.clone());
+                }
+            }),
+            MetaCmd::SetRootCredentials(creds) => {
+                *self.credentials.write().unwrap_or_else(PoisonError::into_inner) = Some(creds.clone());
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn edit_mounts(&self, edit: impl FnOnce(&mut Vec<MountEntry>)) {
+        let mut mounts = self.mounts.write().unwrap_or_else(PoisonError::into_inner);
+        let mut next = Vec::clone(&mounts);
+        edit(&mut next);
+        *mounts = Arc::new(next);
     }
 
     /// Replaces the whole replicated state (a snapshot being installed).
@@ -111,5 +136,40 @@ impl MetaStore {
 impl MountTable for MetaStore {
     fn mounts(&self) -> Arc<Vec<MountEntry>> {
         Arc::clone(&self.mounts.read().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arustio_namespace::MemKv;
+
+    fn entry(path: &str, uri: &str) -> MountEntry {
+        MountEntry {
+            path: path.into(),
+            uri: uri.into(),
+            options: arustio_backends::MountOptions::default(),
+            readonly: false,
+        }
+    }
+
+    #[test]
+    fn applied_views_match_a_fresh_read() {
+        let kv: Arc<dyn KvStore> = Arc::new(MemKv::default());
+        let store = MetaStore::open(Arc::clone(&kv), Some(entry("", "local:///root"))).unwrap();
+        for cmd in [
+            MetaCmd::Mount(entry("b/x", "mem://1")),
+            MetaCmd::Mount(entry("a", "mem://2")),
+            MetaCmd::Mount(entry("", "mem://replicated-root")),
+            MetaCmd::Mount(entry("c", "mem://3")),
+            MetaCmd::Unmount { path: "a".into() },
+            MetaCmd::Unmount { path: String::new() },
+        ] {
+            store.apply(&cmd).unwrap();
+            let fresh = MetaStore::open(Arc::clone(&kv), Some(entry("", "local:///root"))).unwrap();
+            assert_eq!(*store.mounts(), *fresh.mounts(), "after {cmd:?}");
+        }
+        let paths: Vec<_> = store.mounts().iter().map(|m| m.uri.clone()).collect();
+        assert_eq!(paths, ["local:///root", "mem://1", "mem://3"]);
     }
 }
