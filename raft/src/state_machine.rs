@@ -6,6 +6,7 @@
 use std::io::Cursor;
 use std::sync::Arc;
 
+use arustio_namespace::KvPairs;
 use openraft::storage::{RaftStateMachine, Snapshot, SnapshotMeta};
 use openraft::{
     BasicNode, Entry, EntryPayload, ErrorSubject, ErrorVerb, OptionalSend, RaftSnapshotBuilder, StoredMembership,
@@ -32,7 +33,7 @@ struct StoredSnapshot {
 /// A snapshot's contents: every key and value of the replicated keyspace.
 #[derive(Serialize, Deserialize)]
 struct SnapshotData {
-    pairs: Vec<(Vec<u8>, Vec<u8>)>,
+    pairs: KvPairs,
 }
 
 fn sm_err(verb: ErrorVerb, e: impl std::fmt::Display) -> StorageError {
@@ -62,26 +63,37 @@ impl StateMachine {
     }
 }
 
+/// The state a snapshot is made of, read in the state machine's task (so between two
+/// applies: openraft builds the snapshot in a task of its own, while applies go on).
+#[derive(Debug)]
+struct Captured {
+    last_applied: Option<LogId>,
+    membership: Membership,
+    pairs: KvPairs,
+}
+
 /// Builds a snapshot from the state captured when the builder was made.
 #[derive(Debug)]
 pub struct SnapshotBuilder {
     sm: StateMachine,
+    captured: Result<Captured, StorageError>,
 }
 
 impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError> {
-        // Pairs and applied id are read under the apply lock order: the state machine task
-        // does not apply while it hands out a builder, and builds run right after.
-        let (last_applied, membership) = self.sm.applied()?;
-        let pairs = self.sm.meta.all_pairs().map_err(|e| sm_err(ErrorVerb::Read, e))?;
-        let data = serde_json::to_vec(&SnapshotData { pairs }).map_err(|e| sm_err(ErrorVerb::Read, e))?;
-        let snapshot_id = match last_applied {
+        let captured = std::mem::replace(
+            &mut self.captured,
+            Err(sm_err(ErrorVerb::Read, "snapshot already built")),
+        )?;
+        let data =
+            serde_json::to_vec(&SnapshotData { pairs: captured.pairs }).map_err(|e| sm_err(ErrorVerb::Read, e))?;
+        let snapshot_id = match captured.last_applied {
             Some(id) => format!("{}-{}-{}", id.leader_id.term, id.index, data.len()),
             None => format!("0-0-{}", data.len()),
         };
         let meta = SnapshotMeta {
-            last_log_id: last_applied,
-            last_membership: membership,
+            last_log_id: captured.last_applied,
+            last_membership: captured.membership,
             snapshot_id,
         };
         let stored = StoredSnapshot { meta, data };
@@ -127,7 +139,18 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     }
 
     async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
-        SnapshotBuilder { sm: self.clone() }
+        let captured = self.applied().and_then(|(last_applied, membership)| {
+            let pairs = self.meta.all_pairs().map_err(|e| sm_err(ErrorVerb::Read, e))?;
+            Ok(Captured {
+                last_applied,
+                membership,
+                pairs,
+            })
+        });
+        SnapshotBuilder {
+            sm: self.clone(),
+            captured,
+        }
     }
 
     async fn begin_receiving_snapshot(&mut self) -> Result<Box<Cursor<Vec<u8>>>, StorageError> {
