@@ -298,6 +298,12 @@ async fn a_multipart_upload_continues_through_other_nodes() {
         .await
         .unwrap();
     assert_eq!(listed.parts().len(), 2);
+    // Any node lists every node's uploads.
+    for client in &clients {
+        let uploads = client.list_multipart_uploads().bucket("shared").send().await.unwrap();
+        let ids: Vec<_> = uploads.uploads().iter().filter_map(|u| u.upload_id()).collect();
+        assert_eq!(ids, [id.as_str()]);
+    }
     let done = clients[1]
         .complete_multipart_upload()
         .bucket("shared")

@@ -140,7 +140,7 @@ async fn serve(config: Config) -> Result<(), ServeError> {
     let service = crate::s3::build_service(
         Arc::clone(&node.namespace),
         Arc::clone(&node.meta),
-        config.node_id,
+        Arc::clone(&node.cluster),
         config.domain.as_deref(),
     )
     .map_err(|e| ServeError::Other(format!("domain {:?}: {e}", config.domain)))?;

@@ -10,9 +10,9 @@ use arustio_namespace::{FsEntry, MountEntry, MountTable, Namespace, NsError, Put
 use arustio_proto::admin::admin_server::{Admin, AdminServer};
 use arustio_proto::admin::{
     AddNodeRequest, ClusterJson, ClusterStatusRequest, DataChunk, FileInfo, GetInfoRequest, GetInfoResponse,
-    ListMountsRequest, ListMountsResponse, ListRequest, ListResponse, MkdirRequest, MountInfo, MountRequest,
-    PathRequest, RemoveNodeRequest, RemoveRequest, RemoveResponse, RenameRequest, UnmountRequest, UnmountResponse,
-    WriteRequest,
+    ListMountsRequest, ListMountsResponse, ListRequest, ListResponse, ListUploadsRequest, MkdirRequest, MountInfo,
+    MountRequest, PathRequest, RemoveNodeRequest, RemoveRequest, RemoveResponse, RenameRequest, UnmountRequest,
+    UnmountResponse, WriteRequest,
 };
 use arustio_proto::auth::{AuthLayer, Key};
 use arustio_raft::{ClusterError, ClusterNode, LinearizableReadHandle, MetaCmd, MetaStore, RaftClient, RaftService};
@@ -20,6 +20,8 @@ use futures::stream::{BoxStream, StreamExt};
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::{Request, Response, Status, Streaming};
+
+use crate::s3::ListedUpload;
 
 pub use arustio_proto::auth::Signed;
 
@@ -279,6 +281,17 @@ impl Admin for AdminService {
 
     async fn remove_node(&self, req: Request<RemoveNodeRequest>) -> Result<Response<ClusterJson>, Status> {
         cluster::remove_node(&self.cluster, req.into_inner()).await
+    }
+
+    async fn list_uploads(&self, req: Request<ListUploadsRequest>) -> Result<Response<ClusterJson>, Status> {
+        let r = req.into_inner();
+        let uploads = self.ns.list_uploads(&r.bucket, &r.prefix).await.map_err(status)?;
+        let listed: Vec<ListedUpload> = uploads
+            .into_iter()
+            .map(|u| ListedUpload::new(self.cluster.id(), &u))
+            .collect();
+        let json = serde_json::to_string(&listed).map_err(|e| Status::internal(e.to_string()))?;
+        Ok(Response::new(ClusterJson { json }))
     }
 
     async fn write(&self, req: Request<Streaming<WriteRequest>>) -> Result<Response<FileInfo>, Status> {

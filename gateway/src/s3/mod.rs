@@ -53,6 +53,8 @@ mod list;
 mod multipart;
 mod object;
 mod proxy;
+
+pub use proxy::ListedUpload;
 mod settings;
 
 use std::collections::BTreeMap;
@@ -71,6 +73,8 @@ pub struct Gateway {
     ns: Arc<Namespace>,
     /// This node's id: multipart upload ids carry it.
     node: u64,
+    /// The other nodes, for their uploads.
+    owners: Arc<proxy::Owners>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -155,19 +159,22 @@ impl s3s::auth::S3Auth for RootAuth {
 pub fn build_service(
     ns: Arc<Namespace>,
     meta: Arc<arustio_raft::MetaStore>,
-    node: u64,
+    cluster: Arc<arustio_raft::ClusterNode>,
     domain: Option<&str>,
 ) -> Result<WithRequestId, String> {
-    let mut b = S3ServiceBuilder::new(Gateway { ns, node });
+    let node = cluster.id();
+    let owners = Arc::new(proxy::Owners::new(node, Arc::clone(&meta), cluster));
+    let mut b = S3ServiceBuilder::new(Gateway {
+        ns,
+        node,
+        owners: Arc::clone(&owners),
+    });
     b.set_auth(RootAuth(Arc::clone(&meta)));
     b.set_validation(BucketNames);
     if let Some(domain) = domain {
         b.set_host(host::Domain::new(domain)?);
     }
-    Ok(WithRequestId {
-        s3: b.build(),
-        owners: Arc::new(proxy::Owners::new(node, meta)),
-    })
+    Ok(WithRequestId { s3: b.build(), owners })
 }
 
 /// Our bucket naming rule, which also takes the one-letter names S3 refuses.
@@ -359,7 +366,7 @@ impl s3s::S3 for Gateway {
         &self,
         req: S3Request<s3s::dto::ListMultipartUploadsInput>,
     ) -> S3Result<S3Response<s3s::dto::ListMultipartUploadsOutput>> {
-        multipart::handle_list_uploads(&self.ns, self.node, req).await
+        multipart::handle_list_uploads(&self.ns, self.node, &self.owners, req).await
     }
     async fn get_bucket_versioning(
         &self,

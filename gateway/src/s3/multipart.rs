@@ -14,6 +14,7 @@ use super::body::{Declared, to_checksum, verified};
 use super::bucket::require_bucket;
 use super::error::{err, s3_error};
 use super::object::{content_md5, copy_source, put_condition, put_options};
+use super::proxy::{ListedUpload, Owners};
 use super::{conditions, ts};
 
 const MAX_PARTS: usize = 1000;
@@ -230,6 +231,7 @@ pub async fn handle_list_parts(
 pub async fn handle_list_uploads(
     ns: &Namespace,
     node: u64,
+    owners: &Owners,
     req: S3Request<ListMultipartUploadsInput>,
 ) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
     let input = req.input;
@@ -241,7 +243,16 @@ pub async fn handle_list_uploads(
         .unwrap_or(MAX_PARTS)
         .min(MAX_PARTS);
     let key_marker = input.key_marker.clone().unwrap_or_default();
-    let uploads = ns.list_uploads(&input.bucket, &prefix).await.map_err(s3_error)?;
+    // This node's uploads and every other node's, in key then time order.
+    let mut uploads: Vec<ListedUpload> = ns
+        .list_uploads(&input.bucket, &prefix)
+        .await
+        .map_err(s3_error)?
+        .iter()
+        .map(|u| ListedUpload::new(node, u))
+        .collect();
+    uploads.extend(owners.peer_uploads(&input.bucket, &prefix).await);
+    uploads.sort_by(|a, b| (&a.key, a.initiated).cmp(&(&b.key, b.initiated)));
     let mut rest = uploads
         .into_iter()
         .filter(|u| key_marker.is_empty() || u.key > key_marker)
@@ -259,7 +270,7 @@ pub async fn handle_list_uploads(
             None
         },
         next_upload_id_marker: if truncated {
-            page.last().map(|u| cluster_id(node, &u.upload_id))
+            page.last().map(|u| u.upload_id.clone())
         } else {
             None
         },
@@ -268,7 +279,7 @@ pub async fn handle_list_uploads(
             page.into_iter()
                 .map(|u| MultipartUpload {
                     key: Some(u.key),
-                    upload_id: Some(cluster_id(node, &u.upload_id)),
+                    upload_id: Some(u.upload_id),
                     initiated: Some(ts(u.initiated)),
                     ..MultipartUpload::default()
                 })

@@ -6,12 +6,36 @@
 
 use std::sync::Arc;
 
-use arustio_raft::MetaStore;
+use arustio_proto::admin::ListUploadsRequest;
+use arustio_proto::admin::admin_client::AdminClient;
+use arustio_proto::auth::{Key, Signed};
+use arustio_raft::{ClusterNode, MetaStore};
+use chrono::{DateTime, Utc};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use serde::{Deserialize, Serialize};
 
 use super::drain::SharedBody;
+
+/// An upload in flight somewhere in the cluster, as ListMultipartUploads shows it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ListedUpload {
+    /// The cluster-wide id, `<node>-<id>`.
+    pub upload_id: String,
+    pub key: String,
+    pub initiated: DateTime<Utc>,
+}
+
+impl ListedUpload {
+    pub fn new(node: u64, u: &arustio_namespace::UploadInfo) -> Self {
+        Self {
+            upload_id: format!("{node}-{}", u.upload_id),
+            key: u.key.clone(),
+            initiated: u.initiated,
+        }
+    }
+}
 
 /// The node an upload id names.
 pub fn upload_node(upload_id: &str) -> Option<u64> {
@@ -30,19 +54,71 @@ fn query_upload_id(uri: &http::Uri) -> Option<String> {
 pub struct Owners {
     node: u64,
     meta: Arc<MetaStore>,
+    cluster: Arc<ClusterNode>,
     client: Client<HttpConnector, SharedBody>,
 }
 
 impl Owners {
-    pub fn new(node: u64, meta: Arc<MetaStore>) -> Self {
+    pub fn new(node: u64, meta: Arc<MetaStore>, cluster: Arc<ClusterNode>) -> Self {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         connector.set_connect_timeout(Some(std::time::Duration::from_secs(5)));
         Self {
             node,
             meta,
+            cluster,
             client: Client::builder(TokioExecutor::new()).build(connector),
         }
+    }
+
+    /// The uploads staged on the other nodes of the cluster, asked of each over the admin
+    /// API. A node that does not answer within 3 s is left out (and logged).
+    pub async fn peer_uploads(&self, bucket: &str, prefix: &str) -> Vec<ListedUpload> {
+        let Some(creds) = self.meta.root_credentials() else {
+            return Vec::new();
+        };
+        let key = Key::from(creds);
+        let peers: Vec<(u64, String)> = self
+            .cluster
+            .local_status()
+            .members
+            .into_iter()
+            .filter(|m| m.id != self.node)
+            .map(|m| (m.id, m.addr))
+            .collect();
+        let asks = peers.into_iter().map(|(id, addr)| {
+            let key = key.clone();
+            let req = ListUploadsRequest {
+                bucket: bucket.to_owned(),
+                prefix: prefix.to_owned(),
+            };
+            async move {
+                let asked = async {
+                    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+                        .map_err(|e| e.to_string())?
+                        .connect_timeout(std::time::Duration::from_secs(2))
+                        .tcp_nodelay(true)
+                        .connect_lazy();
+                    let reply = AdminClient::new(Signed::new(channel, key))
+                        .list_uploads(req)
+                        .await
+                        .map_err(|s| s.message().to_owned())?;
+                    serde_json::from_str::<Vec<ListedUpload>>(&reply.into_inner().json).map_err(|e| e.to_string())
+                };
+                match tokio::time::timeout(std::time::Duration::from_secs(3), asked).await {
+                    Ok(Ok(list)) => list,
+                    Ok(Err(e)) => {
+                        tracing::warn!(node = id, error = %e, "a node did not list its multipart uploads");
+                        Vec::new()
+                    }
+                    Err(_) => {
+                        tracing::warn!(node = id, "a node did not list its multipart uploads within 3 s");
+                        Vec::new()
+                    }
+                }
+            }
+        });
+        futures::future::join_all(asks).await.into_iter().flatten().collect()
     }
 
     /// The S3 address of the node that owns the upload this request names, when that is
