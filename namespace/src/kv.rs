@@ -20,6 +20,11 @@ pub trait KvStore: Send + Sync + std::fmt::Debug {
     fn delete(&self, key: &[u8]) -> Result<(), KvError>;
     /// Up to `limit` entries whose key starts with `prefix` and sorts after `after`.
     fn scan(&self, prefix: &[u8], after: Option<&[u8]>, limit: usize) -> Result<KvPairs, KvError>;
+    /// Makes every write so far survive a crash of the machine, not only of the process
+    /// (the Raft log and vote need it before they are acknowledged).
+    fn sync(&self) -> Result<(), KvError> {
+        Ok(())
+    }
 }
 
 /// An in-memory [`KvStore`].

@@ -54,6 +54,12 @@ impl LogStore {
         Self { kv }
     }
 
+    fn sync(&self) -> Result<(), StorageError> {
+        self.kv
+            .sync()
+            .map_err(|e| io_err(ErrorSubject::Store, ErrorVerb::Write, e))
+    }
+
     /// Entries with indexes in `[start, end)`, in order.
     fn entries(&self, start: u64, end: Option<u64>) -> Result<Vec<Entry<TypeConfig>>, StorageError> {
         let mut out = Vec::new();
@@ -141,7 +147,8 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn save_vote(&mut self, vote: &Vote<NodeId>) -> Result<(), StorageError> {
-        put_json(self.kv.as_ref(), VOTE, vote)
+        put_json(self.kv.as_ref(), VOTE, vote)?;
+        self.sync()
     }
 
     async fn read_vote(&mut self) -> Result<Option<Vote<NodeId>>, StorageError> {
@@ -164,8 +171,9 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         for entry in entries {
             put_json(self.kv.as_ref(), &log_key(entry.log_id.index), &entry)?;
         }
-        // Each put went through the store's write-ahead log before returning.
-        callback.log_io_completed(Ok(()));
+        // On disk, not only in the OS's cache, before openraft counts the entries as stored.
+        let synced = self.kv.sync().map_err(|e| std::io::Error::other(e.to_string()));
+        callback.log_io_completed(synced);
         Ok(())
     }
 

@@ -44,6 +44,10 @@ impl KvStore for RocksKv {
         self.db.delete(key).map_err(kv_err)
     }
 
+    fn sync(&self) -> Result<(), KvError> {
+        self.db.flush_wal(true).map_err(kv_err)
+    }
+
     fn scan(&self, prefix: &[u8], after: Option<&[u8]>, limit: usize) -> Result<KvPairs, KvError> {
         let start = match after {
             Some(a) if a >= prefix => a,
