@@ -123,6 +123,9 @@ struct Errs {
 impl Errs {
     fn err(&self, key: &str, e: object_store::Error) -> BackendError {
         match BackendError::from_store(&self.store, key, e) {
+            BackendError::Store { key, source } if self.remote && BackendError::is_throttling(&source) => {
+                BackendError::Throttled { key, source }
+            }
             BackendError::Store { key, source } if self.remote => BackendError::Unavailable { key, source },
             other => other,
         }

@@ -35,9 +35,16 @@ pub enum BackendError {
     /// The store refused the credentials or the operation.
     #[error("the store {store} denied access to {key:?}")]
     Denied { key: String, store: String },
-    /// A remote store failed after its retries (timeouts, throttling, 5xx, unreachable).
+    /// A remote store failed after its retries (timeouts, 5xx, unreachable).
     #[error("store unavailable for {key:?}: {source}")]
     Unavailable {
+        key: String,
+        #[source]
+        source: object_store::Error,
+    },
+    /// A remote store was still throttling requests after the retries (429, SlowDown).
+    #[error("store throttling requests for {key:?}: {source}")]
+    Throttled {
         key: String,
         #[source]
         source: object_store::Error,
@@ -59,6 +66,24 @@ pub enum BackendError {
 }
 
 impl BackendError {
+    /// Whether a store's failure is throttling (HTTP 429, or S3's and Azure's busy codes).
+    pub fn is_throttling(source: &object_store::Error) -> bool {
+        let mut text = source.to_string();
+        let mut cur = std::error::Error::source(source);
+        while let Some(c) = cur {
+            text.push_str(&c.to_string());
+            cur = c.source();
+        }
+        [
+            "429 Too Many Requests",
+            "<Code>SlowDown</Code>",
+            "<Code>ServerBusy</Code>",
+            "TooManyRequests",
+        ]
+        .iter()
+        .any(|t| text.contains(t))
+    }
+
     /// A short one-line reason for people: the HTTP status, error code and message a remote
     /// store sent (without its XML, request ids or times), or else the innermost cause.
     pub fn summary(&self) -> String {
@@ -151,5 +176,22 @@ mod tests {
             "Error performing GET http://h/b in 1ms - Server returned non-2xx status code: 503 Service Unavailable: ",
         );
         assert_eq!(e.summary(), "HTTP 503 Service Unavailable");
+    }
+
+    #[test]
+    fn throttling_is_told_from_other_failures() {
+        let generic = |text: &str| object_store::Error::Generic {
+            store: "S3",
+            source: Box::new(std::io::Error::other(text.to_owned())),
+        };
+        assert!(BackendError::is_throttling(&generic(
+            "status code: 429 Too Many Requests"
+        )));
+        assert!(BackendError::is_throttling(&generic(
+            "503 Service Unavailable: <Error><Code>SlowDown</Code></Error>"
+        )));
+        assert!(!BackendError::is_throttling(&generic(
+            "status code: 503 Service Unavailable: "
+        )));
     }
 }

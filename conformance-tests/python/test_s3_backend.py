@@ -216,3 +216,47 @@ def test_a_silent_upstream_times_out_with_503(gateway):
         for c in held:
             c.close()
         listener.close()
+
+
+def test_a_throttling_upstream_is_slow_down(gateway):
+    """An upstream still throttling past the mount's retries: 429 (as GCS sends), or S3's
+    503 with a SlowDown body, gives the client SlowDown (a 503 without a body, which a HEAD
+    gets, stays ServiceUnavailable: nothing says it is throttling)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Throttle(BaseHTTPRequestHandler):
+        def do_HEAD(self):
+            self.send_response(429)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def do_GET(self):
+            body = b'<?xml version="1.0"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>'
+            self.send_response(503)
+            self.send_header("Content-Type", "application/xml")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Throttle)
+    t = threading.Thread(target=server.serve_forever, daemon=True)
+    t.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        opts = ["-o", f"endpoint={url}", "-o", "access_key_id=k", "-o", "secret_access_key=s", "-o", "retries=0"]
+        r = cli(gateway, "fs", "mount", "--no-check", *opts, "/busy", "s3://busy")
+        assert r.returncode == 0, r.stderr
+        s3 = gateway.client()
+        for call in [lambda: s3.get_object(Bucket="busy", Key="k"), lambda: s3.list_objects_v2(Bucket="busy")]:
+            with pytest.raises(ClientError) as e:
+                call()
+            assert e.value.response["Error"]["Code"] == "SlowDown"
+            assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+        cli(gateway, "fs", "unmount", "/busy")
+    finally:
+        server.shutdown()
+        t.join(timeout=5)

@@ -38,6 +38,13 @@ pub fn s3_error(err: NsError) -> S3Error {
         NsError::UploadsInFlight { .. } | NsError::CopyToSelf { .. } => (C::InvalidRequest, msg),
         NsError::Changed { .. } => (C::ServiceUnavailable, format!("{msg}; retry")),
         NsError::Backend(BackendError::Denied { .. }) => (C::AccessDenied, msg),
+        NsError::Backend(BackendError::Throttled { key, .. }) => {
+            tracing::warn!(key = %key, error = %msg, "store throttling");
+            (
+                C::SlowDown,
+                "The store behind this path is throttling requests; slow down".to_owned(),
+            )
+        }
         NsError::Backend(BackendError::Unavailable { key, .. }) => {
             tracing::warn!(key = %key, error = %msg, "store unavailable");
             (
