@@ -164,10 +164,15 @@ impl Admin for AdminService {
             .check_new_mount(&entry, r.shadow, !r.no_check)
             .await
             .map_err(status)?;
-        self.writes
-            .write(MetaCmd::Mount(entry.clone()))
-            .await
-            .map_err(cluster_status)?;
+        if let Err(e) = self.writes.write(MetaCmd::Mount(entry.clone())).await {
+            // A write retried after a leader change may find its first attempt applied.
+            let applied = matches!(e, ClusterError::Refused(_))
+                && self.fresh(true).await.is_ok()
+                && self.meta.mounts().contains(&entry);
+            if !applied {
+                return Err(cluster_status(e));
+            }
+        }
         tracing::info!(path = %entry.display_path(), uri = %entry.uri, options = %entry.options, "mounted");
         Ok(Response::new(mount_info(&entry)))
     }
@@ -194,10 +199,14 @@ impl Admin for AdminService {
         for u in &uploads {
             self.ns.abort_upload(u).await.map_err(status)?;
         }
-        self.writes
-            .write(MetaCmd::Unmount { path: path.clone() })
-            .await
-            .map_err(cluster_status)?;
+        if let Err(e) = self.writes.write(MetaCmd::Unmount { path: path.clone() }).await {
+            let applied = matches!(e, ClusterError::Refused(_))
+                && self.fresh(true).await.is_ok()
+                && !self.meta.mounts().iter().any(|m| m.path == path);
+            if !applied {
+                return Err(cluster_status(e));
+            }
+        }
         tracing::info!(path = %format!("/{path}"), aborted = uploads.len(), "unmounted");
         Ok(Response::new(UnmountResponse {
             aborted_uploads: u32::try_from(uploads.len()).unwrap_or(u32::MAX),
