@@ -7,5 +7,6 @@ need_rust
 need_apt_packages
 cd "$ROOT"
 # The same build as the tests, so the two commands share one cache.
+use_lint_build
 cargo build --workspace --all-targets
 exec "$CARGO_TARGET_DIR/debug/arustio" serve "$@"

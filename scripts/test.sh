@@ -17,16 +17,8 @@ export PATH="$VENV/bin:$PATH"
 
 echo "== fmt"
 cargo fmt --all -- --check
-# Build and lint in one pass: clippy-driver compiles the workspace's own crates, and the
-# dependencies are built once, as a plain `cargo build` builds them. (`cargo clippy` would
-# build its own variant of every dependency, RocksDB's C++ included: 20 CPU-minutes more.)
 echo "== build + clippy -D warnings"
-RUSTC_WORKSPACE_WRAPPER="$(rustup which clippy-driver 2>/dev/null || command -v clippy-driver || true)"
-if [ -z "$RUSTC_WORKSPACE_WRAPPER" ]; then
-  echo "clippy is missing: run 'rustup component add clippy', then try again" >&2
-  exit 1
-fi
-export RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
+use_lint_build
 cargo build --workspace --all-targets
 export ARUSTIO_BIN="$CARGO_TARGET_DIR/debug/arustio"
 echo "== rust tests"
