@@ -65,15 +65,24 @@ pub enum BackendError {
     },
 }
 
+/// An error and its causes in one string, each cause said once.
+fn chain_text(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let next = c.to_string();
+        if !text.contains(&next) {
+            text = format!("{text}: {next}");
+        }
+        cur = c.source();
+    }
+    text
+}
+
 impl BackendError {
     /// Whether a store's failure is throttling (HTTP 429, or S3's and Azure's busy codes).
     pub fn is_throttling(source: &object_store::Error) -> bool {
-        let mut text = source.to_string();
-        let mut cur = std::error::Error::source(source);
-        while let Some(c) = cur {
-            text.push_str(&c.to_string());
-            cur = c.source();
-        }
+        let text = chain_text(source);
         [
             "429 Too Many Requests",
             "<Code>SlowDown</Code>",
@@ -87,15 +96,7 @@ impl BackendError {
     /// A short one-line reason for people: the HTTP status, error code and message a remote
     /// store sent (without its XML, request ids or times), or else the innermost cause.
     pub fn summary(&self) -> String {
-        let mut chain = self.to_string();
-        let mut cur = std::error::Error::source(self);
-        while let Some(c) = cur {
-            let next = c.to_string();
-            if !chain.contains(&next) {
-                chain = format!("{chain}: {next}");
-            }
-            cur = c.source();
-        }
+        let chain = chain_text(self);
         let chain = chain.split_whitespace().collect::<Vec<_>>().join(" ");
         let tag = |name: &str| {
             let (_, rest) = chain.split_once(&format!("<{name}>"))?;
