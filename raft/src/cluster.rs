@@ -106,6 +106,15 @@ fn raft_err(e: impl std::fmt::Display) -> ClusterError {
     ClusterError::Raft(e.to_string())
 }
 
+/// Where the leader is, as one node knows it.
+enum Leader {
+    Here,
+    /// At this gRPC address.
+    At(String),
+    /// Not known, and why.
+    Unknown(String),
+}
+
 /// This node's place in the cluster.
 pub struct ClusterNode {
     id: NodeId,
@@ -215,21 +224,27 @@ impl ClusterNode {
         Ok(())
     }
 
+    /// Where the leader is, as this node knows it now.
+    fn leader(&self) -> Leader {
+        let metrics = self.raft.metrics().borrow().clone();
+        match metrics.current_leader {
+            Some(l) if l == self.id => Leader::Here,
+            Some(l) => match metrics.membership_config.membership().get_node(&l) {
+                Some(node) => Leader::At(node.addr.clone()),
+                None => Leader::Unknown(format!("leader {l} is not a member")),
+            },
+            None => Leader::Unknown("no leader: this node cannot reach a majority of the cluster".into()),
+        }
+    }
+
     /// Runs `op` on the leader: here, or forwarded.
     pub async fn leader_op(&self, op: LeaderOp) -> Result<LeaderReply, ClusterError> {
         let deadline = tokio::time::Instant::now() + QUORUM_WAIT;
         loop {
-            let metrics = self.raft.metrics().borrow().clone();
-            let leader = metrics.current_leader;
-            let result = match leader {
-                Some(l) if l == self.id => self.on_leader(op.clone()).await,
-                Some(l) => match metrics.membership_config.membership().get_node(&l) {
-                    Some(node) => self.forward(&node.addr, &op).await,
-                    None => Err(ClusterError::NoQuorum(format!("leader {l} is not a member"))),
-                },
-                None => Err(ClusterError::NoQuorum(
-                    "no leader: this node cannot reach a majority of the cluster".into(),
-                )),
+            let result = match self.leader() {
+                Leader::Here => self.on_leader(op.clone()).await,
+                Leader::At(addr) => self.forward(&addr, &op).await,
+                Leader::Unknown(why) => Err(ClusterError::NoQuorum(why)),
             };
             match result {
                 // The leader changed under us, or there is none yet: try again, in time.
@@ -318,16 +333,11 @@ impl ClusterNode {
     /// The cluster as the leader sees it (with each node's lag), or as this node does when
     /// no leader answers.
     pub async fn status(&self) -> ClusterStatus {
-        let metrics = self.raft.metrics().borrow().clone();
-        let leader = metrics
-            .current_leader
-            .filter(|l| *l != self.id)
-            .and_then(|l| metrics.membership_config.membership().get_node(&l).cloned());
-        let Some(leader) = leader else {
+        let Leader::At(addr) = self.leader() else {
             return self.local_status();
         };
         // One quick try: a status must answer even when the leader is gone.
-        let asked = tokio::time::timeout(Duration::from_secs(1), self.forward(&leader.addr, &LeaderOp::Status));
+        let asked = tokio::time::timeout(Duration::from_secs(1), self.forward(&addr, &LeaderOp::Status));
         match asked.await {
             Ok(Ok(LeaderReply::Status(s))) => s,
             _ => self.local_status(),
