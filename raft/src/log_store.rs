@@ -85,13 +85,26 @@ impl LogStore {
         }
     }
 
+    /// Deletes the entries with indexes in `[from, to_inclusive]`; the index is in the key,
+    /// so nothing is decoded.
     fn delete_range(&self, from: u64, to_inclusive: Option<u64>) -> Result<(), StorageError> {
-        for e in self.entries(from, to_inclusive.map(|t| t + 1))? {
-            self.kv
-                .delete(&log_key(e.log_id.index))
-                .map_err(|err| io_err(ErrorSubject::Logs, ErrorVerb::Delete, err))?;
+        let err = |e| io_err(ErrorSubject::Logs, ErrorVerb::Delete, e);
+        let mut after: Option<Vec<u8>> = from.checked_sub(1).map(log_key);
+        loop {
+            let page = self.kv.scan(LOG, after.as_deref(), 256).map_err(err)?;
+            let full = page.len() == 256;
+            for (k, _) in page {
+                let index = k[LOG.len()..].try_into().map(u64::from_be_bytes).unwrap_or(u64::MAX);
+                if to_inclusive.is_some_and(|t| index > t) {
+                    return Ok(());
+                }
+                self.kv.delete(&k).map_err(err)?;
+                after = Some(k);
+            }
+            if !full {
+                return Ok(());
+            }
         }
-        Ok(())
     }
 }
 
