@@ -17,9 +17,11 @@ fn ok(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+/// The `q` quantile of `v` (0.5: the median).
+fn quantile(v: &[f64], q: f64) -> f64 {
+    let mut v = v.to_vec();
     v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
+    v[((v.len() as f64 - 1.0) * q).round() as usize]
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -94,15 +96,13 @@ async fn leader_failover_keeps_every_acknowledged_mount() {
     let ms: Vec<String> = failovers.iter().map(|s| format!("{:.0}", s * 1000.0)).collect();
     println!(
         "leader failover over {kills} SIGKILLs: median {:.0} ms (each: {} ms)",
-        median(failovers.clone()) * 1000.0,
+        quantile(&failovers, 0.5) * 1000.0,
         ms.join(", ")
     );
 }
 
-fn percentiles(mut ms: Vec<f64>) -> String {
-    ms.sort_by(f64::total_cmp);
-    let at = |q: f64| ms[((ms.len() as f64 - 1.0) * q) as usize];
-    format!("p50 {:.1} ms, p99 {:.1} ms", at(0.5), at(0.99))
+fn percentiles(ms: &[f64]) -> String {
+    format!("p50 {:.1} ms, p99 {:.1} ms", quantile(ms, 0.5), quantile(ms, 0.99))
 }
 
 async fn timed_mounts(a: &mut arustio_conformance_tests::cluster::Admin, prefix: &str, n: usize) -> Vec<f64> {
@@ -144,7 +144,7 @@ async fn catch_up(wipe: bool) {
     let follower = if leader == 1 { 2 } else { 1 };
     let mut a = admin(&c.nodes[leader]).await;
     let all_up = timed_mounts(&mut a, "warm", 200).await;
-    println!("mount-write latency, 3 nodes up, 200 writes: {}", percentiles(all_up));
+    println!("mount-write latency, 3 nodes up, 200 writes: {}", percentiles(&all_up));
     c.nodes[follower].kill();
     if wipe {
         let id = (follower + 1).to_string();
@@ -158,7 +158,7 @@ async fn catch_up(wipe: bool) {
     println!(
         "{entries} mount writes with one follower down in {:.1} s: {}",
         start.elapsed().as_secs_f64(),
-        percentiles(one_down)
+        percentiles(&one_down)
     );
     let caught_up = Instant::now();
     // A wiped follower starts empty and joins again (its flags carry --join).
