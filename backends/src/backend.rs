@@ -110,6 +110,8 @@ pub struct Backend {
     /// The URI's prefix with a trailing `/` (or empty): prepended to every key.
     prefix: String,
     errs: Errs,
+    /// What tells this store apart for the cache (see [`Backend::cache_identity`]).
+    identity: String,
 }
 
 /// Turns a store's errors into ours: a refusal names the store, and remote failures that
@@ -151,13 +153,27 @@ impl Backend {
             remote: !uri.kind.node_local(),
             store: uri.to_string().into(),
         };
+        let identity = uri.to_string();
         Self {
             uri,
             store,
             local_root,
             prefix,
             errs,
+            identity,
         }
+    }
+
+    pub(crate) fn with_identity(mut self, identity: String) -> Self {
+        self.identity = identity;
+        self
+    }
+
+    /// The store's identity for the cache: its URI (scheme, bucket, prefix) and, for
+    /// remote stores, its endpoint, region and account, so that two servers with a bucket
+    /// of the same name never share blocks. The same on every node for one mount.
+    pub fn cache_identity(&self) -> String {
+        self.identity.clone()
     }
 
     /// The kind of store.
@@ -236,16 +252,44 @@ impl Backend {
         };
         let result = self.store.get_opts(&path, opts).await.map_err(|e| self.err(key, e))?;
         let meta = ObjectMeta::from_store(key.to_owned(), result.meta.clone());
-        let range = result.range.clone();
-        let owned_key = key.to_owned();
-        let stream = match result.payload {
+        let stream = self.body(key, result.range.clone(), result.payload);
+        Ok((meta, stream))
+    }
+
+    /// A GET's payload as a stream of our errors.
+    fn body(&self, key: &str, range: Range<u64>, payload: GetResultPayload) -> ByteStream {
+        match payload {
             GetResultPayload::File(file, path) => local_file_stream(file, path, range),
             GetResultPayload::Stream(s) => {
-                let errs = self.errs.clone();
-                s.map_err(move |e| errs.err(&owned_key, e)).boxed()
+                let (errs, key) = (self.errs.clone(), key.to_owned());
+                s.map_err(move |e| errs.err(&key, e)).boxed()
             }
+        }
+    }
+
+    /// Reads the whole object unless its store version is still `not_version`: `None`
+    /// when it is (the store answered 304). With the object, what the store keeps with it.
+    pub async fn get_unless(
+        &self,
+        key: &str,
+        not_version: Option<&str>,
+    ) -> Result<Option<(ObjectMeta, ByteStream)>, BackendError> {
+        let path = self.path(key)?;
+        let opts = GetOptions {
+            if_none_match: not_version.map(str::to_owned),
+            ..GetOptions::default()
         };
-        Ok((meta, stream))
+        let result = match self.store.get_opts(&path, opts).await {
+            Ok(r) => r,
+            Err(object_store::Error::NotModified { .. }) => return Ok(None),
+            Err(e) => return Err(self.err(key, e)),
+        };
+        let mut meta = ObjectMeta::from_store(key.to_owned(), result.meta.clone());
+        if self.keeps_attrs() {
+            meta.attrs = Some(from_store_attrs(&result.attributes));
+        }
+        let stream = self.body(key, result.range.clone(), result.payload);
+        Ok(Some((meta, stream)))
     }
 
     /// On a local store, refuses a key whose file would clash with a directory: the key

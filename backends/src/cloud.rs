@@ -97,7 +97,7 @@ fn build<B: CloudBuilder>(
 ) -> Result<Arc<dyn ObjectStore>, BackendError> {
     for (key, value) in &options.0 {
         b = match key.as_str() {
-            "readonly" => b,
+            "readonly" | "cache" | "consistency" | "cache_on_write" => b,
             "timeout" => b.config(B::client_key(ClientConfigKey::ReadTimeout), value),
             "connect_timeout" => b.config(B::client_key(ClientConfigKey::ConnectTimeout), value),
             "retries" => {

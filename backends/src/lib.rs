@@ -16,6 +16,6 @@ mod uri;
 pub use backend::{Attrs, Backend, BackendWriter, ByteStream, ObjectMeta, ReadRange};
 pub use error::BackendError;
 pub use keys::KeyRule;
-pub use options::MountOptions;
+pub use options::{CachePolicy, MountOptions};
 pub use registry::Registry;
 pub use uri::{MountUri, StoreKind};

@@ -30,8 +30,36 @@ const SECRET_KEYS: &[&str] = &[
 
 /// Options valid on every store: `readonly`, and for remote stores `timeout` (time to the
 /// first byte and idle time between body chunks, never a cap on a long transfer),
-/// `connect_timeout` and `retries`.
-const COMMON_KEYS: &[&str] = &["readonly", "timeout", "connect_timeout", "retries"];
+/// `connect_timeout` and `retries`; the cache's `cache`, `consistency` and `cache_on_write`.
+pub(crate) const COMMON_KEYS: &[&str] = &[
+    "readonly",
+    "timeout",
+    "connect_timeout",
+    "retries",
+    "cache",
+    "consistency",
+    "cache_on_write",
+];
+
+/// How a mount uses the block cache (options `cache`, `consistency`, `cache_on_write`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CachePolicy {
+    /// Reads go through the cache: on by default for remote stores, off for node-local ones.
+    pub enabled: bool,
+    /// `consistency=ttl:SECONDS`: object metadata is trusted for this long; `None` is
+    /// `strict` (the default): the version is checked on every read.
+    pub ttl: Option<std::time::Duration>,
+    /// `cache_on_write=true`: the blocks of a PUT through the gateway go into the cache.
+    pub on_write: bool,
+}
+
+fn parse_consistency(v: &str) -> Option<Option<std::time::Duration>> {
+    if v == "strict" {
+        return Some(None);
+    }
+    let secs: u64 = v.strip_prefix("ttl:")?.parse().ok()?;
+    Some(Some(std::time::Duration::from_secs(secs)))
+}
 
 /// The S3 option names of the original design, besides every `object_store` key.
 const S3_KEYS: &[&str] = &[
@@ -106,7 +134,16 @@ impl MountOptions {
                     reason: "expected a whole number".to_owned(),
                 });
             }
-            if key == "readonly" && !matches!(value.as_str(), "true" | "false") {
+            if key == "consistency" && parse_consistency(value).is_none() {
+                return Err(BackendError::InvalidOption {
+                    scheme: kind.scheme().to_owned(),
+                    key: key.clone(),
+                    reason: "expected strict or ttl:SECONDS".to_owned(),
+                });
+            }
+            if matches!(key.as_str(), "readonly" | "cache" | "cache_on_write")
+                && !matches!(value.as_str(), "true" | "false")
+            {
                 return Err(BackendError::InvalidOption {
                     scheme: kind.scheme().to_owned(),
                     key: key.clone(),
@@ -120,6 +157,28 @@ impl MountOptions {
     /// Whether the options make the mount read-only.
     pub fn readonly(&self) -> bool {
         self.0.get("readonly").is_some_and(|v| v == "true")
+    }
+
+    /// How the mount uses the block cache.
+    pub fn cache_policy(&self, kind: StoreKind) -> CachePolicy {
+        let flag = |k: &str| self.0.get(k).map(|v| v == "true");
+        CachePolicy {
+            enabled: flag("cache").unwrap_or(!kind.node_local()),
+            ttl: self.0.get("consistency").and_then(|v| parse_consistency(v)).flatten(),
+            on_write: flag("cache_on_write").unwrap_or(false),
+        }
+    }
+
+    /// What tells this store apart from every other for the cache: the store's own
+    /// non-secret options (endpoint, region, account, access key id...), sorted, without
+    /// ours (timeouts, cache settings), which do not change the bytes.
+    pub(crate) fn identity_part(&self) -> String {
+        self.0
+            .iter()
+            .filter(|(k, _)| !COMMON_KEYS.contains(&k.as_str()) && !SECRET_KEYS.contains(&k.as_str()))
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("&")
     }
 
     /// The options as `k=v,...` with secrets shown as `****`.

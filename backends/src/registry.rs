@@ -35,7 +35,11 @@ impl Registry {
         if let Some(b) = built.get(&id) {
             return Ok(Arc::clone(b));
         }
-        let backend = Arc::new(build(parsed, &options)?);
+        let identity = match parsed.kind {
+            StoreKind::Memory | StoreKind::Local => parsed.to_string(),
+            _ => format!("{parsed}?{}", options.identity_part()),
+        };
+        let backend = Arc::new(build(parsed, &options)?.with_identity(identity));
         built.insert(id, Arc::clone(&backend));
         Ok(backend)
     }
