@@ -1,35 +1,23 @@
-//! The block cache between the namespace and the stores; for now a pass-through seam.
-//!
-//! Every read of object bytes goes through [`CacheManager::read`]. Later, blocks of
-//! `CHUNK_SIZE` keyed by the object's version will be served from memory, disk and peers
-//! here; the store stays the source of truth.
+//! The block cache between the namespace and the stores: blocks of `CHUNK_SIZE` keyed by
+//! the object's version, in memory and on disk, owned by nodes on a hash ring and fetched
+//! from peers; the store stays the source of truth.
 
-use std::sync::Arc;
+mod block;
+mod disk;
+mod error;
+mod fetch;
+mod key;
+mod manager;
+mod mem;
+mod peer;
+mod ring;
+mod stats;
 
-use arustio_backends::{Backend, BackendError, ByteStream, ObjectMeta, ReadRange};
-
-/// Reads object bytes, pinned to one version of the object.
-#[derive(Debug, Default, Clone)]
-pub struct CacheManager {}
-
-impl CacheManager {
-    /// A cache that passes every read through to the store.
-    pub fn passthrough() -> Self {
-        Self {}
-    }
-
-    /// Reads `range` of `key` from `backend`. `pin` is the store version the caller saw
-    /// in its HEAD; a changed object fails with `Precondition` rather than mixing versions.
-    pub async fn read(
-        &self,
-        backend: &Arc<Backend>,
-        key: &str,
-        range: Option<ReadRange>,
-        pin: Option<&str>,
-    ) -> Result<(ObjectMeta, ByteStream), BackendError> {
-        backend.get(key, range, pin).await
-    }
-
-    /// Drops whatever is cached for `key` on `backend` after a write or delete.
-    pub fn invalidate(&self, _backend: &Backend, _key: &str) {}
-}
+pub use block::{BlockAccessor, BlockSlice, CHUNK_SIZE};
+pub use disk::{DiskStats, DiskTier};
+pub use error::CacheError;
+pub use key::{BlockKey, ObjectId, path_hash};
+pub use manager::{CacheConfig, CacheManager, CachedRead, ReadOptions};
+pub use peer::{BlockRequest, PeerTransport};
+pub use ring::{CacheNode, Members, owner};
+pub use stats::{CacheStats, Source, SourceMix, TierStats};

@@ -1,0 +1,29 @@
+//! What the cache needs from the network: fetching a block from its owner and telling
+//! peers that an object changed. The gateway implements it over gRPC.
+
+use async_trait::async_trait;
+use bytes::Bytes;
+
+use crate::{CacheError, CacheNode, ObjectId};
+
+/// A block asked of its owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockRequest {
+    /// Where the owner finds the object: opaque to the cache (the namespace path).
+    pub locator: String,
+    /// The object and version.
+    pub object: ObjectId,
+    /// The block size the asker cuts with.
+    pub block_size: u64,
+    /// The block's index.
+    pub index: u64,
+}
+
+/// The transport to other cache nodes.
+#[async_trait]
+pub trait PeerTransport: Send + Sync {
+    /// The whole block from `node`.
+    async fn get_block(&self, node: &CacheNode, req: &BlockRequest) -> Result<Bytes, CacheError>;
+    /// Tells `node` that the object at (`store`, `key`) changed: it drops what it holds.
+    async fn invalidate(&self, node: &CacheNode, store: &str, key: &str) -> Result<(), CacheError>;
+}
