@@ -5,7 +5,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     config.protoc_executable(protoc_bin_vendored::protoc_bin_path()?);
     tonic_prost_build::configure().compile_with_config(
         config,
-        &["proto/admin.proto", "proto/raft.proto"],
+        &["proto/admin.proto", "proto/raft.proto", "proto/cache.proto"],
         &["proto"],
     )?;
     println!("cargo:rerun-if-changed=proto");

@@ -66,6 +66,65 @@ pub struct Config {
     pub advertise_addr: Option<String>,
     /// The secret every node of a cluster shares; peers sign their calls with it.
     pub cluster_secret: Option<String>,
+    /// Bytes of the block cache's memory tier (`512MiB`, `2GiB`, or a number of bytes);
+    /// `0` turns the cache off.
+    pub cache_memory: ByteSize,
+    /// Directory of the block cache's disk tier; none by default.
+    pub cache_disk_dir: Option<PathBuf>,
+    /// Bytes of the disk tier (with `cache_disk_dir`).
+    pub cache_disk: ByteSize,
+    /// The cache's block size; part of every block's key, so a change never serves a
+    /// block cut another way.
+    pub cache_block_size: ByteSize,
+}
+
+/// A size in bytes, written as a number or with a binary unit (`4MiB`, `1GiB`; `K`, `M`,
+/// `G`, `T` alone mean the same).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByteSize(pub u64);
+
+impl std::str::FromStr for ByteSize {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let t = s.trim();
+        let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+        let (num, unit) = t.split_at(split);
+        let n: u64 = num
+            .parse()
+            .map_err(|_| format!("{s:?}: expected a size such as 512MiB"))?;
+        let shift = match unit.trim().to_ascii_lowercase().as_str() {
+            "" | "b" => 0,
+            "k" | "kb" | "kib" => 10,
+            "m" | "mb" | "mib" => 20,
+            "g" | "gb" | "gib" => 30,
+            "t" | "tb" | "tib" => 40,
+            _ => return Err(format!("{s:?}: unknown unit (use KiB, MiB, GiB or TiB)")),
+        };
+        n.checked_mul(1 << shift)
+            .map(Self)
+            .ok_or_else(|| format!("{s:?}: too large"))
+    }
+}
+
+impl Serialize for ByteSize {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            N(u64),
+            S(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::N(n) => Ok(Self(n)),
+            Raw::S(s) => s.parse().map_err(serde::de::Error::custom),
+        }
+    }
 }
 
 impl Default for Config {
@@ -85,6 +144,10 @@ impl Default for Config {
             join: None,
             advertise_addr: None,
             cluster_secret: None,
+            cache_memory: ByteSize(512 << 20),
+            cache_disk_dir: None,
+            cache_disk: ByteSize(10 << 30),
+            cache_block_size: ByteSize(arustio_cache::CHUNK_SIZE),
         }
     }
 }
@@ -130,5 +193,22 @@ mod tests {
         let cfg = Config::load(Some(&file), &Flags { s3_addr: "127.0.0.1:9" }).unwrap();
         assert_eq!(cfg.s3_addr.port(), 9);
         assert!(Config::load(Some(&dir.path().join("missing.toml")), &NoOverrides {}).is_err());
+    }
+
+    #[test]
+    fn cache_sizes_take_units() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("arustio.toml");
+        std::fs::write(&file, "cache_memory = \"1GiB\"\ncache_block_size = 1048576\n").unwrap();
+        let cfg = Config::load(Some(&file), &NoOverrides {}).unwrap();
+        assert_eq!(cfg.cache_memory, ByteSize(1 << 30));
+        assert_eq!(cfg.cache_block_size, ByteSize(1 << 20));
+        assert_eq!(cfg.cache_disk_dir, None);
+        assert_eq!(Config::default().cache_memory, ByteSize(512 << 20));
+        assert_eq!("4MiB".parse::<ByteSize>(), Ok(ByteSize(4 << 20)));
+        assert_eq!("64k".parse::<ByteSize>(), Ok(ByteSize(64 << 10)));
+        assert!("4 parsecs".parse::<ByteSize>().is_err());
+        std::fs::write(&file, "cache_memory = \"lots\"\n").unwrap();
+        assert!(Config::load(Some(&file), &NoOverrides {}).is_err());
     }
 }

@@ -2,6 +2,7 @@
 //! `arustio fs ...` administers one over gRPC.
 
 mod admin;
+mod cache_peers;
 mod cli;
 mod config;
 mod node;
@@ -33,7 +34,7 @@ struct Cli {
 enum Command {
     /// Run a gateway node: the S3 endpoint and the gRPC admin API.
     #[command(after_help = "Example:\n  arustio serve --data-dir /var/lib/arustio --s3-addr 0.0.0.0:39999")]
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Mounts and files in the namespace (like `alluxio fs`).
     #[command(
         subcommand,
@@ -43,14 +44,21 @@ enum Command {
     /// The cluster: status, adding and removing nodes.
     #[command(subcommand, after_help = "Example:\n  arustio cluster status")]
     Cluster(cli::cluster::ClusterCmd),
+    /// The block cache: figures per node and tier, loading and freeing files' blocks.
+    #[command(
+        subcommand,
+        after_help = "Example:\n  arustio cache stats\n  arustio cache load /lake/events -R"
+    )]
+    Cache(cli::cache::CacheCmd),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve(args) => serve::run(args).map_err(|e| e.to_string()),
+        Command::Serve(args) => serve::run(*args).map_err(|e| e.to_string()),
         Command::Fs(cmd) => run_client(cli.server, |mut c| async move { cli::fs::run(cmd, &mut c).await }),
         Command::Cluster(cmd) => run_client(cli.server, |mut c| async move { cli::cluster::run(cmd, &mut c).await }),
+        Command::Cache(cmd) => run_client(cli.server, |mut c| async move { cli::cache::run(cmd, &mut c).await }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arustio_backends::{MountOptions, Registry};
-use arustio_cache::CacheManager;
+use arustio_cache::{CacheConfig, CacheManager, Members};
 use arustio_namespace::{KvStore, MemKv, MountEntry, MountTable, Namespace};
 use arustio_proto::auth::Key;
 use arustio_raft::{
@@ -77,6 +77,11 @@ pub async fn open_node(config: &Config) -> Result<Node, ServeError> {
         id: "cluster".into(),
         secret: random_string(32, b"abcdefghijklmnopqrstuvwxyz0123456789"),
     });
+    let cache = open_cache(config, &data).await?;
+    cache.attach(
+        Arc::clone(&meta) as Arc<dyn Members>,
+        Arc::new(crate::cache_peers::GrpcPeers::new(signing.clone())),
+    );
     let cluster = ClusterNode::start(
         config.node_id,
         Arc::clone(&kv),
@@ -90,13 +95,7 @@ pub async fn open_node(config: &Config) -> Result<Node, ServeError> {
     let staging = data.join("multipart");
     create_private_dir(&staging)?;
     let mounts: Arc<dyn MountTable> = Arc::clone(&meta) as Arc<dyn MountTable>;
-    let namespace = Arc::new(Namespace::new(
-        mounts,
-        Arc::clone(&registry),
-        kv,
-        CacheManager::passthrough(),
-        staging,
-    ));
+    let namespace = Arc::new(Namespace::new(mounts, Arc::clone(&registry), kv, cache, staging));
     Ok(Node {
         meta,
         namespace,
@@ -104,6 +103,34 @@ pub async fn open_node(config: &Config) -> Result<Node, ServeError> {
         cluster_key,
         registry,
     })
+}
+
+/// The block cache the config asks for: off with `cache_memory = 0`.
+async fn open_cache(config: &Config, data: &Path) -> Result<CacheManager, ServeError> {
+    if config.cache_memory.0 == 0 {
+        return Ok(CacheManager::passthrough());
+    }
+    let disk_dir = config
+        .cache_disk_dir
+        .as_ref()
+        .map(|d| if d.is_absolute() { d.clone() } else { data.join(d) });
+    let cfg = CacheConfig {
+        node_id: config.node_id,
+        memory: config.cache_memory.0,
+        disk_dir,
+        disk: config.cache_disk.0,
+        block_size: config.cache_block_size.0,
+        ..CacheConfig::default()
+    };
+    if cfg.block_size < 4096 || cfg.block_size > 64 << 20 {
+        return Err(ServeError::Other(format!(
+            "cache_block_size {} is out of range: use 4KiB to 64MiB",
+            cfg.block_size
+        )));
+    }
+    CacheManager::open(cfg)
+        .await
+        .map_err(|e| ServeError::Other(format!("block cache: {e}")))
 }
 
 /// `http://HOST:PORT` (or `HOST:PORT`) to `HOST:PORT`.
@@ -176,6 +203,21 @@ impl Node {
         }
         self.apply_config_mounts(config).await?;
         self.root_credentials(config, config.join.is_some() && joining).await
+    }
+
+    /// Registers this node on the cache's ring (peers fetch its blocks at `addr`, its gRPC
+    /// address), unless it already is, at that address.
+    pub async fn register_cache_node(&self, id: u64, addr: &str) {
+        if !self.namespace.cache().enabled() || self.meta.cache_node_addr(id).as_deref() == Some(addr) {
+            return;
+        }
+        let cmd = MetaCmd::AddCacheNode {
+            id,
+            addr: addr.to_owned(),
+        };
+        if let Err(e) = self.cluster.write(cmd).await {
+            warn!(error = %e, "could not register this node's cache; peers will not fetch blocks from it");
+        }
     }
 
     /// Records where this node's S3 endpoint is, unless the cluster already has it.

@@ -54,6 +54,22 @@ pub struct ServeArgs {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     cluster_secret: Option<String>,
+    /// Bytes of the block cache's memory tier, e.g. 1GiB; 0 turns the cache off [default: 512MiB; env: ARUSTIO_CACHE_MEMORY]
+    #[arg(long, value_name = "SIZE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cache_memory: Option<crate::config::ByteSize>,
+    /// Directory of the block cache's disk tier [default: none; env: ARUSTIO_CACHE_DISK_DIR]
+    #[arg(long, value_name = "DIR")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cache_disk_dir: Option<PathBuf>,
+    /// Bytes of the disk tier [default: 10GiB; env: ARUSTIO_CACHE_DISK]
+    #[arg(long, value_name = "SIZE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cache_disk: Option<crate::config::ByteSize>,
+    /// The cache's block size [default: 4MiB; env: ARUSTIO_CACHE_BLOCK_SIZE]
+    #[arg(long, value_name = "SIZE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cache_block_size: Option<crate::config::ByteSize>,
     /// TOML config file
     #[arg(long, value_name = "FILE")]
     #[serde(skip)]
@@ -137,6 +153,7 @@ async fn serve(config: Config) -> Result<(), ServeError> {
         s3_addr.to_string()
     };
     node.register_s3_endpoint(config.node_id, &s3_public).await;
+    node.register_cache_node(config.node_id, &advertise).await;
     let service = crate::s3::build_service(
         Arc::clone(&node.namespace),
         Arc::clone(&node.meta),

@@ -102,7 +102,7 @@ impl Namespace {
             checksums: info.checksums.clone(),
         };
         self.records.put(&store, &dst.key, &rec)?;
-        self.cache.invalidate(&dst.backend, &dst.key);
+        self.invalidate(&dst.backend, &dst.key);
         Ok(ObjectInfo::from_store(key.to_owned(), &store, &meta, Some(rec)))
     }
 

@@ -399,7 +399,8 @@ impl Namespace {
                 rec.store_etag = meta.e_tag;
                 self.records.put(&store, &dst.key, &rec)?;
             }
-            self.cache.invalidate(&src.backend, &src.key);
+            self.invalidate(&src.backend, &src.key);
+            self.invalidate(&dst.backend, &dst.key);
             return Ok(());
         }
         self.copy(

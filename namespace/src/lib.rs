@@ -5,6 +5,8 @@ mod bucket;
 mod copy;
 mod error;
 mod fs;
+mod get;
+mod head_cache;
 mod kv;
 mod list;
 mod locks;
@@ -30,7 +32,7 @@ pub use list::{ListEntry, ListPage, ListRequest};
 pub use mount::{MountEntry, MountTable, Resolved, StaticMounts, longest_mount};
 pub use multipart::{PartInfo, UploadInfo};
 pub use path::{check_bucket_name, check_key, check_mount_path, normalize_path};
-pub use read::{Conditions, ObjectHandle, ObjectInfo};
+pub use read::{Conditions, ObjectBody, ObjectHandle, ObjectInfo};
 pub use records::ObjectRecord;
 pub use write::{BodyStream, ChecksumSlot, PutCondition, PutOptions};
 
@@ -40,6 +42,7 @@ pub struct Namespace {
     registry: Arc<Registry>,
     records: records::Records,
     cache: CacheManager,
+    heads: head_cache::HeadCache,
     locks: locks::KeyLocks,
     staging: PathBuf,
 }
@@ -67,6 +70,7 @@ impl Namespace {
             registry,
             records: records::Records::new(kv),
             cache,
+            heads: head_cache::HeadCache::default(),
             locks: locks::KeyLocks::default(),
             staging,
         }
@@ -102,6 +106,24 @@ impl Namespace {
     fn resolve_object(&self, bucket: &str, key: &str) -> NsResult<Resolved> {
         check_key(key)?;
         self.resolve(&path::join(bucket, key))
+    }
+
+    /// After a write or delete through this node: forgets the object's metadata and
+    /// blocks here, and tells the other nodes to do the same.
+    fn invalidate(&self, backend: &arustio_backends::Backend, key: &str) {
+        self.heads.drop_key(&backend.cache_identity(), key);
+        self.cache.invalidate(backend, key);
+    }
+
+    /// Another node wrote or deleted (`store`, `key`): forgets what this node holds of it.
+    pub fn drop_cached(&self, store: &str, key: &str) {
+        self.heads.drop_key(store, key);
+        self.cache.drop_local(store, key);
+    }
+
+    /// The cache, for its admin operations.
+    pub fn cache(&self) -> &CacheManager {
+        &self.cache
     }
 
     /// Fails when the resolved mount is read-only.

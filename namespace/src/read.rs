@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use arustio_backends::{BackendError, ByteStream, ObjectMeta, ReadRange};
+use arustio_cache::{ObjectId, ReadOptions, SourceMix};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use md5::{Digest, Md5};
@@ -164,9 +165,36 @@ impl Conditions {
 pub struct ObjectHandle {
     /// What S3 reports about it.
     pub info: ObjectInfo,
-    resolved: Resolved,
-    pin: Option<String>,
+    pub(crate) resolved: Resolved,
+    /// The store's version the HEAD saw (its ETag, else size and time).
+    pub(crate) version: String,
     marker: bool,
+}
+
+impl ObjectHandle {
+    pub(crate) fn new(info: ObjectInfo, resolved: Resolved, version: String) -> Self {
+        Self {
+            info,
+            resolved,
+            version,
+            marker: false,
+        }
+    }
+}
+
+/// The bytes of a GET and where the cache found them.
+pub struct ObjectBody {
+    /// The bytes.
+    pub stream: ByteStream,
+    /// Where its blocks came from (`x-arustio-cache`).
+    pub sources: SourceMix,
+}
+
+/// The version to pin reads to: the store's ETag, else its size and modification time.
+pub(crate) fn store_version(meta: &ObjectMeta) -> String {
+    meta.e_tag
+        .clone()
+        .unwrap_or_else(|| format!("{}-{}", meta.size, meta.last_modified.timestamp_micros()))
 }
 
 impl Namespace {
@@ -191,11 +219,22 @@ impl Namespace {
                 Some(rec) => Ok(ObjectHandle {
                     info: ObjectInfo::from_marker(key.to_owned(), rec),
                     resolved,
-                    pin: None,
+                    version: String::new(),
                     marker: true,
                 }),
                 None => Err(self.not_found(bucket, key).await),
             };
+        }
+        let policy = resolved.mount.options.cache_policy(resolved.backend.kind());
+        let identity = resolved.backend.cache_identity();
+        let ttl = policy.ttl.filter(|_| policy.enabled);
+        if let Some(ttl) = ttl
+            && let Some(mut h) = self.heads.get(&identity, &resolved.key, ttl)
+        {
+            // The same object, perhaps through another mount or bucket name.
+            h.info.key = key.to_owned();
+            h.resolved = resolved;
+            return Ok(h);
         }
         let meta = match resolved.backend.head(&resolved.key).await {
             Ok(meta) => meta,
@@ -203,14 +242,13 @@ impl Namespace {
             Err(e) => return Err(e.into()),
         };
         let rec = self.records.get(&store, &resolved.key)?;
-        let pin = meta.e_tag.clone();
+        let version = store_version(&meta);
         let info = ObjectInfo::from_store(key.to_owned(), &store, &meta, rec);
-        Ok(ObjectHandle {
-            info,
-            resolved,
-            pin,
-            marker: false,
-        })
+        let handle = ObjectHandle::new(info, resolved, version);
+        if policy.enabled {
+            self.heads.put(&identity, &handle.resolved.key, handle.clone());
+        }
+        Ok(handle)
     }
 
     /// NoSuchKey, or NoSuchBucket when the bucket itself is missing.
@@ -230,14 +268,85 @@ impl Namespace {
     /// Streams `range` (or all) of the object `handle` names, pinned to the version its
     /// HEAD saw: if the object changed since, the read fails rather than mix versions.
     pub async fn open(&self, handle: &ObjectHandle, range: Option<ReadRange>) -> NsResult<ByteStream> {
-        if handle.marker || range.as_ref().is_some_and(|r| r.start >= r.end) {
-            return Ok(futures::stream::empty().boxed());
+        Ok(self.open_cached(handle, range, false).await?.stream)
+    }
+
+    /// As [`Namespace::open`], through the block cache unless the mount has it off or
+    /// `bypass` (a request's `Cache-Control: no-cache`); says where the blocks came from.
+    pub async fn open_cached(
+        &self,
+        handle: &ObjectHandle,
+        range: Option<ReadRange>,
+        bypass: bool,
+    ) -> NsResult<ObjectBody> {
+        if handle.marker || range.as_ref().is_some_and(|r| r.start >= r.end) || handle.info.size == 0 {
+            return Ok(ObjectBody {
+                stream: futures::stream::empty().boxed(),
+                sources: SourceMix::default(),
+            });
         }
         let r = &handle.resolved;
-        match self.cache.read(&r.backend, &r.key, range, handle.pin.as_deref()).await {
-            Ok((_, stream)) => Ok(stream),
+        let policy = r.mount.options.cache_policy(r.backend.kind());
+        let object = ObjectId {
+            store: r.backend.cache_identity().into(),
+            key: r.key.clone(),
+            version: handle.version.clone(),
+            size: handle.info.size,
+        };
+        let opts = ReadOptions {
+            cache: policy.enabled && !bypass,
+            shared: !r.backend.kind().node_local(),
+            locator: r.mount.path.clone() + if r.mount.path.is_empty() { "" } else { "/" } + &r.key,
+        };
+        match self.cache.read(&r.backend, &object, range, &opts).await {
+            Ok(read) => Ok(ObjectBody {
+                stream: read.stream,
+                sources: read.sources,
+            }),
+            Err(BackendError::Precondition { .. } | BackendError::NotFound { .. }) => {
+                // Whatever this node believed about the object is stale.
+                self.heads.drop_key(&object.store, &object.key);
+                Err(NsError::Changed {
+                    key: handle.info.key.clone(),
+                })
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Reads the object at namespace `path` (`bucket/key`) through the cache and discards
+    /// the bytes: `arustio cache load`. Returns the bytes read and where they came from.
+    pub async fn load_cached(&self, path: &str) -> NsResult<(u64, SourceMix)> {
+        let (bucket, key) = path.split_once('/').unwrap_or((path, ""));
+        let handle = self.head(bucket, key).await?;
+        let mut body = self.open_cached(&handle, None, false).await?;
+        let mut n = 0u64;
+        while let Some(chunk) = body.stream.next().await {
+            n += chunk?.len() as u64;
+        }
+        Ok((n, body.sources))
+    }
+
+    /// Drops this node's (and, through the cache, every node's) blocks and metadata of the
+    /// object at namespace `path` (`bucket/key`): `arustio cache free`.
+    pub fn free_cached(&self, path: &str) -> NsResult<()> {
+        let r = self.resolve(path)?;
+        self.invalidate(&r.backend, &r.key);
+        Ok(())
+    }
+
+    /// The block a peer asked this node for: `locator` is the namespace path it read.
+    pub async fn serve_block(&self, req: &arustio_cache::BlockRequest) -> NsResult<bytes::Bytes> {
+        let r = self.resolve(&req.locator)?;
+        if *r.backend.cache_identity() != *req.object.store || r.key != req.object.key {
+            return Err(NsError::Changed {
+                key: req.object.key.clone(),
+            });
+        }
+        match self.cache.serve_block(&r.backend, req).await {
+            Ok(b) => Ok(b),
             Err(BackendError::Precondition { .. } | BackendError::NotFound { .. }) => Err(NsError::Changed {
-                key: handle.info.key.clone(),
+                key: req.object.key.clone(),
             }),
             Err(e) => Err(e.into()),
         }

@@ -201,7 +201,7 @@ impl Namespace {
         rec.size = meta.size;
         rec.store_etag.clone_from(&meta.e_tag);
         self.records.put(&store, rel, &rec)?;
-        self.cache.invalidate(backend, rel);
+        self.invalidate(backend, rel);
         Ok(ObjectInfo::from_store(key.to_owned(), &store, &meta, Some(rec)))
     }
 
@@ -253,7 +253,7 @@ impl Namespace {
         let _guard = self.locks.lock(&store, &resolved.key).await;
         if !key.ends_with('/') {
             resolved.backend.delete(&resolved.key).await?;
-            self.cache.invalidate(&resolved.backend, &resolved.key);
+            self.invalidate(&resolved.backend, &resolved.key);
         }
         self.records.delete(&store, &resolved.key)
     }

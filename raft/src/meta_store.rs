@@ -2,6 +2,7 @@
 
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
+use arustio_cache::{CacheNode, Members};
 use arustio_namespace::{KvPairs, KvStore, MountEntry, MountTable};
 
 use crate::apply::{META_PREFIX, ROOT_CREDENTIALS, node_s3_key, read_cache_nodes, read_mounts, scan_all};
@@ -16,6 +17,8 @@ pub struct MetaStore {
     local_root: Option<MountEntry>,
     mounts: RwLock<Arc<Vec<MountEntry>>>,
     credentials: RwLock<Option<RootCredentials>>,
+    /// The registered cache nodes, for the cache's ring on the read path.
+    cache_nodes: RwLock<Arc<Vec<CacheNode>>>,
     apply_lock: Mutex<()>,
 }
 
@@ -35,6 +38,7 @@ impl MetaStore {
             local_root,
             mounts: RwLock::default(),
             credentials: RwLock::default(),
+            cache_nodes: RwLock::default(),
             apply_lock: Mutex::new(()),
         };
         store.reload()?;
@@ -56,6 +60,15 @@ impl MetaStore {
             .map(|v| serde_json::from_slice(&v))
             .transpose()?;
         *self.credentials.write().unwrap_or_else(PoisonError::into_inner) = creds;
+        self.reload_cache_nodes()
+    }
+
+    fn reload_cache_nodes(&self) -> Result<(), ApplyError> {
+        let nodes = read_cache_nodes(self.kv.as_ref())?
+            .into_iter()
+            .map(|(id, addr)| CacheNode { id, addr })
+            .collect();
+        *self.cache_nodes.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(nodes);
         Ok(())
     }
 
@@ -79,6 +92,7 @@ impl MetaStore {
             MetaCmd::SetRootCredentials(creds) => {
                 *self.credentials.write().unwrap_or_else(PoisonError::into_inner) = Some(creds.clone());
             }
+            MetaCmd::AddCacheNode { .. } | MetaCmd::RemoveCacheNode { .. } => self.reload_cache_nodes()?,
             _ => {}
         }
         Ok(())
@@ -111,9 +125,12 @@ impl MetaStore {
         Ok(scan_all(self.kv.as_ref(), META_PREFIX)?)
     }
 
-    /// The registered cache nodes: (id, address).
-    pub fn cache_nodes(&self) -> Result<Vec<(u64, String)>, ApplyError> {
-        read_cache_nodes(self.kv.as_ref())
+    /// The registered cache node at `id`, if any: its address.
+    pub fn cache_node_addr(&self, id: u64) -> Option<String> {
+        Members::cache_nodes(self)
+            .into_iter()
+            .find(|n| n.id == id)
+            .map(|n| n.addr)
     }
 
     /// The S3 endpoint (HOST:PORT) of cluster node `id`, once it has registered it.
@@ -130,6 +147,12 @@ impl MetaStore {
     /// The underlying KV store (node-local records share it, in their own keyspace).
     pub fn kv(&self) -> Arc<dyn KvStore> {
         Arc::clone(&self.kv)
+    }
+}
+
+impl Members for MetaStore {
+    fn cache_nodes(&self) -> Vec<CacheNode> {
+        Vec::clone(&self.cache_nodes.read().unwrap_or_else(PoisonError::into_inner))
     }
 }
 

@@ -1,5 +1,6 @@
 //! The gRPC admin API: mounts and file operations on the namespace, and the cluster.
 
+mod cache;
 mod cluster;
 
 use std::net::SocketAddr;
@@ -9,10 +10,10 @@ use arustio_backends::{MountOptions, MountUri};
 use arustio_namespace::{FsEntry, MountEntry, MountTable, Namespace, NsError, PutOptions};
 use arustio_proto::admin::admin_server::{Admin, AdminServer};
 use arustio_proto::admin::{
-    AddNodeRequest, ClusterJson, ClusterStatusRequest, DataChunk, FileInfo, GetInfoRequest, GetInfoResponse,
-    ListMountsRequest, ListMountsResponse, ListRequest, ListResponse, ListUploadsRequest, MkdirRequest, MountInfo,
-    MountRequest, PathRequest, RemoveNodeRequest, RemoveRequest, RemoveResponse, RenameRequest, UnmountRequest,
-    UnmountResponse, WriteRequest,
+    AddNodeRequest, CacheFreeResponse, CacheLoadResponse, CacheStatsRequest, ClusterJson, ClusterStatusRequest,
+    DataChunk, FileInfo, GetInfoRequest, GetInfoResponse, ListMountsRequest, ListMountsResponse, ListRequest,
+    ListResponse, ListUploadsRequest, MkdirRequest, MountInfo, MountRequest, PathRequest, RemoveNodeRequest,
+    RemoveRequest, RemoveResponse, RenameRequest, UnmountRequest, UnmountResponse, WriteRequest,
 };
 use arustio_proto::auth::{AuthLayer, Key};
 use arustio_raft::{ClusterError, ClusterNode, LinearizableReadHandle, MetaCmd, MetaStore, RaftClient, RaftService};
@@ -303,6 +304,18 @@ impl Admin for AdminService {
         Ok(Response::new(ClusterJson { json }))
     }
 
+    async fn cache_stats(&self, _req: Request<CacheStatsRequest>) -> Result<Response<ClusterJson>, Status> {
+        cache::stats(&self.ns).await
+    }
+
+    async fn cache_load(&self, req: Request<PathRequest>) -> Result<Response<CacheLoadResponse>, Status> {
+        cache::load(&self.ns, req.into_inner()).await
+    }
+
+    async fn cache_free(&self, req: Request<PathRequest>) -> Result<Response<CacheFreeResponse>, Status> {
+        cache::free(&self.ns, &req.into_inner())
+    }
+
     async fn write(&self, req: Request<Streaming<WriteRequest>>) -> Result<Response<FileInfo>, Status> {
         let mut stream = req.into_inner();
         let first = stream
@@ -344,7 +357,7 @@ pub async fn serve(
 ) -> Result<(), tonic::transport::Error> {
     let keys = Arc::clone(&meta);
     let key_for = move |path: &str| {
-        if path.starts_with("/arustio.raft.v1.Raft/") {
+        if path.starts_with("/arustio.raft.v1.Raft/") || path.starts_with("/arustio.cache.v1.Peer/") {
             cluster_key
                 .clone()
                 .ok_or("this node has no cluster secret: start every node with --cluster-secret")
@@ -354,6 +367,7 @@ pub async fn serve(
                 .ok_or("this node has no root credentials yet (it is joining a cluster)")
         }
     };
+    let peer = crate::cache_peers::PeerService { ns: Arc::clone(&ns) };
     let admin = AdminService {
         meta,
         ns,
@@ -371,6 +385,7 @@ pub async fn serve(
     tonic::transport::Server::builder()
         .layer(AuthLayer(Arc::new(key_for)))
         .add_service(AdminServer::new(admin))
+        .add_service(arustio_proto::cache::peer_server::PeerServer::new(peer))
         .add_service(
             arustio_proto::raft::raft_server::RaftServer::new(RaftService::new(cluster))
                 .max_decoding_message_size(256 << 20),

@@ -1,5 +1,6 @@
 //! The admin CLI: connects to a node's gRPC admin API with signed calls.
 
+pub mod cache;
 pub mod cluster;
 mod copy;
 pub mod fs;

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use arustio_namespace::{MetadataDirective, Namespace, ObjectInfo, PutCondition, PutOptions};
+use arustio_namespace::{MetadataDirective, Namespace, NsError, ObjectInfo, PutCondition, PutOptions};
 use base64::Engine as _;
 use s3s::dto::{
     CopyObjectInput, CopyObjectOutput, CopyObjectResult, CopySource, DeleteObjectInput, DeleteObjectOutput,
@@ -160,29 +160,68 @@ pub async fn handle_get_object(
     ns: &Namespace,
     req: S3Request<GetObjectInput>,
 ) -> S3Result<S3Response<GetObjectOutput>> {
+    // `Cache-Control: no-cache` on the request: read the store, not the cache.
+    let bypass = req
+        .headers
+        .get_all(http::header::CACHE_CONTROL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|d| d.trim().eq_ignore_ascii_case("no-cache"));
     let input = req.input;
-    let h = ns.head(&input.bucket, &input.key).await.map_err(s3_error)?;
-    conditions(
+    let conds = conditions(
         input.if_match,
         input.if_none_match,
         input.if_modified_since,
         input.if_unmodified_since,
-    )
-    .check(&h.info)
-    .map_err(s3_error)?;
-    let (range, content_range) = plan_range(input.range, h.info.size)?;
+    );
+    // A second try when the object changed between the HEAD (perhaps cached, on a ttl
+    // mount) and the read.
+    let mut retried = false;
+    let (h, body, range, content_range) = loop {
+        let conditional = conds.if_match.is_some()
+            || conds.if_none_match.is_some()
+            || conds.if_modified_since.is_some()
+            || conds.if_unmodified_since.is_some();
+        let opened = if input.range.is_none() && !conditional {
+            // One store request at most, cold or warm.
+            ns.get_whole(&input.bucket, &input.key, bypass).await
+        } else {
+            match ns.head(&input.bucket, &input.key).await {
+                Ok(h) => {
+                    conds.check(&h.info).map_err(s3_error)?;
+                    let (range, _) = plan_range(input.range, h.info.size)?;
+                    ns.open_cached(&h, range, bypass).await.map(|b| (h, b))
+                }
+                Err(e) => Err(e),
+            }
+        };
+        match opened {
+            Ok((h, body)) => {
+                conds.check(&h.info).map_err(s3_error)?;
+                let (range, content_range) = plan_range(input.range, h.info.size)?;
+                break (h, body, range, content_range);
+            }
+            Err(NsError::Changed { .. }) if !retried => retried = true,
+            Err(e) => return Err(s3_error(e)),
+        }
+    };
     let len = range.as_ref().map_or(h.info.size, |r| r.end - r.start);
     let whole = range.is_none();
-    let stream = ns.open(&h, range).await.map_err(s3_error)?;
     let info = h.info;
     let checksum = if input.checksum_mode.is_some() && whole {
         to_checksum(&info.checksums)
     } else {
         Default::default()
     };
-    Ok(S3Response::new(
+    let stream = body.stream;
+    let mut resp = S3Response::new(
         object_output!(GetObjectOutput, info, len, content_range, checksum, body: Some(StreamingBlob::wrap(sync_wrapper::SyncStream::new(stream)))),
-    ))
+    );
+    if let Ok(v) = http::HeaderValue::from_str(&body.sources.header()) {
+        resp.headers.insert("x-arustio-cache", v);
+    }
+    Ok(resp)
 }
 
 pub async fn handle_put_object(

@@ -1,0 +1,140 @@
+//! The cache's peer transport over gRPC: `GetBlock` and `Invalidate` to other nodes'
+//! admin port, signed with the cluster secret; and the service that answers them.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use arustio_cache::{BlockRequest, CacheError, CacheNode, ObjectId, PeerTransport};
+use arustio_namespace::{Namespace, NsError};
+use arustio_proto::auth::{Key, Signed};
+use arustio_proto::cache::peer_client::PeerClient;
+use arustio_proto::cache::peer_server::Peer;
+use arustio_proto::cache::{self as pb, BlockChunk, InvalidateRequest, InvalidateResponse};
+use bytes::{Bytes, BytesMut};
+use futures::stream::{BoxStream, StreamExt};
+use tonic::transport::{Channel, Endpoint};
+use tonic::{Request, Response, Status};
+
+/// The largest message of a block stream.
+const CHUNK: usize = 1024 * 1024;
+
+type Client = PeerClient<Signed<Channel>>;
+
+/// Reaches other cache nodes, one lazily connected channel each.
+pub struct GrpcPeers {
+    key: Key,
+    clients: Mutex<HashMap<String, Client>>,
+}
+
+impl GrpcPeers {
+    /// Signs every call with the cluster `key`.
+    pub fn new(key: Key) -> Self {
+        Self {
+            key,
+            clients: Mutex::default(),
+        }
+    }
+
+    fn client(&self, node: &CacheNode) -> Result<Client, CacheError> {
+        let mut map = self.clients.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(c) = map.get(&node.addr) {
+            return Ok(c.clone());
+        }
+        let endpoint = Endpoint::from_shared(format!("http://{}", node.addr))
+            .map_err(|e| CacheError::Peer {
+                node: node.id,
+                reason: format!("bad address {:?}: {e}", node.addr),
+            })?
+            .connect_timeout(Duration::from_secs(1))
+            .tcp_nodelay(true);
+        let c = PeerClient::new(Signed::new(endpoint.connect_lazy(), self.key.clone()))
+            .max_decoding_message_size(2 * CHUNK);
+        map.insert(node.addr.clone(), c.clone());
+        Ok(c)
+    }
+}
+
+fn peer_err(node: &CacheNode, s: &Status) -> CacheError {
+    CacheError::Peer {
+        node: node.id,
+        reason: format!("{:?}: {}", s.code(), s.message()),
+    }
+}
+
+#[async_trait::async_trait]
+impl PeerTransport for GrpcPeers {
+    async fn get_block(&self, node: &CacheNode, req: &BlockRequest) -> Result<Bytes, CacheError> {
+        let mut c = self.client(node)?;
+        let msg = pb::BlockRequest {
+            locator: req.locator.clone(),
+            store: req.object.store.to_string(),
+            key: req.object.key.clone(),
+            version: req.object.version.clone(),
+            size: req.object.size,
+            block_size: req.block_size,
+            index: req.index,
+        };
+        let mut stream = c.get_block(msg).await.map_err(|s| peer_err(node, &s))?.into_inner();
+        let mut buf = BytesMut::new();
+        while let Some(chunk) = stream.message().await.map_err(|s| peer_err(node, &s))? {
+            buf.extend_from_slice(&chunk.data);
+        }
+        Ok(buf.freeze())
+    }
+
+    async fn invalidate(&self, node: &CacheNode, store: &str, key: &str) -> Result<(), CacheError> {
+        let mut c = self.client(node)?;
+        let msg = InvalidateRequest {
+            store: store.to_owned(),
+            key: key.to_owned(),
+        };
+        c.invalidate(msg).await.map_err(|s| peer_err(node, &s))?;
+        Ok(())
+    }
+}
+
+/// Answers other nodes' block fetches and invalidations.
+pub struct PeerService {
+    pub ns: Arc<Namespace>,
+}
+
+#[tonic::async_trait]
+impl Peer for PeerService {
+    type GetBlockStream = BoxStream<'static, Result<BlockChunk, Status>>;
+
+    async fn get_block(&self, req: Request<pb::BlockRequest>) -> Result<Response<Self::GetBlockStream>, Status> {
+        let r = req.into_inner();
+        let req = BlockRequest {
+            locator: r.locator,
+            object: ObjectId {
+                store: r.store.into(),
+                key: r.key,
+                version: r.version,
+                size: r.size,
+            },
+            block_size: r.block_size,
+            index: r.index,
+        };
+        let block = self.ns.serve_block(&req).await.map_err(|e| match e {
+            NsError::Changed { .. } => Status::failed_precondition(e.to_string()),
+            NsError::NoMount { .. } => Status::not_found(e.to_string()),
+            other => Status::unavailable(other.to_string()),
+        })?;
+        let chunks: Vec<Result<BlockChunk, Status>> = (0..block.len())
+            .step_by(CHUNK)
+            .map(|at| {
+                Ok(BlockChunk {
+                    data: block.slice(at..(at + CHUNK).min(block.len())).to_vec(),
+                })
+            })
+            .collect();
+        Ok(Response::new(futures::stream::iter(chunks).boxed()))
+    }
+
+    async fn invalidate(&self, req: Request<InvalidateRequest>) -> Result<Response<InvalidateResponse>, Status> {
+        let r = req.into_inner();
+        self.ns.drop_cached(&r.store, &r.key);
+        Ok(Response::new(InvalidateResponse {}))
+    }
+}
