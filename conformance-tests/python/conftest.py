@@ -60,20 +60,22 @@ def binary():
 
 
 class Gateway:
-    def __init__(self, extra_args=()):
+    def __init__(self, extra_args=(), extra_env=None, creds=None):
         self.data_dir = tempfile.mkdtemp(prefix="arustio-test-")
         self.port = free_port()
         self.grpc_port = free_port()
-        self.access_key = "AK" + uuid.uuid4().hex[:12].upper()
-        self.secret_key = uuid.uuid4().hex
+        self.access_key, self.secret_key = creds or ("AK" + uuid.uuid4().hex[:12].upper(), uuid.uuid4().hex)
         self.endpoint = f"http://127.0.0.1:{self.port}"
-        env = dict(os.environ, ARUSTIO_ACCESS_KEY=self.access_key, ARUSTIO_SECRET_KEY=self.secret_key, ARUSTIO_LOG="warn")
-        self.log = open(os.path.join(self.data_dir, "server.log"), "wb")
-        self.proc = subprocess.Popen(
-            [binary(), "serve", "--data-dir", self.data_dir, "--s3-addr", f"127.0.0.1:{self.port}",
-             "--grpc-addr", f"127.0.0.1:{self.grpc_port}", *extra_args],
-            env=env, stdout=subprocess.DEVNULL, stderr=self.log, stdin=subprocess.DEVNULL,
-        )
+        self._env = dict(os.environ, ARUSTIO_ACCESS_KEY=self.access_key, ARUSTIO_SECRET_KEY=self.secret_key,
+                         ARUSTIO_LOG="warn", **(extra_env or {}))
+        self._args = [binary(), "serve", "--data-dir", self.data_dir, "--s3-addr", f"127.0.0.1:{self.port}",
+                      "--grpc-addr", f"127.0.0.1:{self.grpc_port}", *extra_args]
+        self.log = open(os.path.join(self.data_dir, "server.log"), "ab")
+        self._spawn()
+
+    def _spawn(self):
+        self.proc = subprocess.Popen(self._args, env=self._env, stdout=subprocess.DEVNULL, stderr=self.log,
+                                     stdin=subprocess.DEVNULL)
         deadline = time.time() + 30
         while time.time() < deadline:
             assert self.proc.poll() is None, "arustio exited during start"
@@ -83,6 +85,16 @@ class Gateway:
             except OSError:
                 time.sleep(0.05)
         raise RuntimeError("arustio did not start")
+
+    def kill(self):
+        """Stops the process (SIGKILL) and keeps its data dir."""
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+
+    def restart(self):
+        """Kills the process and starts it again on the same data dir and ports."""
+        self.kill()
+        self._spawn()
 
     def env(self):
         """Environment for the aws CLI."""
@@ -108,6 +120,17 @@ def gateway():
     gw = Gateway()
     yield gw
     gw.stop()
+
+
+@pytest.fixture(scope="module")
+def minio():
+    """A MinIO server for the module; its endpoint."""
+    from upstreams import start_minio
+
+    proc, url, data = start_minio()
+    yield url
+    stop_server(proc)
+    shutil.rmtree(data, ignore_errors=True)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ gateway's S3 operations land in the upstream bucket under the mount's prefix."""
 import hashlib
 import io
 import os
-import shutil
 import subprocess
 import time
 
@@ -12,7 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from conftest import cli, stop_server
-from upstreams import MINIO_PASSWORD, MINIO_USER, s3_client, start_minio, start_moto
+from upstreams import MINIO_PASSWORD, MINIO_USER, s3_client, start_moto
 
 
 @pytest.fixture(scope="module")
@@ -24,14 +23,6 @@ def moto():
 
 def upstream(endpoint, key="testing", secret="testing"):
     return s3_client(endpoint, key, secret)
-
-
-@pytest.fixture(scope="module")
-def minio():
-    proc, url, data = start_minio()
-    yield url
-    stop_server(proc)
-    shutil.rmtree(data, ignore_errors=True)
 
 
 def test_s3_mount_end_to_end_on_moto(gateway, moto):

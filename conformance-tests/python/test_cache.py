@@ -1,0 +1,231 @@
+"""The block cache, through real gateway processes over a real MinIO: hits and their
+header, strict and ttl consistency against objects overwritten in the store directly,
+the disk tier across a restart, `cache load` / `cache free`, `Cache-Control: no-cache`,
+and a 3-node cluster where blocks come from their owner node."""
+
+import json
+import os
+import shutil
+import time
+import uuid
+
+import pytest
+
+from conftest import Gateway, cli
+from upstreams import MINIO_PASSWORD, MINIO_USER, s3_client
+
+MIB = 1024 * 1024
+# Small blocks, so that multi-block objects stay small.
+BLOCK_ARGS = ["--cache-block-size", "1MiB"]
+
+
+@pytest.fixture(scope="module")
+def upstream(minio):
+    up = s3_client(minio, MINIO_USER, MINIO_PASSWORD)
+    up.create_bucket(Bucket="cached")
+    return up
+
+
+def mount(gw, minio, path, *opts, bucket="cached"):
+    args = ["fs", "mount", path, f"s3://{bucket}", "-o", f"endpoint={minio}", "-o", f"access_key_id={MINIO_USER}",
+            "-o", f"secret_access_key={MINIO_PASSWORD}"]
+    for o in opts:
+        args += ["-o", o]
+    r = cli(gw, *args)
+    assert r.returncode == 0, r.stderr
+
+
+def get(s3, bucket, key, **kw):
+    r = s3.get_object(Bucket=bucket, Key=key, **kw)
+    return r["Body"].read(), r["ResponseMetadata"]["HTTPHeaders"].get("x-arustio-cache")
+
+
+def stats(gw):
+    r = cli(gw, "cache", "stats", "--json")
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def blob(n, seed):
+    return (seed.encode() * (n // len(seed) + 1))[:n]
+
+
+def wait_for(cond, what, within=10):
+    deadline = time.time() + within
+    while time.time() < deadline:
+        if cond():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture(scope="module")
+def gw(minio, upstream):
+    disk = os.path.join(os.environ.get("TMPDIR", "/tmp"), "arustio-disk-" + uuid.uuid4().hex[:8])
+    g = Gateway(extra_args=[*BLOCK_ARGS, "--cache-memory", "64MiB", "--cache-disk-dir", disk,
+                            "--cache-disk", "64MiB"])
+    mount(g, minio, "/strict")
+    mount(g, minio, "/ttl", "consistency=ttl:3")
+    yield g
+    g.stop()
+    shutil.rmtree(disk, ignore_errors=True)
+
+
+def test_a_second_get_is_a_hit_and_counted(gw, upstream):
+    data = os.urandom(3 * MIB + 5)
+    upstream.put_object(Bucket="cached", Key="hit/obj", Body=data)
+    s3 = gw.client()
+    before = stats(gw)[0]
+    body, source = get(s3, "strict", "hit/obj")
+    assert body == data and source == "miss"
+    wait_for(lambda: stats(gw)[0]["memory"]["blocks"] >= before["memory"]["blocks"] + 4, "the blocks to be held")
+    body, source = get(s3, "strict", "hit/obj")
+    assert body == data and source == "hit"
+    after = stats(gw)[0]
+    assert after["misses"] - before["misses"] == 4, after
+    assert after["memory"]["hits"] - before["memory"]["hits"] == 4, after
+    # A range across a block edge, from the held blocks.
+    r = s3.get_object(Bucket="strict", Key="hit/obj", Range=f"bytes={MIB - 10}-{MIB + 9}")
+    assert r["Body"].read() == data[MIB - 10:MIB + 10]
+    assert r["ResponseMetadata"]["HTTPHeaders"]["x-arustio-cache"] == "hit"
+
+
+def test_strict_mode_never_serves_an_overwritten_object(gw, upstream):
+    s3 = gw.client()
+    old, new = blob(2 * MIB + 100, "old-"), blob(2 * MIB + 100, "new!")
+    upstream.put_object(Bucket="cached", Key="strict/obj", Body=old)
+    assert get(s3, "strict", "strict/obj")[0] == old
+    assert get(s3, "strict", "strict/obj") == (old, "hit")
+    upstream.put_object(Bucket="cached", Key="strict/obj", Body=new)
+    body, source = get(s3, "strict", "strict/obj")
+    assert body == new and source == "miss"
+    # A ranged GET across a block edge after another direct overwrite.
+    newer = blob(2 * MIB + 100, "3rd#")
+    edge = f"bytes={MIB - 3}-{MIB + 2}"
+    assert s3.get_object(Bucket="strict", Key="strict/obj", Range=edge)["Body"].read() == new[MIB - 3:MIB + 3]
+    upstream.put_object(Bucket="cached", Key="strict/obj", Body=newer)
+    assert s3.get_object(Bucket="strict", Key="strict/obj", Range=edge)["Body"].read() == newer[MIB - 3:MIB + 3]
+    # Deleted in the store: gone through the gateway at once.
+    upstream.delete_object(Bucket="cached", Key="strict/obj")
+    with pytest.raises(s3.exceptions.NoSuchKey):
+        s3.get_object(Bucket="strict", Key="strict/obj")
+
+
+def test_ttl_mode_serves_old_bytes_only_within_the_ttl(gw, upstream):
+    s3 = gw.client()
+    v1, v2 = blob(MIB + 7, "one-"), blob(MIB + 7, "two-")
+    upstream.put_object(Bucket="cached", Key="ttl/obj", Body=v1)
+    assert get(s3, "ttl", "ttl/obj") == (v1, "miss")
+    wait_for(lambda: get(s3, "ttl", "ttl/obj")[1] == "hit", "a hit")
+    upstream.put_object(Bucket="cached", Key="ttl/obj", Body=v2)
+    # Within the TTL the cached version may be served, whole: never a mix.
+    assert get(s3, "ttl", "ttl/obj")[0] == v1
+    time.sleep(3.2)
+    assert get(s3, "ttl", "ttl/obj")[0] == v2
+    # A write through the gateway is seen at once, TTL or not.
+    s3.put_object(Bucket="ttl", Key="ttl/obj", Body=b"through the gateway")
+    assert get(s3, "ttl", "ttl/obj")[0] == b"through the gateway"
+
+
+def test_no_cache_request_header_bypasses(gw, upstream):
+    upstream.put_object(Bucket="cached", Key="bypass/obj", Body=b"x" * 1000)
+    s3 = gw.client()
+    get(s3, "strict", "bypass/obj")
+    wait_for(lambda: get(s3, "strict", "bypass/obj")[1] == "hit", "a hit")
+
+    def no_cache(request, **_):
+        request.headers["Cache-Control"] = "no-cache"
+
+    s3.meta.events.register("before-sign.s3.GetObject", no_cache)
+    before = stats(gw)[0]["bypasses"]
+    assert get(s3, "strict", "bypass/obj") == (b"x" * 1000, "bypass")
+    assert stats(gw)[0]["bypasses"] == before + 1
+
+
+def test_cache_load_and_free(gw, upstream):
+    for i in range(3):
+        upstream.put_object(Bucket="cached", Key=f"warm/d/f{i}", Body=blob(MIB + i, f"w{i}-"))
+    r = cli(gw, "cache", "load", "/strict/warm/d")
+    assert r.returncode != 0 and "directory (use -R)" in r.stderr
+    r = cli(gw, "cache", "load", "/strict/warm/d", "-R")
+    assert r.returncode == 0 and "Loaded 3 file(s)" in r.stdout, r.stderr
+    s3 = gw.client()
+    wait_for(lambda: get(s3, "strict", "warm/d/f1")[1] == "hit", "a hit after cache load")
+    assert get(s3, "strict", "warm/d/f2") == (blob(MIB + 2, "w2-"), "hit")
+    r = cli(gw, "cache", "free", "/strict/warm/d/f2")
+    assert r.returncode == 0, r.stderr
+    time.sleep(0.3)
+    assert get(s3, "strict", "warm/d/f2") == (blob(MIB + 2, "w2-"), "miss")
+    assert get(s3, "strict", "warm/d/f1")[1] == "hit"
+
+
+def test_disk_tier_blocks_survive_a_restart(gw, upstream):
+    data = os.urandom(2 * MIB)
+    upstream.put_object(Bucket="cached", Key="disk/obj", Body=data)
+    s3 = gw.client()
+    disk_before = stats(gw)[0]["disk"]["blocks"]
+    assert get(s3, "strict", "disk/obj") == (data, "miss")
+    wait_for(lambda: stats(gw)[0]["disk"]["blocks"] >= disk_before + 2, "the disk writes")
+    gw.restart()
+    s = stats(gw)[0]
+    assert s["memory"]["blocks"] == 0 and s["disk"]["blocks"] >= 2, s
+    assert get(gw.client(), "strict", "disk/obj") == (data, "hit")
+    assert stats(gw)[0]["disk"]["hits"] >= 2
+
+
+def test_local_stores_are_not_cached_by_default(gw):
+    s3 = gw.client()
+    s3.create_bucket(Bucket="localbucket")
+    s3.put_object(Bucket="localbucket", Key="k", Body=b"node-local")
+    assert get(s3, "localbucket", "k") == (b"node-local", "bypass")
+
+
+# A 3-node cluster: each block is owned by one node (rendezvous hashing over the
+# registered cache nodes); other nodes fetch it from the owner, never all from the store.
+
+@pytest.fixture(scope="module")
+def cluster(minio, upstream):
+    secret = {"ARUSTIO_CLUSTER_SECRET": "cache-cluster-secret-" + uuid.uuid4().hex}
+    creds = ("AKCACHE" + uuid.uuid4().hex[:8].upper(), uuid.uuid4().hex)
+    first = Gateway(extra_args=[*BLOCK_ARGS, "--node-id", "1"], extra_env=secret, creds=creds)
+    nodes = [first]
+    for i in (2, 3):
+        nodes.append(Gateway(extra_args=[*BLOCK_ARGS, "--node-id", str(i), "--join",
+                                         f"http://127.0.0.1:{first.grpc_port}"], extra_env=secret, creds=creds))
+    mount(first, minio, "/shared")
+    wait_for(lambda: all(len(stats(n)) == 3 and all(x["ring"] == [1, 2, 3] for x in stats(n)) for n in nodes),
+             "three cache nodes on every node's ring", within=30)
+    yield nodes
+    for n in nodes:
+        n.stop()
+
+
+def total(nodes, field):
+    return sum(s[field] for s in stats(nodes[0]))
+
+
+def test_a_block_is_read_from_the_store_once_in_the_cluster(cluster, upstream):
+    a, b, c = cluster
+    data = os.urandom(6 * MIB)
+    upstream.put_object(Bucket="cached", Key="cluster/obj", Body=data)
+    misses = total(cluster, "misses")
+    body, source = get(a.client(), "shared", "cluster/obj")
+    assert body == data and "peer" in source, source
+    assert total(cluster, "misses") - misses == 6, "each of the 6 blocks read from the store once, by its owner"
+    wait_for(lambda: total(cluster, "peer_hits") >= 1, "peer hits counted")
+    body, source = get(c.client(), "shared", "cluster/obj")
+    assert body == data and "peer" in source and "miss" not in source, source
+    assert total(cluster, "misses") - misses == 6, "the second read, through another node, read no block from the store"
+
+
+def test_a_peer_killed_mid_read_still_gives_the_right_bytes(cluster, upstream):
+    a, b, c = cluster
+    data = os.urandom(12 * MIB)
+    upstream.put_object(Bucket="cached", Key="cluster/kill", Body=data)
+    r = a.client().get_object(Bucket="shared", Key="cluster/kill")
+    first = r["Body"].read(MIB)
+    b.kill()
+    rest = r["Body"].read()
+    assert first + rest == data
+    s = [x for x in stats(a) if x["node"] == 1][0] if len(stats(a)) > 1 else stats(a)[0]
+    assert s["fallbacks"] >= 1, s
