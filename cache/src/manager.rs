@@ -189,6 +189,22 @@ impl CacheManager {
         }
     }
 
+    /// Reads `object` through the cache in the background, so its blocks are held (a
+    /// write on a `cache_on_write` mount); a failure is only logged.
+    pub fn warm(&self, backend: &Arc<Backend>, object: ObjectId, opts: ReadOptions) {
+        let Some(inner) = self.inner.clone() else { return };
+        let backend = Arc::clone(backend);
+        tokio::spawn(async move {
+            let drained = match inner.read(&backend, &object, None, &opts).await {
+                Ok(r) => r.stream.try_for_each(|_| futures::future::ready(Ok(()))).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = drained {
+                tracing::debug!(key = %object.key, error = %e, "cache_on_write: reading the new version back failed");
+            }
+        });
+    }
+
     /// Whether blocks of a read may come from other nodes (a shared store and a ring of
     /// more than one cache node): then a node that has not seen the object asks its
     /// version first, since a peer may hold its blocks.

@@ -173,6 +173,19 @@ def test_disk_tier_blocks_survive_a_restart(gw, upstream):
     assert stats(gw)[0]["disk"]["hits"] >= 2
 
 
+def test_cache_on_write_holds_the_blocks_of_a_put(gw, minio):
+    mount(gw, minio, "/onwrite", "cache_on_write=true")
+    s3 = gw.client()
+    data = os.urandom(2 * MIB + 3)
+    s3.put_object(Bucket="onwrite", Key="w/obj", Body=data)
+    wait_for(lambda: stats(gw)[0]["memory"]["blocks"] > 0 and get(s3, "onwrite", "w/obj")[1] == "hit",
+             "the written blocks to be held")
+    assert get(s3, "onwrite", "w/obj") == (data, "hit")
+    # Without the option, a PUT leaves nothing behind to hit.
+    s3.put_object(Bucket="strict", Key="w/plain", Body=data)
+    assert get(s3, "strict", "w/plain") == (data, "miss")
+
+
 def test_local_stores_are_not_cached_by_default(gw):
     s3 = gw.client()
     s3.create_bucket(Bucket="localbucket")

@@ -190,6 +190,21 @@ pub struct ObjectBody {
     pub sources: SourceMix,
 }
 
+/// How a read of `r` uses the cache: peers only for shared stores, which find the object
+/// again by its namespace path.
+pub(crate) fn read_options(r: &Resolved, cache: bool) -> ReadOptions {
+    let locator = if r.mount.path.is_empty() {
+        r.key.clone()
+    } else {
+        format!("{}/{}", r.mount.path, r.key)
+    };
+    ReadOptions {
+        cache,
+        shared: !r.backend.kind().node_local(),
+        locator,
+    }
+}
+
 /// The version to pin reads to: the store's ETag, else its size and modification time.
 pub(crate) fn store_version(meta: &ObjectMeta) -> String {
     meta.e_tag
@@ -293,11 +308,7 @@ impl Namespace {
             version: handle.version.clone(),
             size: handle.info.size,
         };
-        let opts = ReadOptions {
-            cache: policy.enabled && !bypass,
-            shared: !r.backend.kind().node_local(),
-            locator: r.mount.path.clone() + if r.mount.path.is_empty() { "" } else { "/" } + &r.key,
-        };
+        let opts = read_options(r, policy.enabled && !bypass);
         match self.cache.read(&r.backend, &object, range, &opts).await {
             Ok(read) => Ok(ObjectBody {
                 stream: read.stream,

@@ -202,6 +202,17 @@ impl Namespace {
         rec.store_etag.clone_from(&meta.e_tag);
         self.records.put(&store, rel, &rec)?;
         self.invalidate(backend, rel);
+        let policy = resolved.mount.options.cache_policy(backend.kind());
+        if policy.enabled && policy.on_write {
+            // `cache_on_write`: the new version's blocks, read back in the background.
+            let object = arustio_cache::ObjectId {
+                store: backend.cache_identity().into(),
+                key: rel.to_owned(),
+                version: crate::read::store_version(&meta),
+                size: meta.size,
+            };
+            self.cache.warm(backend, object, crate::read::read_options(resolved, true));
+        }
         Ok(ObjectInfo::from_store(key.to_owned(), &store, &meta, Some(rec)))
     }
 
