@@ -108,6 +108,12 @@ impl Chopper {
             let Some((slice, _)) = self.blocks.front() else { break };
             let need = usize::try_from(slice.block.end - self.off).unwrap_or(usize::MAX);
             let take = need.min(rest.len());
+            if self.buf.is_empty() {
+                // Exactly the block's size: a grown buffer would hold up to twice what the
+                // memory tier's weigher counts.
+                let len = usize::try_from(slice.block.end - slice.block.start).unwrap_or(0);
+                self.buf = BytesMut::with_capacity(len);
+            }
             self.buf.extend_from_slice(&rest.split_to(take));
             self.off += take as u64;
             if self.off == slice.block.end
@@ -124,6 +130,22 @@ impl Chopper {
             self.off += rest.len() as u64;
         }
         out
+    }
+}
+
+/// Feeds the rest of a run to its chopper, completing its blocks.
+async fn drain(mut upstream: ByteStream, mut chopper: Chopper) {
+    while !chopper.blocks.is_empty() {
+        match upstream.next().await {
+            Some(Ok(chunk)) => {
+                chopper.feed(&chunk);
+            }
+            Some(Err(e)) => {
+                tracing::debug!(error = %e, "reading the rest of a block failed");
+                return;
+            }
+            None => return,
+        }
     }
 }
 
@@ -220,7 +242,14 @@ impl Inner {
                 loop {
                     match upstream.next().await {
                         Some(Ok(chunk)) => {
-                            if let Some(out) = chopper.feed(&chunk) {
+                            let out = chopper.feed(&chunk);
+                            if chopper.off >= chopper.want.end && !chopper.blocks.is_empty() {
+                                // The client has its bytes; the rest of the last block is
+                                // read in the background so that the block is held whole.
+                                tokio::spawn(drain(upstream, chopper));
+                                return out.map(|o| (Ok(o), None));
+                            }
+                            if let Some(out) = out {
                                 return Some((Ok(out), Some((upstream, chopper))));
                             }
                         }

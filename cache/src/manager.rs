@@ -98,7 +98,7 @@ pub(crate) struct Inner {
     pub counters: Counters,
     pub inflight: Mutex<HashMap<BlockKey, watch::Receiver<Slot>>>,
     pub fill_permits: Arc<Semaphore>,
-    /// The next block a sequential reader of an object would read, for readahead.
+    /// Where the last ranged read of each object (path, version) ended, for readahead.
     pub next_block: Mutex<HashMap<u128, (u128, u64)>>,
 }
 
@@ -360,7 +360,7 @@ impl Inner {
         opts: &ReadOptions,
     ) -> Result<CachedRead, BackendError> {
         let bs = self.blocks.block_size();
-        let ranged = range.is_some();
+        let span = range.as_ref().map(|r| (r.start, r.end));
         let plan = self.blocks.plan(object.size, range);
         let mut sources = SourceMix::default();
         let mut segs: Vec<Seg> = Vec::with_capacity(plan.len());
@@ -389,13 +389,15 @@ impl Inner {
                 }
             }
         }
-        if ranged && let Some(last) = plan.last() {
-            self.maybe_read_ahead(backend, object, plan[0].index, last.index, opts);
+        if let (Some(span), Some(last)) = (span, plan.last()) {
+            self.maybe_read_ahead(backend, object, span, last.index, opts);
         }
-        // The first store request goes out now, so that a changed object is an error
-        // before the response starts.
+        // The first store request goes out now, wherever it falls in the read, so that a
+        // changed object is an error before the response starts (not a body cut short
+        // after the blocks held before it).
         let mut first = None;
-        if let Some(Seg::Store(run)) = segs.first_mut() {
+        let at = segs.iter().position(|s| matches!(s, Seg::Store(_)));
+        if let Some(Seg::Store(run)) = at.and_then(|i| segs.get_mut(i)) {
             let run = std::mem::take(run);
             first = Some(Arc::clone(&self).open_run(backend, object, run).await?);
         }
@@ -405,7 +407,7 @@ impl Inner {
             .map(move |(i, seg)| {
                 let (me, backend, object, locator) =
                     (Arc::clone(&me), Arc::clone(&backend), object.clone(), locator.clone());
-                let first = if i == 0 { first.take() } else { None };
+                let first = if Some(i) == at { first.take() } else { None };
                 async move {
                     match first {
                         Some(stream) => Ok(stream),
@@ -526,13 +528,14 @@ impl Inner {
         self.next_block.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// A ranged reader that continues where its last read of the object ended gets the
-    /// next blocks fetched ahead (those this node owns, not yet held or in flight).
+    /// A ranged read that starts where the last one of the object ended (a sequential
+    /// reader) gets the blocks after its last one fetched ahead (those this node owns, not
+    /// yet held or in flight).
     fn maybe_read_ahead(
         self: &Arc<Self>,
         backend: &Arc<Backend>,
         object: &ObjectId,
-        first: u64,
+        (start, end): (u64, u64),
         last: u64,
         opts: &ReadOptions,
     ) {
@@ -547,8 +550,8 @@ impl Inner {
             if map.len() > 10_000 {
                 map.clear();
             }
-            let prev = map.insert(k0.path, (k0.version, last + 1));
-            prev.is_some_and(|(v, next)| v == k0.version && (next == first || next == first + 1))
+            let prev = map.insert(k0.path, (k0.version, end));
+            prev.is_some_and(|(v, prev_end)| v == k0.version && prev_end == start)
         };
         if !sequential {
             return;

@@ -127,6 +127,40 @@ def test_ttl_mode_serves_old_bytes_only_within_the_ttl(gw, upstream):
     assert get(s3, "ttl", "ttl/obj")[0] == b"through the gateway"
 
 
+def test_a_sequential_ranged_reader_gets_blocks_read_ahead(gw, upstream):
+    data = os.urandom(8 * MIB)
+    upstream.put_object(Bucket="cached", Key="ahead/obj", Body=data)
+    s3 = gw.client()
+    before = stats(gw)[0]["readahead_blocks"]
+
+    def ranged(a, b):
+        r = s3.get_object(Bucket="strict", Key="ahead/obj", Range=f"bytes={a}-{b - 1}")
+        return r["Body"].read(), r["ResponseMetadata"]["HTTPHeaders"]["x-arustio-cache"]
+
+    assert ranged(0, MIB) == (data[:MIB], "miss")
+    assert ranged(MIB, MIB + 1000)[0] == data[MIB:MIB + 1000]
+    # The second read continued the first: the next blocks are fetched ahead.
+    wait_for(lambda: stats(gw)[0]["readahead_blocks"] > before, "readahead")
+    wait_for(lambda: ranged(3 * MIB, 3 * MIB + 10)[1] == "hit", "a read-ahead block to be held")
+    assert ranged(3 * MIB, 4 * MIB)[0] == data[3 * MIB:4 * MIB]
+
+
+def test_ttl_mode_never_mixes_held_and_new_blocks(gw, upstream):
+    s3 = gw.client()
+    v1, v2 = blob(3 * MIB, "aaa-"), blob(3 * MIB, "bbb-")
+    upstream.put_object(Bucket="cached", Key="ttl/mix", Body=v1)
+    # Only the first block is held; then the object changes in the store.
+    r = s3.get_object(Bucket="ttl", Key="ttl/mix", Range="bytes=0-99")
+    assert r["Body"].read() == v1[:100]
+    wait_for(lambda: s3.get_object(Bucket="ttl", Key="ttl/mix", Range="bytes=0-99")["ResponseMetadata"]
+             ["HTTPHeaders"]["x-arustio-cache"] == "hit", "the first block to be held")
+    upstream.put_object(Bucket="cached", Key="ttl/mix", Body=v2)
+    # The held block is of the old version, the rest is not held: the whole GET finds the
+    # version changed before it starts, and gives the new bytes, never v1's block with v2's.
+    body, _ = get(s3, "ttl", "ttl/mix")
+    assert body == v2
+
+
 def test_no_cache_request_header_bypasses(gw, upstream):
     upstream.put_object(Bucket="cached", Key="bypass/obj", Body=b"x" * 1000)
     s3 = gw.client()

@@ -76,7 +76,10 @@ impl PeerTransport for GrpcPeers {
             index: req.index,
         };
         let mut stream = c.get_block(msg).await.map_err(|s| peer_err(node, &s))?.into_inner();
-        let mut buf = BytesMut::new();
+        let want = req
+            .block_size
+            .min(req.object.size.saturating_sub(req.index.saturating_mul(req.block_size)));
+        let mut buf = BytesMut::with_capacity(usize::try_from(want).unwrap_or(0));
         while let Some(chunk) = stream.message().await.map_err(|s| peer_err(node, &s))? {
             buf.extend_from_slice(&chunk.data);
         }

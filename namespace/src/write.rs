@@ -211,7 +211,8 @@ impl Namespace {
                 version: crate::read::store_version(&meta),
                 size: meta.size,
             };
-            self.cache.warm(backend, object, crate::read::read_options(resolved, true));
+            self.cache
+                .warm(backend, object, crate::read::read_options(resolved, true));
         }
         Ok(ObjectInfo::from_store(key.to_owned(), &store, &meta, Some(rec)))
     }
