@@ -279,17 +279,24 @@ impl CacheManager {
         }
     }
 
-    /// After a write or delete of `key` on `backend`: drops the old blocks here and tells
-    /// every other cache node (in the background; a node that misses it still checks the
-    /// version on a strict mount, and its cached metadata expires on a ttl one).
+    /// After a write or delete of `key` on `backend`: tells every other cache node to
+    /// forget the object's metadata (in the background; a node that misses it still checks
+    /// the version on a strict mount, and its metadata expires on a ttl one). The old
+    /// version's blocks stay until evicted: their keys name that version, so nothing asks
+    /// for them again.
     pub fn invalidate(&self, backend: &Backend, key: &str) {
-        let store = backend.cache_identity();
-        self.drop_local(&store, key);
-        self.broadcast_invalidate(store, key.to_owned());
+        self.broadcast(backend.cache_identity(), key.to_owned(), false);
     }
 
-    /// Tells the other cache nodes that (`store`, `key`) changed.
-    pub fn broadcast_invalidate(&self, store: String, key: String) {
+    /// `cache free`: drops the object's blocks, every version, here and on every other
+    /// cache node.
+    pub fn free(&self, store: &str, key: &str) {
+        self.drop_local(store, key);
+        self.broadcast(store.to_owned(), key.to_owned(), true);
+    }
+
+    /// Tells the other cache nodes that (`store`, `key`) changed, or (`blocks`) is freed.
+    fn broadcast(&self, store: String, key: String, blocks: bool) {
         let Some(inner) = &self.inner else { return };
         let Some((members, transport)) = inner.members.get() else {
             return;
@@ -298,7 +305,7 @@ impl CacheManager {
         let (members, transport) = (Arc::clone(members), Arc::clone(transport));
         tokio::spawn(async move {
             for node in members.cache_nodes().into_iter().filter(|n| n.id != me) {
-                let call = transport.invalidate(&node, &store, &key);
+                let call = transport.invalidate(&node, &store, &key, blocks);
                 match tokio::time::timeout(Duration::from_secs(3), call).await {
                     Ok(Ok(())) => {}
                     Ok(Err(e)) => tracing::debug!(node = node.id, error = %e, "peer invalidation failed"),

@@ -24,6 +24,7 @@ pub struct BlockRequest {
 pub trait PeerTransport: Send + Sync {
     /// The whole block from `node`.
     async fn get_block(&self, node: &CacheNode, req: &BlockRequest) -> Result<Bytes, CacheError>;
-    /// Tells `node` that the object at (`store`, `key`) changed: it drops what it holds.
-    async fn invalidate(&self, node: &CacheNode, store: &str, key: &str) -> Result<(), CacheError>;
+    /// Tells `node` that the object at (`store`, `key`) changed: it forgets its metadata,
+    /// and with `blocks` its blocks too.
+    async fn invalidate(&self, node: &CacheNode, store: &str, key: &str, blocks: bool) -> Result<(), CacheError>;
 }

@@ -274,5 +274,10 @@ def test_a_peer_killed_mid_read_still_gives_the_right_bytes(cluster, upstream):
     b.kill()
     rest = r["Body"].read()
     assert first + rest == data
-    s = [x for x in stats(a) if x["node"] == 1][0] if len(stats(a)) > 1 else stats(a)[0]
+    s = [x for x in stats(a) if x["node"] == 1][0]
     assert s["fallbacks"] >= 1, s
+    # Removed from the cluster, the node leaves the ring (RemoveCacheNode).
+    r = cli(a, "cluster", "remove-node", "2")
+    assert r.returncode == 0, r.stderr
+    wait_for(lambda: [x["ring"] for x in stats(a) if x["node"] == 1] == [[1, 3]], "node 2 to leave the ring")
+    assert get(c.client(), "shared", "cluster/kill")[0] == data

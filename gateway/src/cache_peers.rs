@@ -86,11 +86,12 @@ impl PeerTransport for GrpcPeers {
         Ok(buf.freeze())
     }
 
-    async fn invalidate(&self, node: &CacheNode, store: &str, key: &str) -> Result<(), CacheError> {
+    async fn invalidate(&self, node: &CacheNode, store: &str, key: &str, blocks: bool) -> Result<(), CacheError> {
         let mut c = self.client(node)?;
         let msg = InvalidateRequest {
             store: store.to_owned(),
             key: key.to_owned(),
+            blocks,
         };
         c.invalidate(msg).await.map_err(|s| peer_err(node, &s))?;
         Ok(())
@@ -137,7 +138,7 @@ impl Peer for PeerService {
 
     async fn invalidate(&self, req: Request<InvalidateRequest>) -> Result<Response<InvalidateResponse>, Status> {
         let r = req.into_inner();
-        self.ns.drop_cached(&r.store, &r.key);
+        self.ns.drop_cached(&r.store, &r.key, r.blocks);
         Ok(Response::new(InvalidateResponse {}))
     }
 }

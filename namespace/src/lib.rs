@@ -108,17 +108,20 @@ impl Namespace {
         self.resolve(&path::join(bucket, key))
     }
 
-    /// After a write or delete through this node: forgets the object's metadata and
-    /// blocks here, and tells the other nodes to do the same.
+    /// After a write or delete through this node: forgets the object's metadata here, and
+    /// tells the other nodes to do the same.
     fn invalidate(&self, backend: &arustio_backends::Backend, key: &str) {
         self.heads.drop_key(&backend.cache_identity(), key);
         self.cache.invalidate(backend, key);
     }
 
-    /// Another node wrote or deleted (`store`, `key`): forgets what this node holds of it.
-    pub fn drop_cached(&self, store: &str, key: &str) {
+    /// Another node wrote or deleted (`store`, `key`): forgets its metadata, and with
+    /// `blocks` (a `cache free`) its blocks.
+    pub fn drop_cached(&self, store: &str, key: &str, blocks: bool) {
         self.heads.drop_key(store, key);
-        self.cache.drop_local(store, key);
+        if blocks {
+            self.cache.drop_local(store, key);
+        }
     }
 
     /// The cache, for its admin operations.

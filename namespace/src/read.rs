@@ -342,7 +342,9 @@ impl Namespace {
     /// object at namespace `path` (`bucket/key`): `arustio cache free`.
     pub fn free_cached(&self, path: &str) -> NsResult<()> {
         let r = self.resolve(path)?;
-        self.invalidate(&r.backend, &r.key);
+        let store = r.backend.cache_identity();
+        self.heads.drop_key(&store, &r.key);
+        self.cache.free(&store, &r.key);
         Ok(())
     }
 
