@@ -99,8 +99,27 @@ pub fn run(args: ServeArgs) -> Result<(), ServeError> {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
+    fixed_mmap_threshold();
     let rt = tokio::runtime::Runtime::new().map_err(|e| ServeError::Other(e.to_string()))?;
     rt.block_on(serve(config))
+}
+
+/// Cache blocks (4 MiB) are allocated and freed all the time. glibc raises its mmap
+/// threshold to the size of each freed mmapped chunk, after which blocks come from the heap
+/// and its fragments stay resident: measured, 1,491 MiB RSS after 4 GiB through a 1 GiB
+/// memory tier, and 1,199 MiB with the threshold held at 1 MiB (the default behaviour
+/// for anything larger, without the dynamic rise). `MALLOC_MMAP_THRESHOLD_` overrides it.
+fn fixed_mmap_threshold() {
+    if std::env::var_os("MALLOC_MMAP_THRESHOLD_").is_some() {
+        return;
+    }
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    #[allow(unsafe_code)]
+    // SAFETY: mallopt takes two plain integers and only changes allocator tuning; it is
+    // called before the runtime starts any other thread, and a refusal (0) changes nothing.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
 }
 
 async fn bind(addr: std::net::SocketAddr) -> Result<TcpListener, ServeError> {
