@@ -10,6 +10,7 @@ mod key;
 mod manager;
 mod mem;
 mod peer;
+mod readahead;
 mod ring;
 mod stats;
 

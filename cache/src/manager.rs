@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use arustio_backends::{Backend, BackendError, ByteStream, ReadRange};
@@ -251,17 +251,12 @@ impl CacheManager {
     /// The whole block `req` names, for a peer that asked this node (its owner): from the
     /// tiers, else from the store (and then held).
     pub async fn serve_block(&self, backend: &Arc<Backend>, req: &BlockRequest) -> Result<Bytes, BackendError> {
-        let Some(inner) = &self.inner else {
+        // Without a cache, or cut another way: straight from the store, not through the tiers.
+        let Some(inner) = self.inner.as_ref().filter(|i| i.blocks.block_size() == req.block_size) else {
             let r = BlockAccessor::new(req.block_size).block_range(req.index, req.object.size);
             let (_, s) = backend.get(&req.object.key, Some(r), Some(&req.object.version)).await?;
             return crate::fetch::collect(s).await;
         };
-        if req.block_size != inner.blocks.block_size() {
-            // Cut another way: serve it straight from the store, not through the tiers.
-            let r = BlockAccessor::new(req.block_size).block_range(req.index, req.object.size);
-            let (_, s) = backend.get(&req.object.key, Some(r), Some(&req.object.version)).await?;
-            return crate::fetch::collect(s).await;
-        }
         Counters::add(&inner.counters.served_to_peers, 1);
         Arc::clone(inner).local_block(backend, &req.object, req.index).await
     }
@@ -344,7 +339,7 @@ impl CacheManager {
 impl Inner {
     /// The cache nodes, when blocks of a read may come from peers (a shared store and
     /// more than one node).
-    fn ring(&self, shared: bool) -> Vec<CacheNode> {
+    pub(crate) fn ring(&self, shared: bool) -> Vec<CacheNode> {
         match self.members.get() {
             Some((members, _)) if shared => {
                 let nodes = members.cache_nodes();
@@ -355,7 +350,7 @@ impl Inner {
     }
 
     /// The other node that owns `key` on `ring`, if not this one.
-    fn remote_owner(&self, ring: &[CacheNode], key: &BlockKey) -> Option<CacheNode> {
+    pub(crate) fn remote_owner(&self, ring: &[CacheNode], key: &BlockKey) -> Option<CacheNode> {
         owner(ring, key).filter(|n| n.id != self.cfg.node_id).cloned()
     }
 
@@ -529,74 +524,5 @@ impl Inner {
     pub(crate) fn fill_mem(&self, key: BlockKey, b: Bytes) {
         let mem = self.mem.clone();
         tokio::spawn(async move { mem.insert(key, b).await });
-    }
-
-    fn lock_next(&self) -> std::sync::MutexGuard<'_, HashMap<u128, (u128, u64)>> {
-        self.next_block.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// A ranged read that starts where the last one of the object ended (a sequential
-    /// reader) gets the blocks after its last one fetched ahead (those this node owns, not
-    /// yet held or in flight).
-    fn maybe_read_ahead(
-        self: &Arc<Self>,
-        backend: &Arc<Backend>,
-        object: &ObjectId,
-        (start, end): (u64, u64),
-        last: u64,
-        opts: &ReadOptions,
-    ) {
-        let n = self.cfg.readahead_blocks;
-        if n == 0 {
-            return;
-        }
-        let bs = self.blocks.block_size();
-        let k0 = object.block(bs, 0);
-        let sequential = {
-            let mut map = self.lock_next();
-            if map.len() > 10_000 {
-                map.clear();
-            }
-            let prev = map.insert(k0.path, (k0.version, end));
-            prev.is_some_and(|(v, prev_end)| v == k0.version && prev_end == start)
-        };
-        if !sequential {
-            return;
-        }
-        let count = self.blocks.block_count(object.size);
-        let me = Arc::clone(self);
-        let (backend, object, shared) = (Arc::clone(backend), object.clone(), opts.shared);
-        tokio::spawn(async move {
-            let mut run = Vec::new();
-            let ring = me.ring(shared);
-            for index in (last + 1)..(last + 1 + n).min(count) {
-                let key = object.block(bs, index);
-                if me.disk.as_ref().is_some_and(|d| d.contains(&key)) || me.remote_owner(&ring, &key).is_some() {
-                    break;
-                }
-                if me.mem.get(&key).await.is_some() {
-                    continue;
-                }
-                let Ok(claim) = me.claim(key) else { break };
-                let block = me.blocks.block_range(index, object.size);
-                let len = block.end - block.start;
-                run.push((
-                    BlockSlice {
-                        index,
-                        block,
-                        want: 0..len,
-                    },
-                    claim,
-                ));
-            }
-            if run.is_empty() {
-                return;
-            }
-            Counters::add(&me.counters.readahead_blocks, run.len() as u64);
-            if let Ok(s) = Arc::clone(&me).open_run(&backend, &object, run).await {
-                // Drained here: the blocks land in the tiers as the run completes them.
-                let _ = s.try_for_each(|_| futures::future::ready(Ok(()))).await;
-            }
-        });
     }
 }
