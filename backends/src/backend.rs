@@ -267,16 +267,24 @@ impl Backend {
         }
     }
 
-    /// Reads the whole object unless its store version is still `not_version`: `None`
-    /// when it is (the store answered 304). With the object, what the store keeps with it.
+    /// Reads the object (from byte `from`, up to `to` if given; past the end is cut at the
+    /// end) unless its store version is still `not_version`: `None` when it is (the store
+    /// answered 304). With the bytes, the object's metadata and what the store keeps with it.
     pub async fn get_unless(
         &self,
         key: &str,
         not_version: Option<&str>,
+        (from, to): (u64, Option<u64>),
     ) -> Result<Option<(ObjectMeta, ByteStream)>, BackendError> {
         let path = self.path(key)?;
+        let range = match to {
+            Some(to) => Some(GetRange::Bounded(from..to)),
+            None if from > 0 => Some(GetRange::Offset(from)),
+            None => None,
+        };
         let opts = GetOptions {
             if_none_match: not_version.map(str::to_owned),
+            range,
             ..GetOptions::default()
         };
         let result = match self.store.get_opts(&path, opts).await {

@@ -212,18 +212,32 @@ impl CacheManager {
         self.inner.as_ref().is_some_and(|i| !i.ring(shared).is_empty())
     }
 
-    /// Whether this node's tiers hold the first block of `object` (after a restart, the
-    /// disk tier holds blocks of versions this node has not been asked about yet).
-    pub async fn holds(&self, object: &ObjectId) -> bool {
+    /// Whether this node's tiers hold the block of `object` at byte `offset` (after a
+    /// restart, the disk tier holds blocks of versions this node has not been asked about).
+    pub async fn holds(&self, object: &ObjectId, offset: u64) -> bool {
         let Some(inner) = &self.inner else { return false };
-        let key = object.block(inner.blocks.block_size(), 0);
+        let bs = inner.blocks.block_size();
+        let key = object.block(bs, offset / bs);
         inner.mem.get(&key).await.is_some() || inner.disk.as_ref().is_some_and(|d| d.contains(&key))
     }
 
-    /// The whole object's bytes, already being fetched from the store in `upstream` (a
-    /// cold GET: the store's response gave the version); cut into blocks for the tiers as
-    /// they pass.
-    pub fn read_fetched(&self, object: &ObjectId, upstream: ByteStream) -> CachedRead {
+    /// The block size (of a real cache).
+    pub fn block_size(&self) -> Option<u64> {
+        self.inner.as_ref().map(|i| i.blocks.block_size())
+    }
+
+    /// `range` (or all) of the object, already being fetched from the store in `upstream`
+    /// (a cold GET: the store's response gave the version), which carries the whole blocks
+    /// the range touches ([`CacheManager::block_size`]; the whole object without a cache);
+    /// cut into blocks for the tiers as they pass.
+    pub fn read_fetched(
+        &self,
+        backend: &Arc<Backend>,
+        object: &ObjectId,
+        range: Option<ReadRange>,
+        upstream: ByteStream,
+        opts: &ReadOptions,
+    ) -> CachedRead {
         let mut sources = SourceMix::default();
         let Some(inner) = &self.inner else {
             sources.add(Source::Bypass);
@@ -233,7 +247,11 @@ impl CacheManager {
             };
         };
         sources.add(Source::Miss);
-        let plan = inner.blocks.plan(object.size, None);
+        let span = range.as_ref().map(|r| (r.start, r.end));
+        let plan = inner.blocks.plan(object.size, range);
+        if let (Some(span), Some(last)) = (span, plan.last()) {
+            inner.maybe_read_ahead(backend, object, span, last.index, opts);
+        }
         let bs = inner.blocks.block_size();
         let run = plan
             .into_iter()

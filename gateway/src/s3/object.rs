@@ -183,9 +183,15 @@ pub async fn handle_get_object(
             || conds.if_none_match.is_some()
             || conds.if_modified_since.is_some()
             || conds.if_unmodified_since.is_some();
-        let opened = if input.range.is_none() && !conditional {
-            // One store request at most, cold or warm.
-            ns.get_whole(&input.bucket, &input.key, bypass).await
+        // One store request at most, cold or warm, for a whole object or a range from a
+        // given byte; a suffix range needs the size first.
+        let span = match input.range {
+            None => Some(None),
+            Some(Range::Int { first, last }) => Some(Some((first, last))),
+            Some(Range::Suffix { .. }) => None,
+        };
+        let opened = if let Some(span) = span.filter(|_| !conditional) {
+            ns.get_object(&input.bucket, &input.key, span, bypass).await
         } else {
             match ns.head(&input.bucket, &input.key).await {
                 Ok(h) => {
