@@ -161,6 +161,46 @@ def test_ttl_mode_never_mixes_held_and_new_blocks(gw, upstream):
     assert body == v2
 
 
+def test_store_requests_per_get(gw, minio, upstream):
+    """Cold: one request (its response gives the version); warm strict: one conditional
+    request answered 304; warm ttl: none."""
+    from counting_proxy import CountingProxy
+
+    proxy = CountingProxy(int(minio.rsplit(":", 1)[1]))
+    try:
+        mount(gw, proxy.endpoint, "/counted")
+        mount(gw, proxy.endpoint, "/countedttl", "consistency=ttl:600")
+        s3 = gw.client()
+        data = os.urandom(2 * MIB + 1)
+        upstream.put_object(Bucket="cached", Key="count/obj", Body=data)
+        upstream.put_object(Bucket="cached", Key="count/ranged", Body=data)
+
+        def requests(fn):
+            proxy.reset()
+            out = fn()
+            time.sleep(0.2)
+            return proxy.requests, out, list(proxy.lines)
+
+        n, out, lines = requests(lambda: get(s3, "counted", "count/obj"))
+        assert out == (data, "miss") and n == 1, lines
+        n, out, lines = requests(lambda: get(s3, "counted", "count/obj"))
+        assert out == (data, "hit") and n == 1, lines
+        # A range from a given byte, cold: the blocks it touches, in one request.
+        n, out, lines = requests(lambda: s3.get_object(Bucket="counted", Key="count/ranged",
+                                                       Range=f"bytes={MIB - 5}-{MIB + 4}")["Body"].read())
+        assert out == data[MIB - 5:MIB + 5] and n == 1, lines
+        # A suffix range needs the size first: one HEAD, then the blocks held from before.
+        n, out, lines = requests(lambda: s3.get_object(Bucket="counted", Key="count/obj",
+                                                       Range="bytes=-10")["Body"].read())
+        assert out == data[-10:] and n == 1, lines
+        n, out, lines = requests(lambda: get(s3, "countedttl", "count/obj"))
+        assert out[0] == data and n <= 1, lines
+        n, out, lines = requests(lambda: get(s3, "countedttl", "count/obj"))
+        assert out == (data, "hit") and n == 0, lines
+    finally:
+        proxy.close()
+
+
 def test_no_cache_request_header_bypasses(gw, upstream):
     upstream.put_object(Bucket="cached", Key="bypass/obj", Body=b"x" * 1000)
     s3 = gw.client()
