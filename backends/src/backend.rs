@@ -24,6 +24,19 @@ pub type ByteStream = BoxStream<'static, Result<Bytes, BackendError>>;
 /// A byte range `start..end` (end exclusive).
 pub type ReadRange = Range<u64>;
 
+/// Which bytes of an object a GET asks for, before its size is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GetSpan {
+    /// The whole object.
+    All,
+    /// From a byte to the end.
+    From(u64),
+    /// `start..end` (end exclusive; cut at the object's end).
+    Bounded(u64, u64),
+    /// The last N bytes.
+    Suffix(u64),
+}
+
 /// Part size for streamed writes, and the largest body written in one request.
 const WRITE_CHUNK: usize = 8 * 1024 * 1024;
 /// Parts of one streamed write in flight at once.
@@ -267,20 +280,22 @@ impl Backend {
         }
     }
 
-    /// Reads the object (from byte `from`, up to `to` if given; past the end is cut at the
-    /// end) unless its store version is still `not_version`: `None` when it is (the store
-    /// answered 304). With the bytes, the object's metadata and what the store keeps with it.
+    /// Reads `span` of the object (past the end is cut at the end) unless its store
+    /// version is still `not_version`: `None` when it is (the store answered 304). With the
+    /// bytes, the object's metadata and what the store keeps with it, and the offset the
+    /// bytes start at.
     pub async fn get_unless(
         &self,
         key: &str,
         not_version: Option<&str>,
-        (from, to): (u64, Option<u64>),
-    ) -> Result<Option<(ObjectMeta, ByteStream)>, BackendError> {
+        span: GetSpan,
+    ) -> Result<Option<(ObjectMeta, ByteStream, u64)>, BackendError> {
         let path = self.path(key)?;
-        let range = match to {
-            Some(to) => Some(GetRange::Bounded(from..to)),
-            None if from > 0 => Some(GetRange::Offset(from)),
-            None => None,
+        let range = match span {
+            GetSpan::All | GetSpan::From(0) => None,
+            GetSpan::From(from) => Some(GetRange::Offset(from)),
+            GetSpan::Bounded(from, to) => Some(GetRange::Bounded(from..to)),
+            GetSpan::Suffix(n) => Some(GetRange::Suffix(n)),
         };
         let opts = GetOptions {
             if_none_match: not_version.map(str::to_owned),
@@ -296,8 +311,9 @@ impl Backend {
         if self.keeps_attrs() {
             meta.attrs = Some(from_store_attrs(&result.attributes));
         }
+        let from = result.range.start;
         let stream = self.body(key, result.range.clone(), result.payload);
-        Ok(Some((meta, stream)))
+        Ok(Some((meta, stream, from)))
     }
 
     /// On a local store, refuses a key whose file would clash with a directory: the key

@@ -13,7 +13,7 @@ mod options;
 mod registry;
 mod uri;
 
-pub use backend::{Attrs, Backend, BackendWriter, ByteStream, ObjectMeta, ReadRange};
+pub use backend::{Attrs, Backend, BackendWriter, ByteStream, GetSpan, ObjectMeta, ReadRange};
 pub use error::BackendError;
 pub use keys::KeyRule;
 pub use options::{CachePolicy, MountOptions};

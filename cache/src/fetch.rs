@@ -120,9 +120,12 @@ impl Chopper {
                 && let Some((slice, claim)) = self.blocks.pop_front()
             {
                 let block = std::mem::take(&mut self.buf).freeze();
-                debug_assert_eq!(block.len() as u64, slice.block.end - slice.block.start);
-                let key = self.object.block(self.block_size, slice.index);
-                self.inner.block_done(key, block, claim);
+                // The first block is partial when the store's bytes began inside it (a
+                // suffix range): passed on, not held.
+                if block.len() as u64 == slice.block.end - slice.block.start {
+                    let key = self.object.block(self.block_size, slice.index);
+                    self.inner.block_done(key, block, claim);
+                }
             }
         }
         if self.blocks.is_empty() && !rest.is_empty() {
@@ -206,31 +209,35 @@ impl Inner {
             return Ok(futures::stream::empty().boxed());
         };
         let range = first.block.start..last.block.end;
-        let (_, upstream) = backend.get(&object.key, Some(range), Some(&object.version)).await?;
+        let (_, upstream) = backend
+            .get(&object.key, Some(range.clone()), Some(&object.version))
+            .await?;
         let run = run.into_iter().map(|(s, c)| (s, Some(c))).collect();
-        Ok(self.chop(object, run, upstream))
+        Ok(self.chop(object, run, upstream, range.start))
     }
 
-    /// Cuts `upstream`, the bytes of `run`'s blocks in order, into the wanted bytes and
-    /// blocks for the tiers.
+    /// Cuts `upstream`, the bytes of `run`'s blocks in order from object offset `from`
+    /// (the first block's start, or inside it), into the wanted bytes and whole blocks for
+    /// the tiers.
     pub(crate) fn chop(
         self: Arc<Self>,
         object: &ObjectId,
         run: Vec<(BlockSlice, Option<Claim>)>,
         upstream: ByteStream,
+        from: u64,
     ) -> ByteStream {
         let (Some((first, _)), Some((last, _))) = (run.first(), run.last()) else {
             return futures::stream::empty().boxed();
         };
-        let start = first.block.start;
         let want = first.block.start + first.want.start..last.block.start + last.want.end;
+        let off = from.clamp(first.block.start, first.block.end);
         let block_size = self.blocks.block_size();
         let chopper = Chopper {
             inner: self,
             blocks: run.into(),
             object: object.clone(),
             block_size,
-            off: start,
+            off,
             want,
             buf: BytesMut::new(),
         };

@@ -227,15 +227,16 @@ impl CacheManager {
     }
 
     /// `range` (or all) of the object, already being fetched from the store in `upstream`
-    /// (a cold GET: the store's response gave the version), which carries the whole blocks
-    /// the range touches ([`CacheManager::block_size`]; the whole object without a cache);
-    /// cut into blocks for the tiers as they pass.
+    /// (a cold GET: the store's response gave the version), which carries the object's
+    /// bytes from offset `from` to the end of the last block the range touches
+    /// ([`CacheManager::block_size`]; the whole object without a cache); cut into blocks for
+    /// the tiers as they pass (a first block begun inside is passed on, not held).
     pub fn read_fetched(
         &self,
         backend: &Arc<Backend>,
         object: &ObjectId,
         range: Option<ReadRange>,
-        upstream: ByteStream,
+        (upstream, from): (ByteStream, u64),
         opts: &ReadOptions,
     ) -> CachedRead {
         let mut sources = SourceMix::default();
@@ -261,7 +262,7 @@ impl CacheManager {
             })
             .collect();
         CachedRead {
-            stream: Arc::clone(inner).chop(object, run, upstream),
+            stream: Arc::clone(inner).chop(object, run, upstream, from),
             sources,
         }
     }

@@ -10,6 +10,7 @@ import time
 import uuid
 
 import pytest
+from botocore.exceptions import ClientError
 
 from conftest import Gateway, cli
 from upstreams import MINIO_PASSWORD, MINIO_USER, s3_client
@@ -189,10 +190,23 @@ def test_store_requests_per_get(gw, minio, upstream):
         n, out, lines = requests(lambda: s3.get_object(Bucket="counted", Key="count/ranged",
                                                        Range=f"bytes={MIB - 5}-{MIB + 4}")["Body"].read())
         assert out == data[MIB - 5:MIB + 5] and n == 1, lines
-        # A suffix range needs the size first: one HEAD, then the blocks held from before.
-        n, out, lines = requests(lambda: s3.get_object(Bucket="counted", Key="count/obj",
-                                                       Range="bytes=-10")["Body"].read())
-        assert out == data[-10:] and n == 1, lines
+        # A suffix range, cold: the store's answer gives the size and the bytes at once.
+        upstream.put_object(Bucket="cached", Key="count/suffix", Body=data)
+        n, out, lines = requests(lambda: s3.get_object(Bucket="counted", Key="count/suffix",
+                                                       Range=f"bytes=-{MIB + 10}")["Body"].read())
+        assert out == data[-(MIB + 10):] and n == 1, lines
+        # The whole block it covered is held: a warm GET of it is one 304.
+        n, out, lines = requests(lambda: get(s3, "counted", "count/suffix", Range=f"bytes={2 * MIB - 3}-"))
+        assert out == (data[2 * MIB - 3:], "hit") and n == 1, lines
+        # A conditional GET, cold: one request, and a 304 for the client from its answer.
+        upstream.put_object(Bucket="cached", Key="count/cond", Body=b"conditional")
+        etag = upstream.head_object(Bucket="cached", Key="count/cond")["ETag"]
+        n, out, lines = requests(lambda: get(s3, "counted", "count/cond", IfNoneMatch='"nope"'))
+        assert out[0] == b"conditional" and n == 1, lines
+        gw_etag = s3.head_object(Bucket="counted", Key="count/cond")["ETag"]
+        with pytest.raises(ClientError) as e:
+            s3.get_object(Bucket="counted", Key="count/cond", IfNoneMatch=gw_etag)
+        assert e.value.response["Error"]["Code"] == "304", etag
         n, out, lines = requests(lambda: get(s3, "countedttl", "count/obj"))
         assert out[0] == data and n <= 1, lines
         n, out, lines = requests(lambda: get(s3, "countedttl", "count/obj"))

@@ -2,55 +2,92 @@
 //! `ttl` mount, one conditional GET on a warm `strict` one (304: the blocks are current),
 //! and one GET on a cold read, whose response gives the version.
 
-use arustio_backends::{BackendError, ReadRange};
+use arustio_backends::{BackendError, GetSpan, ReadRange};
 use arustio_cache::ObjectId;
 
 use crate::Namespace;
 use crate::error::NsResult;
-use crate::read::{ObjectBody, ObjectHandle, ObjectInfo, store_version};
+use crate::read::{Conditions, ObjectBody, ObjectHandle, ObjectInfo, store_version};
 
-/// The bytes a GET asks for: `from` to `to` inclusive (to the end without `to`).
-pub type ByteSpan = (u64, Option<u64>);
+/// The bytes a GET asks for, as its Range header says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ByteSpan {
+    /// From the first byte to the last, inclusive (to the end without a last).
+    From(u64, Option<u64>),
+    /// The last N bytes.
+    Suffix(u64),
+}
 
-/// `span` of an object of `size` bytes; `None` when it starts past the end.
+/// A GET as the client asked it.
+#[derive(Debug)]
+pub struct GetRequest<'a> {
+    /// The bucket.
+    pub bucket: &'a str,
+    /// The key.
+    pub key: &'a str,
+    /// The Range, if any.
+    pub span: Option<ByteSpan>,
+    /// If-Match and the like.
+    pub conditions: &'a Conditions,
+}
+
+/// `span` of an object of `size` bytes; `None` when it is not satisfiable.
 fn span_range(span: ByteSpan, size: u64) -> Option<ReadRange> {
-    let (from, to) = span;
-    let end = to.map_or(size, |t| t.saturating_add(1).min(size));
-    (from < size).then_some(from..end)
+    match span {
+        ByteSpan::From(from, to) => {
+            let end = to.map_or(size, |t| t.saturating_add(1).min(size));
+            (from < size).then_some(from..end)
+        }
+        ByteSpan::Suffix(n) => (n > 0 && size > 0).then(|| size.saturating_sub(n)..size),
+    }
+}
+
+/// What to ask the store for: the whole blocks of block size `bs` that `span` touches,
+/// or (a suffix, before the size is known) the span itself.
+fn aligned(span: Option<ByteSpan>, bs: u64) -> GetSpan {
+    match span {
+        None => GetSpan::All,
+        Some(ByteSpan::From(from, None)) => GetSpan::From(from / bs * bs),
+        Some(ByteSpan::From(from, Some(to))) => {
+            GetSpan::Bounded(from / bs * bs, to.saturating_add(1).div_ceil(bs).saturating_mul(bs))
+        }
+        Some(ByteSpan::Suffix(n)) => GetSpan::Suffix(n),
+    }
 }
 
 impl Namespace {
-    /// The head path: a HEAD (perhaps a cached one), then the bytes through the cache.
-    async fn head_then_read(
+    /// The head path: a HEAD (perhaps a cached one), the client's conditions, then the
+    /// bytes through the cache.
+    async fn head_then_read(&self, get: &GetRequest<'_>, bypass: bool) -> NsResult<(ObjectHandle, ObjectBody)> {
+        let h = self.head(get.bucket, get.key).await?;
+        get.conditions.check(&h.info)?;
+        self.read_held(h, get.span, bypass).await
+    }
+
+    /// The bytes of `h` through the cache; a span past the end reads nothing (the caller
+    /// answers InvalidRange).
+    async fn read_held(
         &self,
-        bucket: &str,
-        key: &str,
+        h: ObjectHandle,
         span: Option<ByteSpan>,
         bypass: bool,
     ) -> NsResult<(ObjectHandle, ObjectBody)> {
-        let h = self.head(bucket, key).await?;
-        // A span past the end reads nothing; the caller answers InvalidRange.
         let range = span.map(|s| span_range(s, h.info.size).unwrap_or(0..0));
         let body = self.open_cached(&h, range, bypass).await?;
         Ok((h, body))
     }
 
-    /// The object `bucket/key`, whole or `span` of it: its handle (for the response
-    /// headers and the client's conditions) and its bytes.
-    pub async fn get_object(
-        &self,
-        bucket: &str,
-        key: &str,
-        span: Option<ByteSpan>,
-        bypass: bool,
-    ) -> NsResult<(ObjectHandle, ObjectBody)> {
-        let resolved = self.resolve_object(bucket, key)?;
+    /// The object `bucket/key`, whole or `span` of it, if it meets the client's
+    /// conditions: its handle (for the response headers) and its bytes. `bypass` (a
+    /// request's `Cache-Control: no-cache`) reads the store, not the cache.
+    pub async fn get_object(&self, get: &GetRequest<'_>, bypass: bool) -> NsResult<(ObjectHandle, ObjectBody)> {
+        let resolved = self.resolve_object(get.bucket, get.key)?;
         let policy = resolved.mount.options.cache_policy(resolved.backend.kind());
         let Some(bs) = self.cache.block_size().filter(|_| policy.enabled && !bypass) else {
-            return self.head_then_read(bucket, key, span, bypass).await;
+            return self.head_then_read(get, bypass).await;
         };
-        if key.ends_with('/') || resolved.key.is_empty() {
-            return self.head_then_read(bucket, key, span, bypass).await;
+        if get.key.ends_with('/') || resolved.key.is_empty() {
+            return self.head_then_read(get, false).await;
         }
         let identity = resolved.backend.cache_identity();
         let hint = self.heads.hint(&identity, &resolved.key);
@@ -58,41 +95,37 @@ impl Namespace {
         // Without a hint, another node may hold the blocks: learn the version first.
         let peers = hint.is_none() && self.cache.has_peers(!resolved.backend.kind().node_local());
         if fresh || peers {
-            return self.head_then_read(bucket, key, span, false).await;
+            return self.head_then_read(get, false).await;
         }
-        // The whole blocks the span touches.
-        let aligned = span.map_or((0, None), |(from, to)| {
-            (
-                from / bs * bs,
-                to.map(|t| t.saturating_add(1).div_ceil(bs).saturating_mul(bs)),
-            )
-        });
         let known = hint.as_ref().map(|(_, h)| h.version.clone());
+        let asked = aligned(get.span, bs);
         let fetched = match resolved
             .backend
-            .get_unless(&resolved.key, known.as_deref(), aligned)
+            .get_unless(&resolved.key, known.as_deref(), asked)
             .await
         {
             Ok(f) => f,
-            Err(BackendError::NotFound { .. }) => return Err(self.not_found(bucket, key).await),
+            Err(BackendError::NotFound { .. }) => return Err(self.not_found(get.bucket, get.key).await),
             // A range past the end, or another refusal: the head path says which.
-            Err(_) => return self.head_then_read(bucket, key, span, false).await,
+            Err(_) => return self.head_then_read(get, false).await,
         };
-        let Some((meta, stream)) = fetched else {
+        let Some((meta, stream, from)) = fetched else {
             // Not modified: the blocks of the version seen before are current.
             let Some((_, mut h)) = hint else {
-                return Err(BackendError::Precondition { key: key.to_owned() }.into());
+                return Err(BackendError::Precondition {
+                    key: get.key.to_owned(),
+                }
+                .into());
             };
-            h.info.key = key.to_owned();
+            h.info.key = get.key.to_owned();
             h.resolved = resolved;
             self.heads.put(&identity, &h.resolved.key, h.clone());
-            let range = span.map(|s| span_range(s, h.info.size).unwrap_or(0..0));
-            let body = self.open_cached(&h, range, false).await?;
-            return Ok((h, body));
+            get.conditions.check(&h.info)?;
+            return self.read_held(h, get.span, false).await;
         };
         let store = resolved.backend.id();
         let rec = self.records.get(&store, &resolved.key)?;
-        let info = ObjectInfo::from_store(key.to_owned(), &store, &meta, rec);
+        let info = ObjectInfo::from_store(get.key.to_owned(), &store, &meta, rec);
         let object = ObjectId {
             store: identity.clone().into(),
             key: resolved.key.clone(),
@@ -101,21 +134,22 @@ impl Namespace {
         };
         let h = ObjectHandle::new(info, resolved, object.version.clone());
         self.heads.put(&identity, &object.key, h.clone());
-        let range = match span.map(|s| span_range(s, meta.size)) {
-            Some(None) => return self.head_then_read(bucket, key, span, false).await,
+        // A 304 or 412 for the client: the store's bytes are not needed.
+        get.conditions.check(&h.info)?;
+        let range = match get.span.map(|s| span_range(s, meta.size)) {
+            Some(None) => return self.head_then_read(get, false).await,
             Some(Some(r)) => Some(r),
             None => None,
         };
         if hint.is_none() && self.cache.holds(&object, range.as_ref().map_or(0, |r| r.start)).await {
             // Held from before this node last started: the tiers, not the store.
             drop(stream);
-            let body = self.open_cached(&h, range, false).await?;
-            return Ok((h, body));
+            return self.read_held(h, get.span, false).await;
         }
         let opts = crate::read::read_options(&h.resolved, true);
         let read = self
             .cache
-            .read_fetched(&h.resolved.backend, &object, range, stream, &opts);
+            .read_fetched(&h.resolved.backend, &object, range, (stream, from), &opts);
         Ok((
             h,
             ObjectBody {
@@ -132,9 +166,27 @@ mod tests {
 
     #[test]
     fn spans_are_cut_at_the_end() {
-        assert_eq!(span_range((0, Some(9)), 100), Some(0..10));
-        assert_eq!(span_range((90, Some(200)), 100), Some(90..100));
-        assert_eq!(span_range((90, None), 100), Some(90..100));
-        assert_eq!(span_range((100, None), 100), None);
+        assert_eq!(span_range(ByteSpan::From(0, Some(9)), 100), Some(0..10));
+        assert_eq!(span_range(ByteSpan::From(90, Some(200)), 100), Some(90..100));
+        assert_eq!(span_range(ByteSpan::From(90, None), 100), Some(90..100));
+        assert_eq!(span_range(ByteSpan::From(100, None), 100), None);
+        assert_eq!(span_range(ByteSpan::Suffix(10), 100), Some(90..100));
+        assert_eq!(span_range(ByteSpan::Suffix(1000), 100), Some(0..100));
+        assert_eq!(span_range(ByteSpan::Suffix(0), 100), None);
+    }
+
+    #[test]
+    fn requests_are_whole_blocks() {
+        assert_eq!(aligned(None, 10), GetSpan::All);
+        assert_eq!(
+            aligned(Some(ByteSpan::From(15, Some(24))), 10),
+            GetSpan::Bounded(10, 30)
+        );
+        assert_eq!(
+            aligned(Some(ByteSpan::From(15, Some(19))), 10),
+            GetSpan::Bounded(10, 20)
+        );
+        assert_eq!(aligned(Some(ByteSpan::From(15, None)), 10), GetSpan::From(10));
+        assert_eq!(aligned(Some(ByteSpan::Suffix(5)), 10), GetSpan::Suffix(5));
     }
 }

@@ -27,7 +27,7 @@ pub use bucket::BucketInfo;
 pub use copy::MetadataDirective;
 pub use error::{KvError, NsError, NsResult};
 pub use fs::FsEntry;
-pub use get::ByteSpan;
+pub use get::{ByteSpan, GetRequest};
 pub use kv::{KvPairs, KvStore, MemKv};
 pub use list::{ListEntry, ListPage, ListRequest};
 pub use mount::{MountEntry, MountTable, Resolved, StaticMounts, longest_mount};

@@ -2,7 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use arustio_namespace::{MetadataDirective, Namespace, NsError, ObjectInfo, PutCondition, PutOptions};
+use arustio_namespace::{
+    ByteSpan, GetRequest, MetadataDirective, Namespace, NsError, ObjectInfo, PutCondition, PutOptions,
+};
 use base64::Engine as _;
 use s3s::dto::{
     CopyObjectInput, CopyObjectOutput, CopyObjectResult, CopySource, DeleteObjectInput, DeleteObjectOutput,
@@ -179,29 +181,19 @@ pub async fn handle_get_object(
     // mount) and the read.
     let mut retried = false;
     let (h, body, range, content_range) = loop {
-        let conditional = conds.if_match.is_some()
-            || conds.if_none_match.is_some()
-            || conds.if_modified_since.is_some()
-            || conds.if_unmodified_since.is_some();
-        // One store request at most, cold or warm, for a whole object or a range from a
-        // given byte; a suffix range needs the size first.
-        let span = match input.range {
-            None => Some(None),
-            Some(Range::Int { first, last }) => Some(Some((first, last))),
-            Some(Range::Suffix { .. }) => None,
+        // One store request at most, cold or warm; the client's conditions are checked
+        // on what the store (or the cache of its metadata) says before any bytes are read.
+        let span = input.range.map(|r| match r {
+            Range::Int { first, last } => ByteSpan::From(first, last),
+            Range::Suffix { length } => ByteSpan::Suffix(length),
+        });
+        let get = GetRequest {
+            bucket: &input.bucket,
+            key: &input.key,
+            span,
+            conditions: &conds,
         };
-        let opened = if let Some(span) = span.filter(|_| !conditional) {
-            ns.get_object(&input.bucket, &input.key, span, bypass).await
-        } else {
-            match ns.head(&input.bucket, &input.key).await {
-                Ok(h) => {
-                    conds.check(&h.info).map_err(s3_error)?;
-                    let (range, _) = plan_range(input.range, h.info.size)?;
-                    ns.open_cached(&h, range, bypass).await.map(|b| (h, b))
-                }
-                Err(e) => Err(e),
-            }
-        };
+        let opened = ns.get_object(&get, bypass).await;
         match opened {
             Ok((h, body)) => {
                 conds.check(&h.info).map_err(s3_error)?;
