@@ -212,6 +212,30 @@ impl CacheManager {
         self.inner.as_ref().is_some_and(|i| !i.ring(shared).is_empty())
     }
 
+    /// What another cache node last saw of (`store`, `key`): its version and metadata
+    /// (opaque), from whichever peer answers first within a second; `None` if none does.
+    pub async fn peer_lookup(&self, store: &str, key: &str) -> Option<(String, Vec<u8>)> {
+        let inner = self.inner.as_ref()?;
+        let (members, transport) = inner.members.get()?;
+        let me = inner.cfg.node_id;
+        let asks = members.cache_nodes().into_iter().filter(|n| n.id != me).map(|node| {
+            let transport = Arc::clone(transport);
+            Box::pin(async move {
+                match tokio::time::timeout(Duration::from_secs(1), transport.lookup(&node, store, key)).await {
+                    Ok(Ok(Some(found))) => Some(found),
+                    _ => None,
+                }
+            })
+        });
+        let mut pending: futures::stream::FuturesUnordered<_> = asks.collect();
+        while let Some(answer) = pending.next().await {
+            if answer.is_some() {
+                return answer;
+            }
+        }
+        None
+    }
+
     /// Whether this node's tiers hold the block of `object` at byte `offset` (after a
     /// restart, the disk tier holds blocks of versions this node has not been asked about).
     pub async fn holds(&self, object: &ObjectId, offset: u64) -> bool {

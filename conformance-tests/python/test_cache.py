@@ -293,12 +293,17 @@ def cluster(minio, upstream):
     for i in (2, 3):
         nodes.append(Gateway(extra_args=[*BLOCK_ARGS, "--node-id", str(i), "--join",
                                          f"http://127.0.0.1:{first.grpc_port}"], extra_env=secret, creds=creds))
-    mount(first, minio, "/shared")
+    from counting_proxy import CountingProxy
+
+    proxy = CountingProxy(int(minio.rsplit(":", 1)[1]))
+    mount(first, proxy.endpoint, "/shared")
+    first.proxy = proxy
     wait_for(lambda: all(len(stats(n)) == 3 and all(x["ring"] == [1, 2, 3] for x in stats(n)) for n in nodes),
              "three cache nodes on every node's ring", within=30)
     yield nodes
     for n in nodes:
         n.stop()
+    proxy.close()
 
 
 def total(nodes, field):
@@ -314,14 +319,19 @@ def test_a_block_is_read_from_the_store_once_in_the_cluster(cluster, upstream):
     assert body == data and "peer" in source, source
     assert total(cluster, "misses") - misses == 6, "each of the 6 blocks read from the store once, by its owner"
     wait_for(lambda: total(cluster, "peer_hits") >= 1, "peer hits counted")
+    a.proxy.reset()
     body, source = get(c.client(), "shared", "cluster/obj")
     assert body == data and "peer" in source and "miss" not in source, source
     assert total(cluster, "misses") - misses == 6, "the second read, through another node, read no block from the store"
+    # One store request for it: a conditional GET (304) on the version another node saw.
+    assert a.proxy.requests == 1, a.proxy.lines
 
 
 def test_a_peer_killed_mid_read_still_gives_the_right_bytes(cluster, upstream):
     a, b, c = cluster
-    data = os.urandom(12 * MIB)
+    # Large enough that many blocks are still to come when the peer dies (sockets and the
+    # segments read ahead hold ~15 MiB in flight).
+    data = os.urandom(48 * MIB)
     upstream.put_object(Bucket="cached", Key="cluster/kill", Body=data)
     r = a.client().get_object(Bucket="shared", Key="cluster/kill")
     first = r["Body"].read(MIB)

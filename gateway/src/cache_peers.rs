@@ -10,7 +10,9 @@ use arustio_namespace::{Namespace, NsError};
 use arustio_proto::auth::{Key, Signed};
 use arustio_proto::cache::peer_client::PeerClient;
 use arustio_proto::cache::peer_server::Peer;
-use arustio_proto::cache::{self as pb, BlockChunk, InvalidateRequest, InvalidateResponse};
+use arustio_proto::cache::{
+    self as pb, BlockChunk, InvalidateRequest, InvalidateResponse, LookupRequest, LookupResponse,
+};
 use bytes::{Bytes, BytesMut};
 use futures::stream::{BoxStream, StreamExt};
 use tonic::transport::{Channel, Endpoint};
@@ -96,6 +98,16 @@ impl PeerTransport for GrpcPeers {
         c.invalidate(msg).await.map_err(|s| peer_err(node, &s))?;
         Ok(())
     }
+
+    async fn lookup(&self, node: &CacheNode, store: &str, key: &str) -> Result<Option<(String, Vec<u8>)>, CacheError> {
+        let mut c = self.client(node)?;
+        let msg = LookupRequest {
+            store: store.to_owned(),
+            key: key.to_owned(),
+        };
+        let r = c.lookup(msg).await.map_err(|s| peer_err(node, &s))?.into_inner();
+        Ok(r.found.then_some((r.version, r.meta)))
+    }
 }
 
 /// Answers other nodes' block fetches and invalidations.
@@ -140,5 +152,18 @@ impl Peer for PeerService {
         let r = req.into_inner();
         self.ns.drop_cached(&r.store, &r.key, r.blocks);
         Ok(Response::new(InvalidateResponse {}))
+    }
+
+    async fn lookup(&self, req: Request<LookupRequest>) -> Result<Response<LookupResponse>, Status> {
+        let r = req.into_inner();
+        let reply = match self.ns.last_seen(&r.store, &r.key) {
+            Some((version, meta)) => LookupResponse {
+                found: true,
+                version,
+                meta,
+            },
+            None => LookupResponse::default(),
+        };
+        Ok(Response::new(reply))
     }
 }

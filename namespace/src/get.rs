@@ -90,12 +90,30 @@ impl Namespace {
             return self.head_then_read(get, false).await;
         }
         let identity = resolved.backend.cache_identity();
-        let hint = self.heads.hint(&identity, &resolved.key);
+        let mut hint = self.heads.hint(&identity, &resolved.key);
         let fresh = matches!((policy.ttl, &hint), (Some(ttl), Some((age, _))) if *age < ttl);
-        // Without a hint, another node may hold the blocks: learn the version first.
-        let peers = hint.is_none() && self.cache.has_peers(!resolved.backend.kind().node_local());
-        if fresh || peers {
+        if fresh {
             return self.head_then_read(get, false).await;
+        }
+        if hint.is_none() && self.cache.has_peers(!resolved.backend.kind().node_local()) {
+            // Another node may hold the blocks: the version it saw makes the one store
+            // request a conditional one, whose 304 sends this read to the owners.
+            hint = self
+                .cache
+                .peer_lookup(&identity, &resolved.key)
+                .await
+                .and_then(|(version, meta)| {
+                    let info: ObjectInfo = serde_json::from_slice(&meta).ok()?;
+                    Some((
+                        std::time::Duration::MAX,
+                        ObjectHandle::new(info, resolved.clone(), version),
+                    ))
+                });
+            if hint.is_none() {
+                // No node has seen it: the version first, so that each owner reads its
+                // own blocks from the store once (a GET here would hold them all here).
+                return self.head_then_read(get, false).await;
+            }
         }
         let known = hint.as_ref().map(|(_, h)| h.version.clone());
         let asked = aligned(get.span, bs);

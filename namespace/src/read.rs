@@ -14,7 +14,7 @@ use crate::mount::Resolved;
 use crate::records::ObjectRecord;
 
 /// What S3 reports about an object.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ObjectInfo {
     /// The key within its bucket.
     pub key: String,
