@@ -12,7 +12,7 @@ use tokio::sync::watch;
 
 use crate::manager::Inner;
 use crate::stats::Counters;
-use crate::{BlockKey, BlockSlice, ObjectId};
+use crate::{BlockKey, BlockRequest, BlockSlice, CacheNode, ObjectId};
 
 /// A block being fetched: `None` while pending, then `Some(Some(bytes))`, or
 /// `Some(None)` if the fetch failed.
@@ -89,6 +89,8 @@ struct Chopper {
     /// The object's blocks, to key the unclaimed ones.
     object: ObjectId,
     block_size: u64,
+    /// The cache nodes, when completed blocks go to their owners too (empty: they stay here).
+    ring: Vec<CacheNode>,
     /// The object offset of the next byte from the store.
     off: u64,
     /// The object bytes the client wants.
@@ -124,6 +126,10 @@ impl Chopper {
                 // suffix range): passed on, not held.
                 if block.len() as u64 == slice.block.end - slice.block.start {
                     let key = self.object.block(self.block_size, slice.index);
+                    if let Some(owner) = self.inner.remote_owner(&self.ring, &key) {
+                        self.inner
+                            .hand_to_owner(owner, &self.object, slice.index, block.clone());
+                    }
                     self.inner.block_done(key, block, claim);
                 }
             }
@@ -178,6 +184,35 @@ impl Inner {
         self.fill(key, block);
     }
 
+    /// Sends a block this node read to its owner, in the background (bounded with the
+    /// disk writes; past the bound it is skipped and counted).
+    fn hand_to_owner(&self, owner: CacheNode, object: &ObjectId, index: u64, block: Bytes) {
+        let Some((_, transport)) = self.members.get() else {
+            return;
+        };
+        let mib = u32::try_from(block.len().div_ceil(1024 * 1024))
+            .unwrap_or(u32::MAX)
+            .max(1);
+        let Ok(permit) = Arc::clone(&self.fill_permits).try_acquire_many_owned(mib) else {
+            Counters::add(&self.counters.fills_dropped, 1);
+            return;
+        };
+        let req = BlockRequest {
+            locator: String::new(),
+            object: object.clone(),
+            block_size: self.blocks.block_size(),
+            index,
+        };
+        let transport = Arc::clone(transport);
+        tokio::spawn(async move {
+            let sent = tokio::time::timeout(Duration::from_secs(10), transport.put_block(&owner, &req, block)).await;
+            if !matches!(sent, Ok(Ok(()))) {
+                tracing::debug!(node = owner.id, "handing a block to its owner failed");
+            }
+            drop(permit);
+        });
+    }
+
     /// Holds a block in memory and on disk, in the background; a client never waits.
     pub(crate) fn fill(&self, key: BlockKey, block: Bytes) {
         self.fill_mem(key, block.clone());
@@ -213,7 +248,7 @@ impl Inner {
             .get(&object.key, Some(range.clone()), Some(&object.version))
             .await?;
         let run = run.into_iter().map(|(s, c)| (s, Some(c))).collect();
-        Ok(self.chop(object, run, upstream, range.start))
+        Ok(self.chop(object, run, upstream, range.start, Vec::new()))
     }
 
     /// Cuts `upstream`, the bytes of `run`'s blocks in order from object offset `from`
@@ -225,6 +260,7 @@ impl Inner {
         run: Vec<(BlockSlice, Option<Claim>)>,
         upstream: ByteStream,
         from: u64,
+        ring: Vec<CacheNode>,
     ) -> ByteStream {
         let (Some((first, _)), Some((last, _))) = (run.first(), run.last()) else {
             return futures::stream::empty().boxed();
@@ -237,6 +273,7 @@ impl Inner {
             blocks: run.into(),
             object: object.clone(),
             block_size,
+            ring,
             off,
             want,
             buf: BytesMut::new(),

@@ -286,8 +286,20 @@ impl CacheManager {
             })
             .collect();
         CachedRead {
-            stream: Arc::clone(inner).chop(object, run, upstream, from),
+            stream: Arc::clone(inner).chop(object, run, upstream, from, inner.ring(opts.shared)),
             sources,
+        }
+    }
+
+    /// A block another node read from the store for this node, its owner: held if it is
+    /// whole and cut the way this node cuts.
+    pub fn accept_block(&self, req: &BlockRequest, data: Bytes) {
+        let Some(inner) = self.inner.as_ref().filter(|i| i.blocks.block_size() == req.block_size) else {
+            return;
+        };
+        let r = inner.blocks.block_range(req.index, req.object.size);
+        if data.len() as u64 == r.end - r.start && r.end > r.start {
+            inner.fill(req.object.block(req.block_size, req.index), data);
         }
     }
 

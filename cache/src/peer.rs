@@ -27,6 +27,8 @@ pub trait PeerTransport: Send + Sync {
     /// Tells `node` that the object at (`store`, `key`) changed: it forgets its metadata,
     /// and with `blocks` its blocks too.
     async fn invalidate(&self, node: &CacheNode, store: &str, key: &str, blocks: bool) -> Result<(), CacheError>;
+    /// Hands `node`, the block's owner, a block this node read from the store.
+    async fn put_block(&self, node: &CacheNode, req: &BlockRequest, data: Bytes) -> Result<(), CacheError>;
     /// The version and metadata (opaque bytes) of (`store`, `key`) that `node` saw last.
     async fn lookup(&self, node: &CacheNode, store: &str, key: &str) -> Result<Option<(String, Vec<u8>)>, CacheError>;
 }

@@ -314,15 +314,20 @@ def test_a_block_is_read_from_the_store_once_in_the_cluster(cluster, upstream):
     a, b, c = cluster
     data = os.urandom(6 * MIB)
     upstream.put_object(Bucket="cached", Key="cluster/obj", Body=data)
-    misses = total(cluster, "misses")
+    misses, served = total(cluster, "misses"), total(cluster, "peer_hits")
+    a.proxy.reset()
+    # No node has seen it: node A reads it in one store request, and hands each block to
+    # its owner.
     body, source = get(a.client(), "shared", "cluster/obj")
-    assert body == data and "peer" in source, source
-    assert total(cluster, "misses") - misses == 6, "each of the 6 blocks read from the store once, by its owner"
-    wait_for(lambda: total(cluster, "peer_hits") >= 1, "peer hits counted")
+    assert body == data and source == "miss", source
+    assert a.proxy.requests == 1, a.proxy.lines
+    assert total(cluster, "misses") - misses == 6, "each of the 6 blocks read from the store once"
+    wait_for(lambda: all(s["memory"]["blocks"] > 0 for s in stats(a)), "the blocks to reach their owners")
     a.proxy.reset()
     body, source = get(c.client(), "shared", "cluster/obj")
     assert body == data and "peer" in source and "miss" not in source, source
     assert total(cluster, "misses") - misses == 6, "the second read, through another node, read no block from the store"
+    assert total(cluster, "peer_hits") > served
     # One store request for it: a conditional GET (304) on the version another node saw.
     assert a.proxy.requests == 1, a.proxy.lines
 
@@ -333,6 +338,12 @@ def test_a_peer_killed_mid_read_still_gives_the_right_bytes(cluster, upstream):
     # segments read ahead hold ~15 MiB in flight).
     data = os.urandom(48 * MIB)
     upstream.put_object(Bucket="cached", Key="cluster/kill", Body=data)
+    # Read once through C, so the blocks are on their owners (about 32 of the 48 on A and
+    # B); then A reads from them.
+    held = lambda: sum(s["memory"]["blocks"] for s in stats(a) if s["node"] in (1, 2))  # noqa: E731
+    before = held()
+    assert get(c.client(), "shared", "cluster/kill")[0] == data
+    wait_for(lambda: held() >= before + 20, "the blocks to reach their owners")
     r = a.client().get_object(Bucket="shared", Key="cluster/kill")
     first = r["Body"].read(MIB)
     b.kill()

@@ -11,7 +11,8 @@ use arustio_proto::auth::{Key, Signed};
 use arustio_proto::cache::peer_client::PeerClient;
 use arustio_proto::cache::peer_server::Peer;
 use arustio_proto::cache::{
-    self as pb, BlockChunk, InvalidateRequest, InvalidateResponse, LookupRequest, LookupResponse,
+    self as pb, BlockChunk, InvalidateRequest, InvalidateResponse, LookupRequest, LookupResponse, PutBlockRequest,
+    PutBlockResponse,
 };
 use bytes::{Bytes, BytesMut};
 use futures::stream::{BoxStream, StreamExt};
@@ -20,6 +21,8 @@ use tonic::{Request, Response, Status};
 
 /// The largest message of a block stream.
 const CHUNK: usize = 1024 * 1024;
+/// The largest block (`PutBlock` carries one whole), with room for its names.
+pub const MAX_BLOCK: usize = (64 << 20) + (1 << 20);
 
 type Client = PeerClient<Signed<Channel>>;
 
@@ -51,9 +54,36 @@ impl GrpcPeers {
             .connect_timeout(Duration::from_secs(1))
             .tcp_nodelay(true);
         let c = PeerClient::new(Signed::new(endpoint.connect_lazy(), self.key.clone()))
-            .max_decoding_message_size(2 * CHUNK);
+            .max_decoding_message_size(2 * CHUNK)
+            .max_encoding_message_size(MAX_BLOCK);
         map.insert(node.addr.clone(), c.clone());
         Ok(c)
+    }
+}
+
+fn to_pb(req: &BlockRequest) -> pb::BlockRequest {
+    pb::BlockRequest {
+        locator: req.locator.clone(),
+        store: req.object.store.to_string(),
+        key: req.object.key.clone(),
+        version: req.object.version.clone(),
+        size: req.object.size,
+        block_size: req.block_size,
+        index: req.index,
+    }
+}
+
+fn from_pb(r: pb::BlockRequest) -> BlockRequest {
+    BlockRequest {
+        locator: r.locator,
+        object: ObjectId {
+            store: r.store.into(),
+            key: r.key,
+            version: r.version,
+            size: r.size,
+        },
+        block_size: r.block_size,
+        index: r.index,
     }
 }
 
@@ -68,15 +98,7 @@ fn peer_err(node: &CacheNode, s: &Status) -> CacheError {
 impl PeerTransport for GrpcPeers {
     async fn get_block(&self, node: &CacheNode, req: &BlockRequest) -> Result<Bytes, CacheError> {
         let mut c = self.client(node)?;
-        let msg = pb::BlockRequest {
-            locator: req.locator.clone(),
-            store: req.object.store.to_string(),
-            key: req.object.key.clone(),
-            version: req.object.version.clone(),
-            size: req.object.size,
-            block_size: req.block_size,
-            index: req.index,
-        };
+        let msg = to_pb(req);
         let mut stream = c.get_block(msg).await.map_err(|s| peer_err(node, &s))?.into_inner();
         let want = req
             .block_size
@@ -96,6 +118,16 @@ impl PeerTransport for GrpcPeers {
             blocks,
         };
         c.invalidate(msg).await.map_err(|s| peer_err(node, &s))?;
+        Ok(())
+    }
+
+    async fn put_block(&self, node: &CacheNode, req: &BlockRequest, data: Bytes) -> Result<(), CacheError> {
+        let mut c = self.client(node)?;
+        let msg = PutBlockRequest {
+            block: Some(to_pb(req)),
+            data: data.to_vec(),
+        };
+        c.put_block(msg).await.map_err(|s| peer_err(node, &s))?;
         Ok(())
     }
 
@@ -120,18 +152,7 @@ impl Peer for PeerService {
     type GetBlockStream = BoxStream<'static, Result<BlockChunk, Status>>;
 
     async fn get_block(&self, req: Request<pb::BlockRequest>) -> Result<Response<Self::GetBlockStream>, Status> {
-        let r = req.into_inner();
-        let req = BlockRequest {
-            locator: r.locator,
-            object: ObjectId {
-                store: r.store.into(),
-                key: r.key,
-                version: r.version,
-                size: r.size,
-            },
-            block_size: r.block_size,
-            index: r.index,
-        };
+        let req = from_pb(req.into_inner());
         let block = self.ns.serve_block(&req).await.map_err(|e| match e {
             NsError::Changed { .. } => Status::failed_precondition(e.to_string()),
             NsError::NoMount { .. } => Status::not_found(e.to_string()),
@@ -152,6 +173,13 @@ impl Peer for PeerService {
         let r = req.into_inner();
         self.ns.drop_cached(&r.store, &r.key, r.blocks);
         Ok(Response::new(InvalidateResponse {}))
+    }
+
+    async fn put_block(&self, req: Request<PutBlockRequest>) -> Result<Response<PutBlockResponse>, Status> {
+        let r = req.into_inner();
+        let block = r.block.ok_or_else(|| Status::invalid_argument("no block named"))?;
+        self.ns.cache().accept_block(&from_pb(block), Bytes::from(r.data));
+        Ok(Response::new(PutBlockResponse {}))
     }
 
     async fn lookup(&self, req: Request<LookupRequest>) -> Result<Response<LookupResponse>, Status> {

@@ -109,11 +109,6 @@ impl Namespace {
                         ObjectHandle::new(info, resolved.clone(), version),
                     ))
                 });
-            if hint.is_none() {
-                // No node has seen it: the version first, so that each owner reads its
-                // own blocks from the store once (a GET here would hold them all here).
-                return self.head_then_read(get, false).await;
-            }
         }
         let known = hint.as_ref().map(|(_, h)| h.version.clone());
         let asked = aligned(get.span, bs);

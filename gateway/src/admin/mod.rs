@@ -385,7 +385,10 @@ pub async fn serve(
     tonic::transport::Server::builder()
         .layer(AuthLayer(Arc::new(key_for)))
         .add_service(AdminServer::new(admin))
-        .add_service(arustio_proto::cache::peer_server::PeerServer::new(peer))
+        .add_service(
+            arustio_proto::cache::peer_server::PeerServer::new(peer)
+                .max_decoding_message_size(crate::cache_peers::MAX_BLOCK),
+        )
         .add_service(
             arustio_proto::raft::raft_server::RaftServer::new(RaftService::new(cluster))
                 .max_decoding_message_size(256 << 20),
