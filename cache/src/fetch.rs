@@ -184,17 +184,24 @@ impl Inner {
         self.fill(key, block);
     }
 
+    /// Room for `len` more bytes of background work (disk writes, blocks handed to their
+    /// owners); `None`, counted, when too much is in flight.
+    fn background_permit(&self, len: usize) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        let mib = u32::try_from(len.div_ceil(1024 * 1024)).unwrap_or(u32::MAX).max(1);
+        let permit = Arc::clone(&self.fill_permits).try_acquire_many_owned(mib).ok();
+        if permit.is_none() {
+            Counters::add(&self.counters.fills_dropped, 1);
+        }
+        permit
+    }
+
     /// Sends a block this node read to its owner, in the background (bounded with the
     /// disk writes; past the bound it is skipped and counted).
     fn hand_to_owner(&self, owner: CacheNode, object: &ObjectId, index: u64, block: Bytes) {
         let Some((_, transport)) = self.members.get() else {
             return;
         };
-        let mib = u32::try_from(block.len().div_ceil(1024 * 1024))
-            .unwrap_or(u32::MAX)
-            .max(1);
-        let Ok(permit) = Arc::clone(&self.fill_permits).try_acquire_many_owned(mib) else {
-            Counters::add(&self.counters.fills_dropped, 1);
+        let Some(permit) = self.background_permit(block.len()) else {
             return;
         };
         let req = BlockRequest {
@@ -217,11 +224,7 @@ impl Inner {
     pub(crate) fn fill(&self, key: BlockKey, block: Bytes) {
         self.fill_mem(key, block.clone());
         let Some(disk) = self.disk.clone() else { return };
-        let mib = u32::try_from(block.len().div_ceil(1024 * 1024))
-            .unwrap_or(u32::MAX)
-            .max(1);
-        let Ok(permit) = Arc::clone(&self.fill_permits).try_acquire_many_owned(mib) else {
-            Counters::add(&self.counters.fills_dropped, 1);
+        let Some(permit) = self.background_permit(block.len()) else {
             return;
         };
         tokio::spawn(async move {
