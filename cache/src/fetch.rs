@@ -197,7 +197,7 @@ impl Inner {
 
     /// Sends a block this node read to its owner, in the background (bounded with the
     /// disk writes; past the bound it is skipped and counted).
-    fn hand_to_owner(&self, owner: CacheNode, object: &ObjectId, index: u64, block: Bytes) {
+    fn hand_to_owner(self: &Arc<Self>, owner: CacheNode, object: &ObjectId, index: u64, block: Bytes) {
         let Some((_, transport)) = self.members.get() else {
             return;
         };
@@ -211,9 +211,12 @@ impl Inner {
             index,
         };
         let transport = Arc::clone(transport);
+        let me = Arc::clone(self);
         tokio::spawn(async move {
             let sent = tokio::time::timeout(Duration::from_secs(10), transport.put_block(&owner, &req, block)).await;
-            if !matches!(sent, Ok(Ok(()))) {
+            if matches!(sent, Ok(Ok(()))) {
+                Counters::add(&me.counters.handed, 1);
+            } else {
                 tracing::debug!(node = owner.id, "handing a block to its owner failed");
             }
             drop(permit);

@@ -299,6 +299,7 @@ impl CacheManager {
         };
         let r = inner.blocks.block_range(req.index, req.object.size);
         if data.len() as u64 == r.end - r.start && r.end > r.start {
+            Counters::add(&inner.counters.received, 1);
             inner.fill(req.object.block(req.block_size, req.index), data);
         }
     }

@@ -69,6 +69,8 @@ pub(crate) struct Counters {
     pub readahead_blocks: AtomicU64,
     pub fills_dropped: AtomicU64,
     pub coalesced: AtomicU64,
+    pub handed: AtomicU64,
+    pub received: AtomicU64,
 }
 
 impl Counters {
@@ -135,6 +137,10 @@ pub struct CacheStats {
     pub fills_dropped: u64,
     /// Block misses that waited for another reader's fetch instead of asking the store.
     pub coalesced: u64,
+    /// Blocks this node read from the store and handed to their owners.
+    pub handed_to_owners: u64,
+    /// Blocks other nodes handed to this node, their owner.
+    pub received_from_peers: u64,
 }
 
 impl Counters {
@@ -178,6 +184,8 @@ impl Counters {
             readahead_blocks: g(&self.readahead_blocks),
             fills_dropped: g(&self.fills_dropped),
             coalesced: g(&self.coalesced),
+            handed_to_owners: g(&self.handed),
+            received_from_peers: g(&self.received),
         }
     }
 }
