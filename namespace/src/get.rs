@@ -91,9 +91,13 @@ impl Namespace {
         }
         let identity = resolved.backend.cache_identity();
         let mut hint = self.heads.hint(&identity, &resolved.key);
-        let fresh = matches!((policy.ttl, &hint), (Some(ttl), Some((age, _))) if *age < ttl);
-        if fresh {
-            return self.head_then_read(get, false).await;
+        if let (Some(ttl), Some((age, h))) = (policy.ttl, &hint)
+            && *age < ttl
+        {
+            // Trusted metadata: no store request (the HEAD path would look it up again).
+            let h = h.clone().rebased(get.key, resolved);
+            get.conditions.check(&h.info)?;
+            return self.read_held(h, get.span, false).await;
         }
         if hint.is_none() && self.cache.has_peers(!resolved.backend.kind().node_local()) {
             // Another node may hold the blocks: the version it saw makes the one store
@@ -124,14 +128,13 @@ impl Namespace {
         };
         let Some((meta, stream, from)) = fetched else {
             // Not modified: the blocks of the version seen before are current.
-            let Some((_, mut h)) = hint else {
+            let Some((_, h)) = hint else {
                 return Err(BackendError::Precondition {
                     key: get.key.to_owned(),
                 }
                 .into());
             };
-            h.info.key = get.key.to_owned();
-            h.resolved = resolved;
+            let h = h.rebased(get.key, resolved);
             self.heads.put(&identity, &h.resolved.key, h.clone());
             get.conditions.check(&h.info)?;
             return self.read_held(h, get.span, false).await;

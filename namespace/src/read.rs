@@ -172,6 +172,14 @@ pub struct ObjectHandle {
 }
 
 impl ObjectHandle {
+    /// A remembered handle of the object, as `key` under `resolved` names it (perhaps
+    /// through another mount or bucket name of the same store).
+    pub(crate) fn rebased(mut self, key: &str, resolved: Resolved) -> Self {
+        key.clone_into(&mut self.info.key);
+        self.resolved = resolved;
+        self
+    }
+
     pub(crate) fn new(info: ObjectInfo, resolved: Resolved, version: String) -> Self {
         Self {
             info,
@@ -244,12 +252,9 @@ impl Namespace {
         let identity = resolved.backend.cache_identity();
         let ttl = policy.ttl.filter(|_| policy.enabled);
         if let Some(ttl) = ttl
-            && let Some(mut h) = self.heads.get(&identity, &resolved.key, ttl)
+            && let Some(h) = self.heads.get(&identity, &resolved.key, ttl)
         {
-            // The same object, perhaps through another mount or bucket name.
-            h.info.key = key.to_owned();
-            h.resolved = resolved;
-            return Ok(h);
+            return Ok(h.rebased(key, resolved));
         }
         let meta = match resolved.backend.head(&resolved.key).await {
             Ok(meta) => meta,
