@@ -366,16 +366,6 @@ impl CacheManager {
         });
     }
 
-    /// Drops every block this node holds; returns how many.
-    pub async fn clear(&self) -> u64 {
-        let Some(inner) = &self.inner else { return 0 };
-        let mut n = inner.mem.clear();
-        if let Some(disk) = &inner.disk {
-            n += disk.clear().await;
-        }
-        n
-    }
-
     /// This node's figures.
     pub async fn stats(&self) -> Option<CacheStats> {
         let inner = self.inner.as_ref()?;

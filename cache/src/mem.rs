@@ -68,13 +68,6 @@ impl MemTier {
         let _ = self.cache.invalidate_entries_if(move |k, _| k.path == path);
     }
 
-    /// Drops every block.
-    pub fn clear(&self) -> u64 {
-        let n = self.cache.entry_count();
-        self.cache.invalidate_all();
-        n
-    }
-
     /// (capacity, bytes held, blocks held, evictions).
     pub async fn usage(&self) -> (u64, u64, u64, u64) {
         self.cache.run_pending_tasks().await;

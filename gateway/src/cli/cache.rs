@@ -3,7 +3,7 @@
 use arustio_cache::CacheStats;
 use arustio_proto::admin::{CacheStatsRequest, ClusterStatusRequest, FileInfo, PathRequest};
 use arustio_raft::ClusterStatus;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::fs::list_all;
 use super::{CliError, Client};
@@ -78,18 +78,7 @@ fn bar(total: u64) -> ProgressBar {
 }
 
 fn human(n: u64) -> String {
-    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u + 1 < units.len() {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", units[u])
-    }
+    HumanBytes(n).to_string()
 }
 
 fn print_stats(all: &[CacheStats]) {
