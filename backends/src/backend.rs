@@ -210,9 +210,34 @@ impl Backend {
 
     fn path(&self, key: &str) -> Result<Path, BackendError> {
         self.check_key(key)?;
+        if !self.reaches(key)? {
+            return Err(BackendError::NotFound { key: key.to_owned() });
+        }
         Path::parse(format!("{}{key}", self.prefix)).map_err(|e| BackendError::Store {
             key: key.to_owned(),
             source: e.into(),
+        })
+    }
+
+    /// On a local store, whether `key` leads to a path inside the root (not through a
+    /// symlink out of it, nor through a file).
+    fn reaches(&self, key: &str) -> Result<bool, BackendError> {
+        let Some(root) = &self.local_root else { return Ok(true) };
+        crate::local_path::reach(root, key)
+            .map(|r| r == crate::local_path::Reach::Inside)
+            .map_err(|source| BackendError::Io {
+                path: root.join(key).display().to_string(),
+                source,
+            })
+    }
+
+    /// [`Self::path`] for a key about to be written: one that leads nowhere is refused.
+    fn write_path(&self, key: &str) -> Result<Path, BackendError> {
+        self.check_key(key)?;
+        self.check_local_clash(key)?;
+        self.path(key).map_err(|e| match e {
+            BackendError::NotFound { key } => BackendError::Denied { key, store: self.id() },
+            other => other,
         })
     }
 
@@ -340,8 +365,7 @@ impl Backend {
 
     /// Starts a streamed, all-or-nothing write of `key`.
     pub fn writer(&self, key: &str) -> Result<BackendWriter, BackendError> {
-        let path = self.path(key)?;
-        self.check_local_clash(key)?;
+        let path = self.write_path(key)?;
         Ok(BackendWriter {
             store: Arc::clone(&self.store),
             key: key.to_owned(),
@@ -364,7 +388,11 @@ impl Backend {
 
     /// Deletes `key`; a missing object is not an error.
     pub async fn delete(&self, key: &str) -> Result<(), BackendError> {
-        let path = self.path(key)?;
+        let path = match self.path(key) {
+            Ok(p) => p,
+            Err(BackendError::NotFound { .. }) => return Ok(()),
+            Err(e) => return Err(e),
+        };
         match self.store.delete(&path).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(self.err(key, e)),
@@ -373,15 +401,13 @@ impl Backend {
 
     /// Server-side copy within this store.
     pub async fn copy(&self, from: &str, to: &str) -> Result<(), BackendError> {
-        let (src, dst) = (self.path(from)?, self.path(to)?);
-        self.check_local_clash(to)?;
+        let (src, dst) = (self.path(from)?, self.write_path(to)?);
         self.store.copy(&src, &dst).await.map_err(|e| self.err(from, e))
     }
 
     /// Renames within this store (a file rename on a local store).
     pub async fn rename(&self, from: &str, to: &str) -> Result<(), BackendError> {
-        let (src, dst) = (self.path(from)?, self.path(to)?);
-        self.check_local_clash(to)?;
+        let (src, dst) = (self.path(from)?, self.write_path(to)?);
         self.store.rename(&src, &dst).await.map_err(|e| self.err(from, e))
     }
 

@@ -9,6 +9,7 @@ mod cloud;
 mod error;
 mod keys;
 mod local_list;
+mod local_path;
 mod options;
 mod registry;
 mod uri;

@@ -20,11 +20,20 @@ const BATCH: usize = 1000;
 
 struct Frame {
     base: String,
-    entries: VecDeque<(String, bool)>,
+    entries: VecDeque<(String, Entry)>,
+}
+
+/// A directory entry the walk may visit.
+enum Entry {
+    File,
+    /// A directory, with its real path (a symlink's target).
+    Dir(PathBuf),
 }
 
 struct SortedWalk {
     root: PathBuf,
+    /// The root's real path: nothing outside it is listed.
+    real_root: PathBuf,
     prefix: String,
     offset: Option<String>,
     stack: Vec<Frame>,
@@ -33,23 +42,38 @@ struct SortedWalk {
 impl SortedWalk {
     fn new(root: PathBuf, prefix: String, offset: Option<String>) -> Self {
         let base = prefix.rsplit_once('/').map_or(String::new(), |(d, _)| format!("{d}/"));
+        let real_root = fs::canonicalize(&root).unwrap_or_else(|_| root.clone());
         let mut walk = Self {
             root,
+            real_root,
             prefix,
             offset,
             stack: Vec::new(),
         };
+        // A prefix no key can start with (`a//`, `/etc/`, `../`) lists nothing: joined to
+        // the root, an absolute or dotted path would reach outside it.
         let start_ok = base
-            .trim_end_matches('/')
-            .split('/')
-            .all(|s| s.is_empty() || check_segment(StoreKind::Local, s).is_ok());
-        if start_ok && let Some(entries) = walk.read_dir(&base) {
+            .strip_suffix('/')
+            .is_none_or(|dirs| dirs.split('/').all(|s| check_segment(StoreKind::Local, s).is_ok()));
+        if start_ok
+            && let Some(real) = walk.contained(&walk.root.join(&base))
+            && let Some(entries) = walk.read_dir(&base, &real)
+        {
             walk.stack.push(Frame { base, entries });
         }
         walk
     }
 
-    fn read_dir(&self, base: &str) -> Option<VecDeque<(String, bool)>> {
+    /// The real path of `path` when it lies inside the root.
+    fn contained(&self, path: &Path) -> Option<PathBuf> {
+        let real = fs::canonicalize(path).ok()?;
+        real.starts_with(&self.real_root).then_some(real)
+    }
+
+    /// The entries of the directory at `base` (whose real path is `real`), sorted as keys.
+    /// A symlink is followed only to a file or directory inside the root, and never to a
+    /// directory that holds this one (a loop).
+    fn read_dir(&self, base: &str, real: &Path) -> Option<VecDeque<(String, Entry)>> {
         let dir = self.root.join(base);
         let rd = match fs::read_dir(&dir) {
             Ok(rd) => rd,
@@ -59,7 +83,7 @@ impl SortedWalk {
                 return None;
             }
         };
-        let mut entries: Vec<(String, bool)> = rd
+        let mut entries: Vec<(String, Entry)> = rd
             .filter_map(|entry| {
                 let entry = entry.ok()?;
                 let Ok(name) = entry.file_name().into_string() else {
@@ -70,8 +94,25 @@ impl SortedWalk {
                     tracing::debug!(name, "skipping a name that is not a valid key segment");
                     return None;
                 }
-                let is_dir = fs::metadata(entry.path()).ok()?.is_dir();
-                Some((name, is_dir))
+                let kind = entry.file_type().ok()?;
+                if kind.is_dir() {
+                    return Some((name, Entry::Dir(real.join(entry.file_name()))));
+                }
+                if !kind.is_symlink() {
+                    return kind.is_file().then_some((name, Entry::File));
+                }
+                let Some(target) = self.contained(&entry.path()) else {
+                    tracing::debug!(name, "skipping a symlink that leads outside the root");
+                    return None;
+                };
+                if !target.is_dir() {
+                    return Some((name, Entry::File));
+                }
+                if real.starts_with(&target) {
+                    tracing::debug!(name, "skipping a symlink to a directory that holds it");
+                    return None;
+                }
+                Some((name, Entry::Dir(target)))
             })
             .collect();
         entries.sort_by_key(sort_key);
@@ -99,8 +140,11 @@ impl SortedWalk {
     }
 }
 
-fn sort_key((name, is_dir): &(String, bool)) -> String {
-    if *is_dir { format!("{name}/") } else { name.clone() }
+fn sort_key((name, entry): &(String, Entry)) -> String {
+    match entry {
+        Entry::Dir(_) => format!("{name}/"),
+        Entry::File => name.clone(),
+    }
 }
 
 impl Iterator for SortedWalk {
@@ -109,15 +153,15 @@ impl Iterator for SortedWalk {
     fn next(&mut self) -> Option<ObjectMeta> {
         loop {
             let frame = self.stack.last_mut()?;
-            let Some((name, is_dir)) = frame.entries.pop_front() else {
+            let Some((name, entry)) = frame.entries.pop_front() else {
                 self.stack.pop();
                 continue;
             };
             let key = format!("{}{name}", frame.base);
-            if is_dir {
+            if let Entry::Dir(real) = entry {
                 let dkey = format!("{key}/");
                 if !self.skip_dir(&dkey)
-                    && let Some(entries) = self.read_dir(&dkey)
+                    && let Some(entries) = self.read_dir(&dkey, &real)
                 {
                     self.stack.push(Frame { base: dkey, entries });
                 }

@@ -49,12 +49,16 @@ fn build(uri: MountUri, options: &MountOptions) -> Result<Backend, BackendError>
     match uri.kind {
         StoreKind::Local => {
             let root = std::path::PathBuf::from(&uri.location);
-            if !root.is_dir() {
-                return Err(BackendError::InvalidUri {
-                    uri: uri.to_string(),
-                    reason: format!("{} is not an existing directory", root.display()),
-                });
-            }
+            // Keys are checked against the real path of the root (see `local_path`).
+            let root = match std::fs::canonicalize(&root) {
+                Ok(real) if real.is_dir() => real,
+                _ => {
+                    return Err(BackendError::InvalidUri {
+                        uri: uri.to_string(),
+                        reason: format!("{} is not an existing directory", root.display()),
+                    });
+                }
+            };
             let store = LocalFileSystem::new_with_prefix(&root)
                 .map_err(|e| BackendError::InvalidUri {
                     uri: uri.to_string(),

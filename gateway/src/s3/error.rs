@@ -16,10 +16,17 @@ pub fn s3_error(err: NsError) -> S3Error {
         NsError::BucketNotEmpty { .. } => (C::BucketNotEmpty, msg),
         NsError::BucketIsMount { .. } => (C::InvalidBucketState, msg),
         NsError::InvalidBucketName { .. } => (C::InvalidBucketName, msg),
-        NsError::InvalidKey { .. }
-        | NsError::MarkerWithBody { .. }
-        | NsError::InvalidArgument(_)
-        | NsError::Backend(BackendError::InvalidKey { .. }) => (C::InvalidArgument, msg),
+        NsError::InvalidKey { .. } | NsError::MarkerWithBody { .. } | NsError::InvalidArgument(_) => {
+            (C::InvalidArgument, msg)
+        }
+        // The client is told which rule its key broke, not where the store is.
+        NsError::Backend(BackendError::InvalidKey { key, rule, .. }) => {
+            tracing::debug!(key = %key, error = %msg, "key refused by its store");
+            (
+                C::InvalidArgument,
+                format!("key {key:?} cannot be stored at this path: {rule}"),
+            )
+        }
         NsError::KeyTooLong { .. } => (C::KeyTooLongError, msg),
         NsError::MetadataTooLarge { .. } => (C::MetadataTooLarge, msg),
         NsError::ReadOnly { .. } => (C::AccessDenied, msg),
@@ -37,7 +44,10 @@ pub fn s3_error(err: NsError) -> S3Error {
         NsError::EntityTooSmall { .. } => (C::EntityTooSmall, msg),
         NsError::UploadsInFlight { .. } | NsError::CopyToSelf { .. } => (C::InvalidRequest, msg),
         NsError::Changed { .. } => (C::ServiceUnavailable, format!("{msg}; retry")),
-        NsError::Backend(BackendError::Denied { .. }) => (C::AccessDenied, msg),
+        NsError::Backend(BackendError::Denied { key, .. }) => {
+            tracing::warn!(key = %key, error = %msg, "store denied access");
+            (C::AccessDenied, "The store behind this path denied access".to_owned())
+        }
         NsError::Backend(BackendError::Throttled { key, .. }) => {
             tracing::warn!(key = %key, error = %msg, "store throttling");
             (

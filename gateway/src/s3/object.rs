@@ -120,9 +120,13 @@ fn plan_range(range: Option<Range>, size: u64) -> S3Result<(Option<std::ops::Ran
     let Some(range) = range else {
         return Ok((None, None));
     };
+    let unsatisfiable = || err(S3ErrorCode::InvalidRange, "The requested range is not satisfiable");
+    // s3s gives `bytes=-N` of an empty object as 0..0: no byte of it can be sent.
     let r = range
         .check(size)
-        .map_err(|_| err(S3ErrorCode::InvalidRange, "The requested range is not satisfiable"))?;
+        .ok()
+        .filter(|r| r.start < r.end)
+        .ok_or_else(unsatisfiable)?;
     let content_range = format!("bytes {}-{}/{size}", r.start, r.end - 1);
     Ok((Some(r), Some(content_range)))
 }
