@@ -367,7 +367,7 @@ async fn a_node_without_the_cluster_secret_cannot_join() {
     let start = Instant::now();
     let (code, log) = arustio_conformance_tests::Gateway::start_expecting_failure(
         &["--node-id", "9", "--join", &join],
-        &[("ARUSTIO_CLUSTER_SECRET", "not-the-secret")],
+        &[("ARUSTIO_CLUSTER_SECRET", "not-the-cluster-secret")],
     );
     assert_ne!(code, Some(0));
     assert!(log.contains("refused this node"), "{log}");

@@ -66,6 +66,9 @@ pub struct Config {
     pub advertise_addr: Option<String>,
     /// The secret every node of a cluster shares; peers sign their calls with it.
     pub cluster_secret: Option<String>,
+    /// A file holding the cluster secret (so that it is not in `ps`); its trailing
+    /// newline is dropped.
+    pub cluster_secret_file: Option<PathBuf>,
     /// Bytes of the block cache's memory tier (`512MiB`, `2GiB`, or a number of bytes);
     /// `0` turns the cache off.
     pub cache_memory: ByteSize,
@@ -144,6 +147,7 @@ impl Default for Config {
             join: None,
             advertise_addr: None,
             cluster_secret: None,
+            cluster_secret_file: None,
             cache_memory: ByteSize(512 << 20),
             cache_disk_dir: None,
             cache_disk: ByteSize(10 << 30),

@@ -7,6 +7,7 @@ mod cli;
 mod config;
 mod node;
 mod s3;
+mod secret;
 mod serve;
 
 use std::path::PathBuf;

@@ -45,6 +45,7 @@ pub struct Node {
 
 /// Opens (or creates) the state under the data dir and starts the node's Raft.
 pub async fn open_node(config: &Config) -> Result<Node, ServeError> {
+    let cluster_secret = crate::secret::cluster_secret(config)?;
     let data = &config.data_dir;
     create_private_dir(data)?;
     let data = data.canonicalize().map_err(|source| ServeError::DataDir {
@@ -68,9 +69,9 @@ pub async fn open_node(config: &Config) -> Result<Node, ServeError> {
         readonly: false,
     };
     let meta = Arc::new(MetaStore::open(Arc::clone(&kv), Some(local_root)).map_err(meta_err)?);
-    let cluster_key = config.cluster_secret.as_ref().map(|secret| Key {
+    let cluster_key = cluster_secret.map(|secret| Key {
         id: "cluster".into(),
-        secret: secret.clone(),
+        secret,
     });
     // A node alone still signs (nobody will check): a key of its own.
     let signing = cluster_key.clone().unwrap_or_else(|| Key {

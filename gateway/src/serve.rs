@@ -50,10 +50,14 @@ pub struct ServeArgs {
     #[arg(long, value_name = "HOST:PORT")]
     #[serde(skip_serializing_if = "Option::is_none")]
     advertise_addr: Option<String>,
-    /// The secret all nodes of a cluster share [env: ARUSTIO_CLUSTER_SECRET]
+    /// The secret all nodes of a cluster share, 16 characters or more [env: ARUSTIO_CLUSTER_SECRET]
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     cluster_secret: Option<String>,
+    /// A file holding the cluster secret, which keeps it out of `ps` [env: ARUSTIO_CLUSTER_SECRET_FILE]
+    #[arg(long, value_name = "FILE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cluster_secret_file: Option<PathBuf>,
     /// Bytes of the block cache's memory tier, e.g. 1GiB; 0 turns the cache off [default: 512MiB; env: ARUSTIO_CACHE_MEMORY]
     #[arg(long, value_name = "SIZE")]
     #[serde(skip_serializing_if = "Option::is_none")]
