@@ -1,6 +1,7 @@
 //! [`Registry`]: builds each store once and hands out shared [`Backend`]s.
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use object_store::local::LocalFileSystem;
@@ -13,12 +14,58 @@ use crate::{Backend, BackendError, MountOptions, MountUri, StoreKind};
 #[derive(Debug, Default)]
 pub struct Registry {
     built: Mutex<HashMap<String, Arc<Backend>>>,
+    guard: LocalGuard,
+}
+
+/// Directories a local store may neither contain nor lie inside (the node's data dir:
+/// its RocksDB holds the secrets), but for the `allowed` ones within them.
+#[derive(Debug, Default, Clone)]
+struct LocalGuard {
+    protected: Vec<PathBuf>,
+    allowed: Vec<PathBuf>,
+}
+
+impl LocalGuard {
+    fn check(&self, root: &Path) -> Result<(), String> {
+        if self.allowed.iter().any(|a| root.starts_with(a)) {
+            return Ok(());
+        }
+        match self
+            .protected
+            .iter()
+            .find(|p| root.starts_with(p) || p.starts_with(root))
+        {
+            Some(p) => Err(format!(
+                "{} overlaps {}, which holds this node's state",
+                root.display(),
+                p.display()
+            )),
+            None => Ok(()),
+        }
+    }
 }
 
 impl Registry {
     /// An empty registry.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A registry whose local stores may neither contain nor lie inside any of the
+    /// `protected` directories, except inside an `allowed` one.
+    pub fn protecting(protected: &[PathBuf], allowed: &[PathBuf]) -> Self {
+        let real = |ps: &[PathBuf]| {
+            ps.iter()
+                .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()))
+                .collect()
+        };
+        Self {
+            built: Mutex::default(),
+            guard: LocalGuard {
+                protected: real(protected),
+                allowed: real(allowed),
+            },
+        }
     }
 
     /// The backend for `uri` with `options`, built on first use.
@@ -39,16 +86,16 @@ impl Registry {
             StoreKind::Memory | StoreKind::Local => parsed.to_string(),
             _ => format!("{parsed}?{}", options.identity_part()),
         };
-        let backend = Arc::new(build(parsed, &options)?.with_identity(identity));
+        let backend = Arc::new(build(parsed, &options, &self.guard)?.with_identity(identity));
         built.insert(id, Arc::clone(&backend));
         Ok(backend)
     }
 }
 
-fn build(uri: MountUri, options: &MountOptions) -> Result<Backend, BackendError> {
+fn build(uri: MountUri, options: &MountOptions, guard: &LocalGuard) -> Result<Backend, BackendError> {
     match uri.kind {
         StoreKind::Local => {
-            let root = std::path::PathBuf::from(&uri.location);
+            let root = PathBuf::from(&uri.location);
             // Keys are checked against the real path of the root (see `local_path`).
             let root = match std::fs::canonicalize(&root) {
                 Ok(real) if real.is_dir() => real,
@@ -59,6 +106,10 @@ fn build(uri: MountUri, options: &MountOptions) -> Result<Backend, BackendError>
                     });
                 }
             };
+            guard.check(&root).map_err(|reason| BackendError::InvalidUri {
+                uri: uri.to_string(),
+                reason,
+            })?;
             let store = LocalFileSystem::new_with_prefix(&root)
                 .map_err(|e| BackendError::InvalidUri {
                     uri: uri.to_string(),
@@ -80,5 +131,34 @@ fn build(uri: MountUri, options: &MountOptions) -> Result<Backend, BackendError>
             let store = crate::cloud::build_gcs(&uri, options)?;
             Ok(Backend::new(uri, store, None))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_stores_keep_out_of_the_data_dir() {
+        let base = tempfile::tempdir().unwrap();
+        let data = base.path().join("data");
+        for d in ["data/root/sub", "data/meta", "elsewhere"] {
+            std::fs::create_dir_all(base.path().join(d)).unwrap();
+        }
+        let reg = Registry::protecting(std::slice::from_ref(&data), &[data.join("root")]);
+        let opts = MountOptions::default();
+        let uri = |p: &str| format!("local://{}", base.path().join(p).display());
+        for refused in ["data", "data/meta", ""] {
+            let e = reg.backend(&uri(refused), &opts).unwrap_err().to_string();
+            assert!(e.contains("holds this node's state"), "{refused:?}: {e}");
+        }
+        for allowed in ["data/root", "data/root/sub", "elsewhere"] {
+            assert!(reg.backend(&uri(allowed), &opts).is_ok(), "{allowed:?}");
+        }
+        std::os::unix::fs::symlink(&data, base.path().join("elsewhere/link")).unwrap();
+        assert!(
+            reg.backend(&uri("elsewhere/link/meta"), &opts).is_err(),
+            "through a symlink"
+        );
     }
 }

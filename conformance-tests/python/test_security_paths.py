@@ -121,3 +121,14 @@ def test_error_messages_name_no_host_paths(gateway, s3, lake):
     with open(gateway.log.name, "rb") as f:
         assert f.read(), "the detail goes to the log"
 
+
+
+def test_a_mount_may_not_expose_the_nodes_own_state(gateway):
+    data = os.path.realpath(gateway.data_dir)
+    for root in [data, os.path.join(data, "meta"), os.path.dirname(data), "/"]:
+        r = cli(gateway, "fs", "mount", f"/exposed-{uuid.uuid4().hex[:6]}", f"local://{root}")
+        assert r.returncode != 0, root
+        assert "holds this node's state" in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    s3 = gateway.client()
+    names = [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    assert not any(n.startswith("exposed-") for n in names), names

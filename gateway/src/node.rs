@@ -92,7 +92,10 @@ pub async fn open_node(config: &Config) -> Result<Node, ServeError> {
     )
     .await
     .map_err(meta_err)?;
-    let registry = Arc::new(Registry::new());
+    // No mount may expose the node's state (RocksDB holds the secrets), only its own `/`.
+    let mut protected = vec![data.clone()];
+    protected.extend(config.cache_disk_dir.iter().map(|d| data.join(d)));
+    let registry = Arc::new(Registry::protecting(&protected, std::slice::from_ref(&root)));
     let staging = data.join("multipart");
     create_private_dir(&staging)?;
     let mounts: Arc<dyn MountTable> = Arc::clone(&meta) as Arc<dyn MountTable>;
