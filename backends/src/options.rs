@@ -26,7 +26,21 @@ const SECRET_KEYS: &[&str] = &[
     "azure_storage_encryption_key",
     "google_service_account_key",
     "google_bearer_token",
+    "azure_fabric_session_token",
 ];
+
+/// `scheme://user:password@host/...` with the user and password shown as `****`; any
+/// other value as it is.
+fn mask_userinfo(value: &str) -> std::borrow::Cow<'_, str> {
+    if let Some((scheme, rest)) = value.split_once("://") {
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        if let Some((_, host)) = authority.rsplit_once('@') {
+            let tail = &rest[authority.len()..];
+            return format!("{scheme}://****@{host}{tail}").into();
+        }
+    }
+    value.into()
+}
 
 /// Options valid on every store: `readonly`, and for remote stores `timeout` (time to the
 /// first byte and idle time between body chunks, never a cap on a long transfer),
@@ -77,8 +91,15 @@ const AZURE_KEYS: &[&str] = &["account", "access_key"];
 const GCS_KEYS: &[&str] = &["service_account_path", "service_account_key"];
 
 /// The options of one mount, keyed by canonical name.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MountOptions(pub BTreeMap<String, String>);
+
+/// Masked, as [`MountOptions::masked`]: a `{:?}` in a log never shows a secret.
+impl fmt::Debug for MountOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "MountOptions({})", self.masked())
+    }
+}
 
 impl MountOptions {
     /// Checks every key against the keys valid for `kind`, and returns the options under
@@ -176,7 +197,7 @@ impl MountOptions {
         self.0
             .iter()
             .filter(|(k, _)| !COMMON_KEYS.contains(&k.as_str()) && !SECRET_KEYS.contains(&k.as_str()))
-            .map(|(k, v)| format!("{k}={v}"))
+            .map(|(k, v)| format!("{k}={}", mask_userinfo(v)))
             .collect::<Vec<_>>()
             .join("&")
     }
@@ -192,7 +213,7 @@ impl MountOptions {
                 if SECRET_KEYS.contains(&k.as_str()) {
                     format!("{k}=****")
                 } else {
-                    format!("{k}={v}")
+                    format!("{k}={}", mask_userinfo(v))
                 }
             })
             .collect::<Vec<_>>()
@@ -226,6 +247,23 @@ fn azure_key(key: &str) -> Option<object_store::azure::AzureConfigKey> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_masks_tokens_and_proxy_credentials() {
+        let mut o = MountOptions::default();
+        o.0.insert("azure_fabric_session_token".into(), "fabric-tok".into());
+        o.0.insert("proxy_url".into(), "http://user:pa55@proxy.local:3128/x".into());
+        o.0.insert("endpoint".into(), "http://minio:9000".into());
+        let o = o.canonical(StoreKind::Azure).unwrap();
+        for shown in [format!("{o:?}"), o.masked(), o.identity_part()] {
+            assert!(
+                !shown.contains("fabric-tok") && !shown.contains("pa55") && !shown.contains("user:"),
+                "{shown}"
+            );
+            assert!(shown.contains("proxy.local:3128/x"), "{shown}");
+        }
+        assert!(format!("{o:?}").contains("http://minio:9000"));
+    }
 
     #[test]
     fn masks_secrets_and_rejects_unknown_keys() {

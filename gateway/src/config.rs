@@ -25,12 +25,30 @@ pub struct MountConfig {
     pub path: String,
     /// The store, e.g. `local:///srv/lake` or `mem://scratch`.
     pub uri: String,
-    /// Store options (`-o key=value` on the CLI).
+    /// Store options (`-o key=value` on the CLI); `{:?}` masks the secret ones.
     #[serde(default)]
-    pub options: std::collections::BTreeMap<String, String>,
+    pub options: arustio_backends::MountOptions,
     /// Refuse every write.
     #[serde(default)]
     pub readonly: bool,
+}
+
+/// A secret from the config: `{:?}` shows `****`, so no log or panic message prints it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("\"****\"")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self(s.to_owned()))
+    }
 }
 
 /// The configuration of `arustio serve`.
@@ -48,7 +66,7 @@ pub struct Config {
     /// Root access key; with `secret_key`, replaces any stored pair.
     pub access_key: Option<String>,
     /// Root secret key.
-    pub secret_key: Option<String>,
+    pub secret_key: Option<Secret>,
     /// Domain for virtual-host style requests (`bucket.DOMAIN`); path style always works.
     pub domain: Option<String>,
     /// Seconds after which an unfinished multipart upload is removed.
@@ -65,7 +83,7 @@ pub struct Config {
     /// The gRPC address peers use to reach this node; defaults to `grpc_addr`.
     pub advertise_addr: Option<String>,
     /// The secret every node of a cluster shares; peers sign their calls with it.
-    pub cluster_secret: Option<String>,
+    pub cluster_secret: Option<Secret>,
     /// A file holding the cluster secret (so that it is not in `ps`); its trailing
     /// newline is dropped.
     pub cluster_secret_file: Option<PathBuf>,
@@ -197,6 +215,23 @@ mod tests {
         let cfg = Config::load(Some(&file), &Flags { s3_addr: "127.0.0.1:9" }).unwrap();
         assert_eq!(cfg.s3_addr.port(), 9);
         assert!(Config::load(Some(&dir.path().join("missing.toml")), &NoOverrides {}).is_err());
+    }
+
+    #[test]
+    fn debug_shows_no_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("arustio.toml");
+        std::fs::write(
+            &file,
+            "secret_key = \"root-s3cret\"\ncluster_secret = \"cluster-s3cret\"\n\
+             [[mounts]]\npath = \"/a\"\nuri = \"s3://b\"\noptions = { secret_access_key = \"mount-s3cret\", region = \"eu\" }\n",
+        )
+        .unwrap();
+        let cfg = Config::load(Some(&file), &NoOverrides {}).unwrap();
+        assert_eq!(cfg.secret_key, Some(Secret("root-s3cret".into())));
+        assert_eq!(cfg.mounts[0].options.0.get("region").map(String::as_str), Some("eu"));
+        let shown = format!("{cfg:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
     }
 
     #[test]

@@ -246,7 +246,7 @@ impl Node {
             let bad = |e: &dyn std::fmt::Display| ServeError::Other(format!("config mount {} {}: {e}", m.path, m.uri));
             let path = arustio_namespace::check_mount_path(&m.path).map_err(|e| bad(&e))?;
             let kind = arustio_backends::MountUri::parse(&m.uri).map_err(|e| bad(&e))?.kind;
-            let options = MountOptions(m.options.clone()).canonical(kind).map_err(|e| bad(&e))?;
+            let options = m.options.canonical(kind).map_err(|e| bad(&e))?;
             let readonly = m.readonly || options.readonly();
             self.registry.backend(&m.uri, &options).map_err(|e| bad(&e))?;
             let entry = MountEntry {
@@ -302,7 +302,7 @@ impl Node {
         let stored = self.meta.root_credentials();
         match (&config.access_key, &config.secret_key) {
             (Some(access_key), Some(secret_key)) => {
-                if access_key.is_empty() || secret_key.len() < 8 {
+                if access_key.is_empty() || secret_key.0.len() < 8 {
                     return Err(ServeError::Other(
                         "ARUSTIO_ACCESS_KEY must not be empty and ARUSTIO_SECRET_KEY needs at least 8 characters"
                             .into(),
@@ -310,7 +310,7 @@ impl Node {
                 }
                 let creds = RootCredentials {
                     access_key: access_key.clone(),
-                    secret_key: secret_key.clone(),
+                    secret_key: secret_key.0.clone(),
                 };
                 if stored.as_ref() != Some(&creds) {
                     self.cluster

@@ -19,7 +19,7 @@ pub fn cluster_secret(config: &Config) -> Result<Option<String>, ServeError> {
                 "give the cluster secret with --cluster-secret or --cluster-secret-file, not both".into(),
             ));
         }
-        (Some(s), None) => s.clone(),
+        (Some(s), None) => s.0.clone(),
         (None, Some(file)) => read_secret_file(file)?,
         (None, None) => return Ok(None),
     };
@@ -81,7 +81,7 @@ mod tests {
             Some("0123456789abcdef-secret")
         );
         let both = Config {
-            cluster_secret: Some("0123456789abcdef-secret".into()),
+            cluster_secret: Some(crate::config::Secret("0123456789abcdef-secret".into())),
             ..config
         };
         assert!(cluster_secret(&both).is_err());

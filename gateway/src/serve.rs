@@ -53,7 +53,7 @@ pub struct ServeArgs {
     /// The secret all nodes of a cluster share, 16 characters or more [env: ARUSTIO_CLUSTER_SECRET]
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
-    cluster_secret: Option<String>,
+    cluster_secret: Option<crate::config::Secret>,
     /// A file holding the cluster secret, which keeps it out of `ps` [env: ARUSTIO_CLUSTER_SECRET_FILE]
     #[arg(long, value_name = "FILE")]
     #[serde(skip_serializing_if = "Option::is_none")]
