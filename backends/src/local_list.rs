@@ -190,8 +190,13 @@ pub(crate) fn local_etag(md: &fs::Metadata) -> String {
     format!("\"{:x}-{:x}-{:x}\"", md.ino(), micros, md.len())
 }
 
+/// A file's mtime; one before 1970 or past what a date holds shows as 1970.
 fn mtime(md: &fs::Metadata) -> DateTime<Utc> {
-    md.modified().map(DateTime::<Utc>::from).unwrap_or_default()
+    md.modified()
+        .ok()
+        .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+        .and_then(|d| DateTime::from_timestamp(i64::try_from(d.as_secs()).ok()?, d.subsec_nanos()))
+        .unwrap_or_default()
 }
 
 /// Lists `root` in key order: keys starting with `prefix`, after `offset`.

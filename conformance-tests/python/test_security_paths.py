@@ -132,3 +132,34 @@ def test_a_mount_may_not_expose_the_nodes_own_state(gateway):
     s3 = gateway.client()
     names = [b["Name"] for b in s3.list_buckets()["Buckets"]]
     assert not any(n.startswith("exposed-") for n in names), names
+
+
+def test_a_file_dated_far_ahead_is_listed_and_read_not_a_panic(gateway, s3, lake):
+    # Asks for 10000-01-02; ext4 stores at most 2446, other filesystems keep it (the
+    # clamp to 9999-12-31 is the gateway unit test dates_past_year_9999_are_clamped).
+    root, _ = lake
+    path = os.path.join(root, "future.txt")
+    with open(path, "w") as f:
+        f.write("from the future")
+    os.utime(path, (253402300800 + 86400, 253402300800 + 86400))
+    assert s3.get_object(Bucket="data", Key="lake/future.txt")["Body"].read() == b"from the future"
+    assert s3.head_object(Bucket="data", Key="lake/future.txt")["ContentLength"] == 15
+    assert "lake/future.txt" in keys(s3, "lake/")
+    assert gateway.proc.poll() is None
+
+
+def test_a_huge_multipart_expiry_is_not_a_panic():
+    from conftest import Gateway
+
+    gw = Gateway(extra_env={"ARUSTIO_MULTIPART_EXPIRY_SECS": str(2**64 - 1)})
+    try:
+        s3 = gw.client()
+        s3.create_bucket(Bucket="b")
+        up = s3.create_multipart_upload(Bucket="b", Key="k")
+        assert s3.list_multipart_uploads(Bucket="b")["Uploads"][0]["UploadId"] == up["UploadId"]
+        assert gw.proc.poll() is None
+        gw.log.flush()
+        with open(gw.log.name, "rb") as f:
+            assert b"panicked" not in f.read(), "the upload sweeper panicked"
+    finally:
+        gw.stop()

@@ -320,7 +320,13 @@ impl Namespace {
 
     /// Removes uploads older than `max_age`, returning how many.
     pub async fn expire_uploads(&self, max_age: Duration) -> NsResult<usize> {
-        let cutoff = Utc::now() - chrono::Duration::from_std(max_age).unwrap_or(chrono::Duration::MAX);
+        // An age past what a date can hold (a huge ARUSTIO_MULTIPART_EXPIRY_SECS) expires nothing.
+        let Some(cutoff) = chrono::Duration::from_std(max_age)
+            .ok()
+            .and_then(|age| Utc::now().checked_sub_signed(age))
+        else {
+            return Ok(0);
+        };
         let mut n = 0;
         for u in self.all_uploads().await? {
             if u.initiated < cutoff {

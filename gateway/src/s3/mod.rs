@@ -59,7 +59,6 @@ mod settings;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use arustio_namespace::{Conditions, Namespace};
 use chrono::{DateTime, Utc};
@@ -186,9 +185,20 @@ impl s3s::validation::NameValidation for BucketNames {
     }
 }
 
-/// chrono → s3s time.
+/// chrono → s3s time. S3 dates have four-digit years: a file dated past 9999 (a local
+/// store can hold one) shows as the last second of 9999, and one before year 0 as its first.
 fn ts(t: DateTime<Utc>) -> Timestamp {
-    Timestamp::from(SystemTime::from(t))
+    let (min, max) = (-62_167_219_200, 253_402_300_799); // 0000-01-01, 9999-12-31T23:59:59
+    let secs = t.timestamp().clamp(min, max);
+    let nanos = if secs == t.timestamp() {
+        t.timestamp_subsec_nanos()
+    } else {
+        0
+    };
+    let t = time::OffsetDateTime::from_unix_timestamp(secs)
+        .map(|t| t + time::Duration::nanoseconds(i64::from(nanos)))
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    Timestamp::from(t)
 }
 
 /// s3s → chrono time.
@@ -449,5 +459,22 @@ impl s3s::S3 for Gateway {
             "server side encryption configuration",
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod time_tests {
+    use super::*;
+
+    #[test]
+    fn dates_past_year_9999_are_clamped_not_a_panic() {
+        let far = DateTime::from_timestamp(253_402_300_800 * 4, 0).unwrap();
+        let mut out = Vec::new();
+        ts(far).format(s3s::dto::TimestampFormat::DateTime, &mut out).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "9999-12-31T23:59:59.000Z");
+        let early = DateTime::from_timestamp(-62_167_219_200 * 2, 0).unwrap();
+        assert_eq!(chrono_of(ts(early)).timestamp(), -62_167_219_200);
+        let now = DateTime::from_timestamp(1_700_000_000, 123_000_000).unwrap();
+        assert_eq!(chrono_of(ts(now)), now);
     }
 }
