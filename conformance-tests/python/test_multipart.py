@@ -1,4 +1,4 @@
-"""boto3 against the gateway: multipart staging, across a crash and under concurrent parts."""
+"""boto3 against the gateway: multipart staging across a crash, and ListMultipartUploads paging."""
 
 import hashlib
 import os
@@ -48,6 +48,44 @@ def test_crash_leftovers_in_the_staging_dir_are_reclaimed_at_start():
         assert os.listdir(staging) == []
     finally:
         gw.stop()
+
+
+def list_all_uploads(s3, bucket, **kw):
+    """Every page of ListMultipartUploads, following NextKeyMarker and NextUploadIdMarker."""
+    seen, markers, pages = [], {}, 0
+    while True:
+        page = s3.list_multipart_uploads(Bucket=bucket, **markers, **kw)
+        pages += 1
+        assert pages < 50, "the listing does not end"
+        seen += [(u["Key"], u["UploadId"]) for u in page.get("Uploads", [])]
+        if not page["IsTruncated"]:
+            return seen, pages
+        markers = {"KeyMarker": page["NextKeyMarker"], "UploadIdMarker": page["NextUploadIdMarker"]}
+
+
+def test_list_uploads_pages_through_many_uploads_of_one_key(s3, bucket):
+    created = []
+    for key in ["same"] * 5 + ["a", "a", "z", "z/deeper"]:
+        created.append((key, s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]))
+    seen, pages = list_all_uploads(s3, bucket, MaxUploads=2)
+    assert sorted(seen) == sorted(created), "every upload exactly once"
+    assert len(seen) == len(set(seen))
+    assert pages == 5
+    # Keys in order, and within a key the order of one listing.
+    whole = s3.list_multipart_uploads(Bucket=bucket)
+    assert not whole["IsTruncated"]
+    assert seen == [(u["Key"], u["UploadId"]) for u in whole["Uploads"]]
+    assert [k for k, _ in seen] == sorted(k for k, _ in seen)
+    # A key marker alone starts after every upload of that key.
+    after = s3.list_multipart_uploads(Bucket=bucket, KeyMarker="same")["Uploads"]
+    assert [u["Key"] for u in after] == ["z", "z/deeper"]
+    # With an upload id marker, the rest of that key's uploads come first.
+    same = [u for k, u in seen if k == "same"]
+    rest = s3.list_multipart_uploads(Bucket=bucket, KeyMarker="same", UploadIdMarker=same[1])
+    assert [u["UploadId"] for u in rest["Uploads"]] == same[2:] + [u for k, u in seen if k.startswith("z")]
+    assert rest["KeyMarker"] == "same" and rest["UploadIdMarker"] == same[1]
+    for key, up in created:
+        s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=up)
 
 
 def test_concurrent_uploads_of_one_part_keep_bytes_and_etag_together(s3, bucket):

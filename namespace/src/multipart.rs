@@ -78,11 +78,12 @@ impl Namespace {
                 bucket: bucket.to_owned(),
             });
         }
+        let initiated = Utc::now();
         let info = UploadInfo {
-            upload_id: uuid::Uuid::new_v4().simple().to_string(),
+            upload_id: time_ordered_id(initiated),
             bucket: bucket.to_owned(),
             key: key.to_owned(),
-            initiated: Utc::now(),
+            initiated,
             content_type: opts.content_type.clone(),
             user_meta: opts.user_meta.clone(),
             headers: opts.headers.clone(),
@@ -272,7 +273,8 @@ impl Namespace {
         tokio::fs::remove_dir_all(&dir).await.map_err(io(&dir))
     }
 
-    /// Uploads in flight in `bucket` whose key starts with `prefix`, by key then time.
+    /// Uploads in flight in `bucket` whose key starts with `prefix`, by key then upload id
+    /// (which on one node is by time).
     pub async fn list_uploads(&self, bucket: &str, prefix: &str) -> NsResult<Vec<UploadInfo>> {
         let mut out: Vec<UploadInfo> = self
             .all_uploads()
@@ -280,7 +282,7 @@ impl Namespace {
             .into_iter()
             .filter(|u| u.bucket == bucket && u.key.starts_with(prefix))
             .collect();
-        out.sort_by(|a, b| (&a.key, a.initiated).cmp(&(&b.key, b.initiated)));
+        out.sort_by(|a, b| (&a.key, &a.upload_id).cmp(&(&b.key, &b.upload_id)));
         Ok(out)
     }
 
@@ -329,6 +331,19 @@ impl Namespace {
         }
         removed
     }
+}
+
+/// A new upload id that sorts after those made before `now` (a UUIDv7: milliseconds, then
+/// random bits), so that listing by upload id lists one key's uploads by time.
+fn time_ordered_id(now: DateTime<Utc>) -> String {
+    let millis = u64::try_from(now.timestamp_millis()).unwrap_or_default();
+    let random = uuid::Uuid::new_v4().into_bytes();
+    let mut tail = [0u8; 10];
+    tail.copy_from_slice(&random[6..]);
+    uuid::Builder::from_unix_timestamp_millis(millis, &tail)
+        .into_uuid()
+        .simple()
+        .to_string()
 }
 
 /// A part that another upload of its number replaced after Complete chose it.
