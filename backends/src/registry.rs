@@ -115,7 +115,10 @@ fn build(uri: MountUri, options: &MountOptions, guard: &LocalGuard) -> Result<Ba
                     uri: uri.to_string(),
                     reason: e.to_string(),
                 })?
-                .with_automatic_cleanup(true);
+                .with_automatic_cleanup(true)
+                // An acknowledged write survives a power loss, as on a cloud store: the
+                // file, then the directories whose entries changed, are synced first.
+                .with_fsync(true);
             Ok(Backend::new(uri, Arc::new(store), Some(root)))
         }
         StoreKind::Memory => Ok(Backend::new(uri, Arc::new(InMemory::new()), None)),
@@ -160,5 +163,17 @@ mod tests {
             reg.backend(&uri("elsewhere/link/meta"), &opts).is_err(),
             "through a symlink"
         );
+    }
+
+    /// A PUT on a local store (in one request, or streamed in parts as a multipart
+    /// completion writes) is acknowledged only once the file and its directory are synced:
+    /// object_store's `with_fsync`, which the store's Debug shows.
+    #[test]
+    fn local_stores_sync_every_write_before_it_is_acknowledged() {
+        let dir = tempfile::tempdir().unwrap();
+        let uri = format!("local://{}", dir.path().display());
+        let backend = Registry::new().backend(&uri, &MountOptions::default()).unwrap();
+        let shown = format!("{backend:?}");
+        assert!(shown.contains("fsync: true"), "{shown}");
     }
 }

@@ -100,6 +100,8 @@ pub async fn open_node(config: &Config) -> Result<Node, ServeError> {
     create_private_dir(&staging)?;
     let mounts: Arc<dyn MountTable> = Arc::clone(&meta) as Arc<dyn MountTable>;
     let namespace = Arc::new(Namespace::new(mounts, Arc::clone(&registry), kv, cache, staging));
+    // Nothing is in flight yet: what staging holds beyond whole uploads is a crash's.
+    namespace.reclaim_staging().await;
     Ok(Node {
         meta,
         namespace,

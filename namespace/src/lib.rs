@@ -12,9 +12,12 @@ mod list;
 mod locks;
 mod mount;
 mod multipart;
+#[cfg(test)]
+mod multipart_tests;
 mod path;
 mod read;
 mod records;
+mod staging;
 mod write;
 
 use std::path::PathBuf;
@@ -87,6 +90,18 @@ impl Namespace {
             CacheManager::passthrough(),
             staging,
         )
+    }
+
+    /// A namespace with one memory store, `mem://t`, at the root: for this crate's tests.
+    #[cfg(test)]
+    pub(crate) fn for_tests(staging: &std::path::Path) -> Self {
+        let root = MountEntry {
+            path: String::new(),
+            uri: "mem://t".into(),
+            options: arustio_backends::MountOptions::default(),
+            readonly: false,
+        };
+        Self::in_memory(vec![root], staging.to_owned())
     }
 
     /// Resolves a normalised path to its mount, store and key.

@@ -343,26 +343,15 @@ impl Namespace {
 
 #[cfg(test)]
 mod tests {
-    use arustio_backends::MountOptions;
     use futures::StreamExt;
 
     use super::*;
-    use crate::{MountEntry, PutOptions};
-
-    fn namespace(staging: &std::path::Path) -> Namespace {
-        let root = MountEntry {
-            path: String::new(),
-            uri: "mem://t".into(),
-            options: MountOptions::default(),
-            readonly: false,
-        };
-        Namespace::in_memory(vec![root], staging.to_owned())
-    }
+    use crate::PutOptions;
 
     #[tokio::test]
     async fn markers_page_past_one_scan() {
         let dir = tempfile::tempdir().unwrap();
-        let ns = namespace(dir.path());
+        let ns = Namespace::for_tests(dir.path());
         ns.create_bucket("bkt").await.unwrap();
         for i in 0..1203 {
             ns.put(

@@ -1,11 +1,12 @@
 //! Multipart uploads, staged on local disk under the data dir.
 //!
-//! Every part is streamed straight to a file (`<staging>/<upload id>/<part>.part`), so an
-//! upload holds no part in memory whatever the part size. Complete streams the parts, in
-//! order, into one all-or-nothing write; abort, completion and expiry remove the staging
-//! directory. Until Complete succeeds no object is visible.
+//! Every part is streamed straight to a file (`<staging>/<upload id>/<part>.part`, with its
+//! ETag in the same file: see [`crate::staging`]), so an upload holds no part in memory
+//! whatever the part size. Complete streams the parts, in order, into one all-or-nothing
+//! write; abort, completion and expiry remove the staging directory. Until Complete
+//! succeeds no object is visible.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -13,11 +14,12 @@ use chrono::{DateTime, Utc};
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::io::ReaderStream;
 
 use crate::error::{NsError, NsResult};
 use crate::read::{ObjectHandle, ObjectInfo};
+use crate::staging::{self, UPLOAD_JSON, io};
 use crate::write::{BodyStream, PutCondition, PutOptions};
 use crate::{Namespace, path};
 
@@ -56,10 +58,6 @@ pub struct PartInfo {
     pub last_modified: DateTime<Utc>,
 }
 
-fn io(path: &Path) -> impl Fn(std::io::Error) -> NsError + '_ {
-    move |e| NsError::io(path, e)
-}
-
 impl Namespace {
     fn upload_dir(&self, upload_id: &str) -> NsResult<PathBuf> {
         let id = uuid::Uuid::try_parse(upload_id).map_err(|_| NsError::NoSuchUpload {
@@ -80,21 +78,21 @@ impl Namespace {
                 bucket: bucket.to_owned(),
             });
         }
+        let initiated = Utc::now();
         let info = UploadInfo {
-            upload_id: uuid::Uuid::new_v4().simple().to_string(),
+            upload_id: time_ordered_id(initiated),
             bucket: bucket.to_owned(),
             key: key.to_owned(),
-            initiated: Utc::now(),
+            initiated,
             content_type: opts.content_type.clone(),
             user_meta: opts.user_meta.clone(),
             headers: opts.headers.clone(),
         };
         let dir = self.staging.join(&info.upload_id);
         tokio::fs::create_dir_all(&dir).await.map_err(io(&dir))?;
+        staging::sync_dir(&self.staging).await?;
         let json = serde_json::to_vec(&info).map_err(|e| NsError::io(&dir, std::io::Error::other(e)))?;
-        tokio::fs::write(dir.join("upload.json"), json)
-            .await
-            .map_err(io(&dir))?;
+        staging::write_atomic(&dir.join(UPLOAD_JSON), &json).await?;
         Ok(info)
     }
 
@@ -104,8 +102,8 @@ impl Namespace {
         let missing = || NsError::NoSuchUpload {
             upload_id: upload_id.to_owned(),
         };
-        let raw = tokio::fs::read(dir.join("upload.json")).await.map_err(|_| missing())?;
-        let info: UploadInfo = serde_json::from_slice(&raw).map_err(|_| missing())?;
+        let raw = tokio::fs::read(dir.join(UPLOAD_JSON)).await.map_err(|_| missing())?;
+        let info = staging::parse_upload(&dir, &raw).ok_or_else(missing)?;
         if info.bucket != bucket || info.key != key {
             return Err(missing());
         }
@@ -153,64 +151,42 @@ impl Namespace {
             )));
         }
         let dir = self.upload_dir(&upload.upload_id)?;
-        let tmp = dir.join(format!("{part_number:05}.{}.tmp", uuid::Uuid::new_v4().simple()));
-        let mut file = tokio::fs::File::create(&tmp).await.map_err(io(&tmp))?;
-        let mut md5 = Md5::new();
-        let mut size = 0u64;
-        let result: NsResult<()> = async {
+        let tmp = staging::temp_path(&dir, &format!("{part_number:05}"));
+        let written = async {
+            let mut file = tokio::fs::File::create(&tmp).await.map_err(io(&tmp))?;
+            let mut md5 = Md5::new();
+            let mut size = 0u64;
             while let Some(chunk) = body.next().await {
                 let chunk = chunk?;
                 md5.update(&chunk);
                 size += chunk.len() as u64;
                 file.write_all(&chunk).await.map_err(io(&tmp))?;
             }
-            file.flush().await.map_err(io(&tmp))
+            let digest: [u8; 16] = md5.finalize().into();
+            if content_md5.is_some_and(|m| m != digest) {
+                return Err(NsError::BadDigest);
+            }
+            let part = PartInfo {
+                part_number,
+                etag: hex::encode(digest),
+                size,
+                last_modified: Utc::now(),
+            };
+            // One file holds the bytes and their ETag; one rename commits both.
+            staging::append_record(&mut file, &tmp, &part).await?;
+            staging::commit(file, &tmp, &staging::part_path(&dir, part_number)).await?;
+            Ok(part)
         }
         .await;
-        let digest: [u8; 16] = md5.finalize().into();
-        let result = result.and_then(|()| {
-            if content_md5.is_some_and(|m| m != digest) {
-                Err(NsError::BadDigest)
-            } else {
-                Ok(())
-            }
-        });
-        if let Err(e) = result {
+        if written.is_err() {
             let _ = tokio::fs::remove_file(&tmp).await;
-            return Err(e);
         }
-        let part = PartInfo {
-            part_number,
-            etag: hex::encode(digest),
-            size,
-            last_modified: Utc::now(),
-        };
-        let json = serde_json::to_vec(&part).map_err(|e| NsError::io(&tmp, std::io::Error::other(e)))?;
-        let final_path = dir.join(format!("{part_number:05}.part"));
-        tokio::fs::rename(&tmp, &final_path).await.map_err(io(&final_path))?;
-        tokio::fs::write(dir.join(format!("{part_number:05}.json")), json)
-            .await
-            .map_err(io(&dir))?;
-        Ok(part)
+        written
     }
 
     /// The uploaded parts of an upload, in order.
     pub async fn list_parts(&self, upload: &UploadInfo) -> NsResult<Vec<PartInfo>> {
-        let dir = self.upload_dir(&upload.upload_id)?;
-        let mut rd = tokio::fs::read_dir(&dir).await.map_err(io(&dir))?;
-        let mut parts = Vec::new();
-        while let Some(entry) = rd.next_entry().await.map_err(io(&dir))? {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if name.ends_with(".json")
-                && name != "upload.json"
-                && let Ok(raw) = tokio::fs::read(entry.path()).await
-                && let Ok(part) = serde_json::from_slice::<PartInfo>(&raw)
-            {
-                parts.push(part);
-            }
-        }
-        parts.sort_by_key(|p| p.part_number);
-        Ok(parts)
+        staging::parts(&self.upload_dir(&upload.upload_id)?).await
     }
 
     /// Completes an upload from the listed `(part number, ETag)` pairs.
@@ -253,14 +229,22 @@ impl Namespace {
             all.update(hex::decode(&p.etag).unwrap_or_default());
         }
         let etag = format!("{}-{}", hex::encode(all.finalize()), chosen.len());
-        let files: Vec<PathBuf> = chosen
-            .iter()
-            .map(|p| dir.join(format!("{:05}.part", p.part_number)))
-            .collect();
-        let body = stream::iter(files)
-            .then(|f| async move {
-                let file = tokio::fs::File::open(&f).await.map_err(|e| NsError::io(&f, e))?;
-                Ok::<_, NsError>(ReaderStream::with_capacity(file, READ_CHUNK).map_err(move |e| NsError::io(&f, e)))
+        let parts_dir = dir.clone();
+        let body = stream::iter(chosen)
+            .then(move |p| {
+                let dir = parts_dir.clone();
+                async move {
+                    // The bytes come from the file whose own record has the chosen ETag.
+                    let (file, held) = staging::open_part(&dir, p.part_number)
+                        .await?
+                        .ok_or_else(|| replaced(&p))?;
+                    if held.etag != p.etag || held.size != p.size {
+                        return Err(replaced(&p));
+                    }
+                    let path = staging::part_path(&dir, p.part_number);
+                    Ok(ReaderStream::with_capacity(file.take(p.size), READ_CHUNK)
+                        .map_err(move |e| NsError::io(&path, e)))
+                }
             })
             .try_flatten()
             .boxed();
@@ -289,7 +273,8 @@ impl Namespace {
         tokio::fs::remove_dir_all(&dir).await.map_err(io(&dir))
     }
 
-    /// Uploads in flight in `bucket` whose key starts with `prefix`, by key then time.
+    /// Uploads in flight in `bucket` whose key starts with `prefix`, by key then upload id
+    /// (which on one node is by time).
     pub async fn list_uploads(&self, bucket: &str, prefix: &str) -> NsResult<Vec<UploadInfo>> {
         let mut out: Vec<UploadInfo> = self
             .all_uploads()
@@ -297,7 +282,7 @@ impl Namespace {
             .into_iter()
             .filter(|u| u.bucket == bucket && u.key.starts_with(prefix))
             .collect();
-        out.sort_by(|a, b| (&a.key, a.initiated).cmp(&(&b.key, b.initiated)));
+        out.sort_by(|a, b| (&a.key, &a.upload_id).cmp(&(&b.key, &b.upload_id)));
         Ok(out)
     }
 
@@ -309,8 +294,9 @@ impl Namespace {
             Err(e) => return Err(NsError::io(&self.staging, e)),
         };
         while let Some(entry) = rd.next_entry().await.map_err(io(&self.staging))? {
-            if let Ok(raw) = tokio::fs::read(entry.path().join("upload.json")).await
-                && let Ok(info) = serde_json::from_slice::<UploadInfo>(&raw)
+            let dir = entry.path();
+            if let Ok(raw) = tokio::fs::read(dir.join(UPLOAD_JSON)).await
+                && let Some(info) = staging::parse_upload(&dir, &raw)
             {
                 out.push(info);
             }
@@ -337,5 +323,41 @@ impl Namespace {
             }
         }
         Ok(n)
+    }
+
+    /// Removes what an interrupted run left in the staging dir: temp files, parts never
+    /// committed, dirs without a whole upload record. For a start, before any request.
+    pub async fn reclaim_staging(&self) -> usize {
+        let dir = self.staging.clone();
+        let removed = tokio::task::spawn_blocking(move || staging::reclaim(&dir))
+            .await
+            .unwrap_or_default();
+        if removed > 0 {
+            tracing::info!(removed, staging = %self.staging.display(), "reclaimed leftovers of interrupted multipart uploads");
+        }
+        removed
+    }
+}
+
+/// A new upload id that sorts after those made before `now` (a UUIDv7: milliseconds, then
+/// random bits), so that listing by upload id lists one key's uploads by time.
+fn time_ordered_id(now: DateTime<Utc>) -> String {
+    let millis = u64::try_from(now.timestamp_millis()).unwrap_or_default();
+    let random = uuid::Uuid::new_v4().into_bytes();
+    let mut tail = [0u8; 10];
+    tail.copy_from_slice(&random[6..]);
+    uuid::Builder::from_unix_timestamp_millis(millis, &tail)
+        .into_uuid()
+        .simple()
+        .to_string()
+}
+
+/// A part that another upload of its number replaced after Complete chose it.
+fn replaced(p: &PartInfo) -> NsError {
+    NsError::InvalidPart {
+        reason: format!(
+            "part {} was uploaded again while the upload was being completed",
+            p.part_number
+        ),
     }
 }

@@ -242,8 +242,7 @@ pub async fn handle_list_uploads(
         .and_then(|m| usize::try_from(m).ok())
         .unwrap_or(MAX_PARTS)
         .min(MAX_PARTS);
-    let key_marker = input.key_marker.clone().unwrap_or_default();
-    // This node's uploads and every other node's, in key then time order.
+    // This node's uploads and every other node's, by key then upload id.
     let mut uploads: Vec<ListedUpload> = ns
         .list_uploads(&input.bucket, &prefix)
         .await
@@ -252,17 +251,16 @@ pub async fn handle_list_uploads(
         .map(|u| ListedUpload::new(node, u))
         .collect();
     uploads.extend(owners.peer_uploads(&input.bucket, &prefix).await);
-    uploads.sort_by(|a, b| (&a.key, a.initiated).cmp(&(&b.key, b.initiated)));
-    let mut rest = uploads
-        .into_iter()
-        .filter(|u| key_marker.is_empty() || u.key > key_marker)
-        .peekable();
+    uploads.sort_by(|a, b| (&a.key, &a.upload_id).cmp(&(&b.key, &b.upload_id)));
+    let after = Marker::new(input.key_marker.as_deref(), input.upload_id_marker.as_deref());
+    let mut rest = uploads.into_iter().filter(|u| after.precedes(u)).peekable();
     let page: Vec<_> = rest.by_ref().take(max).collect();
     let truncated = rest.peek().is_some();
     Ok(S3Response::new(ListMultipartUploadsOutput {
         bucket: Some(input.bucket),
         prefix: input.prefix,
         key_marker: input.key_marker,
+        upload_id_marker: input.upload_id_marker,
         is_truncated: Some(truncated),
         next_key_marker: if truncated {
             page.last().map(|u| u.key.clone())
@@ -287,4 +285,30 @@ pub async fn handle_list_uploads(
         ),
         ..ListMultipartUploadsOutput::default()
     }))
+}
+
+/// Where a page of ListMultipartUploads starts: after `key`, or after the upload `id` of
+/// `key` (S3 ignores an upload id marker without a key marker).
+struct Marker<'a> {
+    key: Option<&'a str>,
+    id: Option<&'a str>,
+}
+
+impl<'a> Marker<'a> {
+    fn new(key: Option<&'a str>, id: Option<&'a str>) -> Self {
+        let key = key.filter(|k| !k.is_empty());
+        Self {
+            key,
+            id: id.filter(|i| key.is_some() && !i.is_empty()),
+        }
+    }
+
+    /// Whether the marker comes before `u`, in key then upload id order.
+    fn precedes(&self, u: &ListedUpload) -> bool {
+        match (self.key, self.id) {
+            (None, _) => true,
+            (Some(key), None) => u.key.as_str() > key,
+            (Some(key), Some(id)) => (u.key.as_str(), u.upload_id.as_str()) > (key, id),
+        }
+    }
 }
