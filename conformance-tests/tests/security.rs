@@ -1,8 +1,12 @@
 //! What a node refuses to start with, and how it keeps its secrets out of sight.
 
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use arustio_conformance_tests::Gateway;
+use arustio_proto::admin::UnmountRequest;
+use arustio_proto::admin::admin_client::AdminClient;
+use arustio_proto::auth::{Key, Signed};
 
 #[test]
 fn a_weak_cluster_secret_is_refused_at_start() {
@@ -63,4 +67,76 @@ fn the_cluster_secret_can_come_from_a_file_and_stays_out_of_ps() {
     let (code, log) = Gateway::start_expecting_failure(&["--cluster-secret-file", "/nonexistent/secret"], &[]);
     assert_ne!(code, Some(0));
     assert!(log.contains("/nonexistent/secret"), "{log}");
+}
+
+/// Puts the signature headers of the first call it sees on every later call: an attacker
+/// who captured one signed call and sends it again, or with a body of their own.
+#[derive(Clone)]
+struct Replayer {
+    inner: tonic::transport::Channel,
+    captured: Arc<Mutex<Option<http::HeaderMap>>>,
+}
+
+impl tower::Service<http::Request<tonic::body::Body>> for Replayer {
+    type Response = http::Response<tonic::body::Body>;
+    type Error = tonic::transport::Error;
+    type Future = <tonic::transport::Channel as tower::Service<http::Request<tonic::body::Body>>>::Future;
+
+    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: http::Request<tonic::body::Body>) -> Self::Future {
+        let mut captured = self.captured.lock().expect("lock");
+        match &*captured {
+            None => *captured = Some(req.headers().clone()),
+            Some(first) => {
+                for (name, value) in first.iter().filter(|(n, _)| n.as_str().starts_with("x-arustio-")) {
+                    req.headers_mut().insert(name.clone(), value.clone());
+                }
+            }
+        }
+        self.inner.call(req)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_captured_signature_serves_neither_another_body_nor_a_second_time() {
+    let gw = Gateway::start();
+    for p in ["/keep-a", "/keep-b"] {
+        let out = gw.cli(&["fs", "mount", "--no-check", p, "mem://replay"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let channel = tonic::transport::Endpoint::from_shared(gw.admin_url())
+        .expect("url")
+        .connect()
+        .await
+        .expect("connect");
+    let key = Key {
+        id: gw.access_key.clone(),
+        secret: gw.secret_key.clone(),
+    };
+    let replayer = Replayer {
+        inner: channel,
+        captured: Arc::default(),
+    };
+    let mut admin = AdminClient::new(Signed::new(replayer, key));
+    let unmount = |path: &str| UnmountRequest {
+        path: path.to_owned(),
+        force: false,
+    };
+    admin.unmount(unmount("/keep-a")).await.expect("the signed call itself");
+    let forged = admin
+        .unmount(unmount("/keep-b"))
+        .await
+        .expect_err("another body under the captured signature");
+    assert_eq!(forged.code(), tonic::Code::Unauthenticated, "{forged:?}");
+    let again = admin
+        .unmount(unmount("/keep-a"))
+        .await
+        .expect_err("the same call again");
+    assert_eq!(again.code(), tonic::Code::Unauthenticated, "{again:?}");
+    assert!(again.message().contains("replayed"), "{again:?}");
+    let listed = String::from_utf8_lossy(&gw.cli(&["fs", "list"]).stdout).into_owned();
+    assert!(listed.contains("/keep-b"), "the forged unmount did nothing: {listed}");
 }

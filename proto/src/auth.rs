@@ -1,22 +1,35 @@
-//! How calls are authenticated: every call carries a key id, a unix timestamp and
-//! `HMAC-SHA256(secret, "<grpc method path>\n<timestamp>\n<key id>")` in hex, so the
-//! secret never crosses the wire. The server accepts a timestamp within five minutes.
-//! Admin calls are signed with the root credentials, peer (Raft) calls with the cluster
-//! secret.
+//! How calls are authenticated. Every call carries a key id, a unix timestamp, a random
+//! nonce, the SHA-256 of its body, and
+//! `HMAC-SHA256(secret, "<method path>\n<timestamp>\n<nonce>\n<key id>\n<body sha256>")` in
+//! hex, so the secret never crosses the wire and a signature holds only for the message it
+//! came with. The server accepts a timestamp within five minutes and each signature once
+//! ([`Replays`]). Admin calls are signed with the root credentials, peer (Raft, cache)
+//! calls with the cluster secret. A client-streaming call ([`STREAMED`]) is signed with
+//! `UNSIGNED-STREAM` for its body: its header still holds once only, and TLS keeps the
+//! stream whole.
 
-use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use futures::future::BoxFuture;
 use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
+use sha2::{Digest as _, Sha256};
+
+pub use crate::auth_layer::{AuthLayer, Authenticated, KeyFor, Signed};
 
 const ACCESS_KEY: &str = "x-arustio-access-key";
 const TIMESTAMP: &str = "x-arustio-timestamp";
+const NONCE: &str = "x-arustio-nonce";
+const BODY_SHA256: &str = "x-arustio-content-sha256";
 const SIGNATURE: &str = "x-arustio-signature";
 /// Largest accepted clock difference, in seconds.
 const SKEW_SECS: u64 = 300;
+/// The body digest of a client-streaming call.
+pub const UNSIGNED_STREAM: &str = "UNSIGNED-STREAM";
+/// Methods whose request is a stream, too long to hold and hash before it is served.
+pub const STREAMED: &[&str] = &["/arustio.admin.v1.Admin/Write"];
+/// Largest request body held to check its digest (a Raft snapshot, a cache block).
+pub const MAX_SIGNED_BODY: usize = 320 << 20;
 
 /// A signing key: its public id and its secret.
 #[derive(Clone, PartialEq, Eq)]
@@ -43,16 +56,75 @@ fn now_secs() -> u64 {
         .unwrap_or_default()
 }
 
-fn mac(secret: &str, path: &str, ts: &str, access_key: &str) -> Hmac<Sha256> {
+/// The SHA-256 of a body, in hex.
+pub fn body_digest(body: &[u8]) -> String {
+    hex::encode(Sha256::digest(body))
+}
+
+/// What a signature covers.
+struct Covered<'a> {
+    path: &'a str,
+    ts: &'a str,
+    nonce: &'a str,
+    key_id: &'a str,
+    digest: &'a str,
+}
+
+fn mac(secret: &str, s: &Covered<'_>) -> Hmac<Sha256> {
     let mut m = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any size");
-    m.update(format!("{path}\n{ts}\n{access_key}").as_bytes());
+    m.update(format!("{}\n{}\n{}\n{}\n{}", s.path, s.ts, s.nonce, s.key_id, s.digest).as_bytes());
     m
 }
 
-/// Checks a call's headers against `creds`.
-pub fn verify(creds: &Key, path: &str, headers: &http::HeaderMap) -> Result<(), &'static str> {
+/// Signatures seen within the window: a second use is a replay.
+#[derive(Debug, Default)]
+pub struct Replays {
+    seen: Mutex<HashMap<Vec<u8>, u64>>,
+}
+
+impl Replays {
+    /// Records `sig` (dated `ts`); false when it was seen before. Entries older than the
+    /// window are dropped as the map grows, so it holds one window of calls at most.
+    fn first_use(&self, sig: &[u8], ts: u64) -> bool {
+        let mut seen = self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if seen.len() >= 4096 && seen.len().is_power_of_two() {
+            let oldest = now_secs().saturating_sub(2 * SKEW_SECS);
+            seen.retain(|_, t| *t >= oldest);
+        }
+        seen.insert(sig.to_vec(), ts).is_none()
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.seen.lock().map(|s| s.len()).unwrap_or_default()
+    }
+}
+
+/// What the body of a call whose headers verified must be.
+#[derive(Debug, PartialEq, Eq)]
+pub enum BodyCheck {
+    /// A body whose SHA-256 is this (hex).
+    Sha256(String),
+    /// A client stream (a [`STREAMED`] method only).
+    Stream,
+}
+
+/// Checks a call's headers against `creds`, refusing a replayed signature; returns what
+/// its body must hash to. Nothing of the body has been read yet.
+pub fn verify(
+    creds: &Key,
+    path: &str,
+    headers: &http::HeaderMap,
+    replays: &Replays,
+) -> Result<BodyCheck, &'static str> {
     let get = |name| headers.get(name).and_then(|v| v.to_str().ok());
-    let (Some(ak), Some(ts), Some(sig)) = (get(ACCESS_KEY), get(TIMESTAMP), get(SIGNATURE)) else {
+    let (Some(ak), Some(ts), Some(nonce), Some(digest), Some(sig)) = (
+        get(ACCESS_KEY),
+        get(TIMESTAMP),
+        get(NONCE),
+        get(BODY_SHA256),
+        get(SIGNATURE),
+    ) else {
         return Err("missing credentials: set ARUSTIO_ACCESS_KEY and ARUSTIO_SECRET_KEY");
     };
     if ak != creds.id {
@@ -62,19 +134,50 @@ pub fn verify(creds: &Key, path: &str, headers: &http::HeaderMap) -> Result<(), 
     if now_secs().abs_diff(t) > SKEW_SECS {
         return Err("request timestamp is more than 5 minutes off the server's clock");
     }
+    let check = if digest == UNSIGNED_STREAM {
+        if !STREAMED.contains(&path) {
+            return Err("the body of this call must be signed");
+        }
+        BodyCheck::Stream
+    } else if digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+        BodyCheck::Sha256(digest.to_ascii_lowercase())
+    } else {
+        return Err("bad body digest");
+    };
     let sig = hex::decode(sig).map_err(|_| "bad signature")?;
-    mac(&creds.secret, path, ts, ak)
+    let signed = Covered {
+        path,
+        ts,
+        nonce,
+        key_id: ak,
+        digest,
+    };
+    mac(&creds.secret, &signed)
         .verify_slice(&sig)
-        .map_err(|_| "signature does not match: wrong secret key")
+        .map_err(|_| "signature does not match: wrong secret key")?;
+    if !replays.first_use(&sig, t) {
+        return Err("this signature was used before: a replayed call");
+    }
+    Ok(check)
 }
 
-/// Signs a call.
-pub fn sign(creds: &Key, path: &str, headers: &mut http::HeaderMap) {
+/// Signs a call whose body hashes to `digest` (or is [`UNSIGNED_STREAM`]).
+pub fn sign(creds: &Key, path: &str, digest: &str, headers: &mut http::HeaderMap) {
     let ts = now_secs().to_string();
-    let sig = hex::encode(mac(&creds.secret, path, &ts, &creds.id).finalize().into_bytes());
+    let nonce = hex::encode(rand::random::<[u8; 16]>());
+    let signed = Covered {
+        path,
+        ts: &ts,
+        nonce: &nonce,
+        key_id: &creds.id,
+        digest,
+    };
+    let sig = hex::encode(mac(&creds.secret, &signed).finalize().into_bytes());
     for (k, v) in [
         (ACCESS_KEY, creds.id.as_str()),
         (TIMESTAMP, ts.as_str()),
+        (NONCE, nonce.as_str()),
+        (BODY_SHA256, digest),
         (SIGNATURE, sig.as_str()),
     ] {
         if let Ok(v) = http::HeaderValue::from_str(v) {
@@ -83,116 +186,80 @@ pub fn sign(creds: &Key, path: &str, headers: &mut http::HeaderMap) {
     }
 }
 
-/// Which key a call to this method path must be signed with, or why none will do.
-pub type KeyFor = Arc<dyn Fn(&str) -> Result<Key, &'static str> + Send + Sync>;
-
-/// Server side: refuses unauthenticated calls before they reach the service.
-#[derive(Clone)]
-pub struct AuthLayer(pub KeyFor);
-
-impl<S> tower::Layer<S> for AuthLayer {
-    type Service = Authenticated<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        Authenticated {
-            inner,
-            key_for: Arc::clone(&self.0),
-        }
-    }
-}
-
-/// See [`AuthLayer`].
-#[derive(Clone)]
-pub struct Authenticated<S> {
-    inner: S,
-    key_for: KeyFor,
-}
-
-impl<S, B> tower::Service<http::Request<B>> for Authenticated<S>
-where
-    S: tower::Service<http::Request<B>, Response = http::Response<tonic::body::Body>> + Send + 'static,
-    S::Future: Send + 'static,
-{
-    type Response = http::Response<tonic::body::Body>;
-    type Error = S::Error;
-    type Future = BoxFuture<'static, Result<Self::Response, Self::Error>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, req: http::Request<B>) -> Self::Future {
-        let path = req.uri().path();
-        match (self.key_for)(path).and_then(|key| verify(&key, path, req.headers())) {
-            Ok(()) => Box::pin(self.inner.call(req)),
-            Err(msg) => {
-                tracing::warn!(method = path, reason = msg, "refused a call");
-                let resp = tonic::Status::unauthenticated(msg).into_http();
-                Box::pin(async move { Ok(resp) })
-            }
-        }
-    }
-}
-
-/// Client side: signs every call on the way out.
-#[derive(Clone)]
-pub struct Signed<S> {
-    inner: S,
-    creds: Arc<Key>,
-}
-
-impl<S> Signed<S> {
-    /// Wraps a channel.
-    pub fn new(inner: S, creds: Key) -> Self {
-        Self {
-            inner,
-            creds: Arc::new(creds),
-        }
-    }
-}
-
-impl<S, B> tower::Service<http::Request<B>> for Signed<S>
-where
-    S: tower::Service<http::Request<B>>,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = S::Future;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut req: http::Request<B>) -> Self::Future {
-        let path = req.uri().path().to_owned();
-        sign(&self.creds, &path, req.headers_mut());
-        self.inner.call(req)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn signatures_verify_only_with_the_secret() {
-        let creds = Key {
+    const MOUNT: &str = "/arustio.admin.v1.Admin/Mount";
+
+    fn creds() -> Key {
+        Key {
             id: "AK".into(),
             secret: "s3cret-key".into(),
+        }
+    }
+
+    #[test]
+    fn signatures_verify_only_with_the_secret_the_method_and_the_body() {
+        let creds = creds();
+        let digest = body_digest(b"mount /a");
+        let signed = || {
+            let mut h = http::HeaderMap::new();
+            sign(&creds, MOUNT, &digest, &mut h);
+            h
         };
-        let mut h = http::HeaderMap::new();
-        sign(&creds, "/arustio.admin.v1.Admin/Mount", &mut h);
-        assert!(verify(&creds, "/arustio.admin.v1.Admin/Mount", &h).is_ok());
-        assert!(
-            verify(&creds, "/arustio.admin.v1.Admin/Unmount", &h).is_err(),
-            "bound to the method"
+        let h = signed();
+        assert_eq!(
+            verify(&creds, MOUNT, &h, &Replays::default()),
+            Ok(BodyCheck::Sha256(digest.clone()))
         );
+        assert!(verify(&creds, "/arustio.admin.v1.Admin/Unmount", &h, &Replays::default()).is_err());
         let other = Key {
             id: "AK".into(),
             secret: "other".into(),
         };
-        assert!(verify(&other, "/arustio.admin.v1.Admin/Mount", &h).is_err());
-        assert!(verify(&creds, "/x", &http::HeaderMap::new()).is_err());
+        assert!(verify(&other, MOUNT, &h, &Replays::default()).is_err());
+        let mut forged = signed();
+        forged.insert(
+            BODY_SHA256,
+            http::HeaderValue::from_str(&body_digest(b"mount /b")).unwrap(),
+        );
+        assert!(
+            verify(&creds, MOUNT, &forged, &Replays::default()).is_err(),
+            "bound to the body"
+        );
+        assert!(verify(&creds, "/x", &http::HeaderMap::new(), &Replays::default()).is_err());
         assert!(!format!("{h:?}").contains("s3cret-key"));
+    }
+
+    #[test]
+    fn a_signature_is_accepted_once() {
+        let (creds, replays) = (creds(), Replays::default());
+        let digest = body_digest(b"");
+        let mut first = http::HeaderMap::new();
+        sign(&creds, MOUNT, &digest, &mut first);
+        let mut second = http::HeaderMap::new();
+        sign(&creds, MOUNT, &digest, &mut second);
+        assert!(verify(&creds, MOUNT, &first, &replays).is_ok());
+        assert_eq!(
+            verify(&creds, MOUNT, &first, &replays),
+            Err("this signature was used before: a replayed call")
+        );
+        assert!(
+            verify(&creds, MOUNT, &second, &replays).is_ok(),
+            "the same call signed again is new"
+        );
+        assert_eq!(replays.len(), 2);
+    }
+
+    #[test]
+    fn only_streamed_methods_may_leave_the_body_unsigned() {
+        let creds = creds();
+        let mut h = http::HeaderMap::new();
+        sign(&creds, MOUNT, UNSIGNED_STREAM, &mut h);
+        assert!(verify(&creds, MOUNT, &h, &Replays::default()).is_err());
+        let write = STREAMED[0];
+        sign(&creds, write, UNSIGNED_STREAM, &mut h);
+        assert_eq!(verify(&creds, write, &h, &Replays::default()), Ok(BodyCheck::Stream));
     }
 }

@@ -383,7 +383,7 @@ pub async fn serve(
         })
     });
     tonic::transport::Server::builder()
-        .layer(AuthLayer(Arc::new(key_for)))
+        .layer(AuthLayer::new(Arc::new(key_for)))
         .add_service(AdminServer::new(admin))
         .add_service(
             arustio_proto::cache::peer_server::PeerServer::new(peer)
