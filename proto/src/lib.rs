@@ -16,3 +16,4 @@ pub mod cache {
 }
 
 pub mod auth;
+pub mod dial;
