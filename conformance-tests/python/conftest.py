@@ -40,14 +40,31 @@ def stop_server(proc):
 
 
 def cli(gateway, *args, env=None):
-    """Runs the arustio admin CLI against `gateway`, with a clean cloud environment."""
-    e = dict(os.environ, ARUSTIO_SERVER=f"http://127.0.0.1:{gateway.grpc_port}", ARUSTIO_ACCESS_KEY=gateway.access_key,
-             ARUSTIO_SECRET_KEY=gateway.secret_key, HOME=gateway.data_dir)
+    """Runs the arustio admin CLI against `gateway`, with a clean cloud environment; `env`
+    adds variables (a value of None removes one)."""
+    e = dict(os.environ, ARUSTIO_SERVER=f"{gateway.scheme}://127.0.0.1:{gateway.grpc_port}",
+             ARUSTIO_ACCESS_KEY=gateway.access_key, ARUSTIO_SECRET_KEY=gateway.secret_key, HOME=gateway.data_dir)
     for k in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION", "S3_ENDPOINT",
-              "AZURE_STORAGE_ACCOUNT", "AZURE_STORAGE_KEY"]:
+              "AZURE_STORAGE_ACCOUNT", "AZURE_STORAGE_KEY", "ARUSTIO_TLS_CA"]:
         e.pop(k, None)
-    e.update(env or {})
+    if gateway.tls:
+        e["ARUSTIO_TLS_CA"] = gateway.tls.ca
+    for k, v in (env or {}).items():
+        if v is None:
+            e.pop(k, None)
+        else:
+            e[k] = v
     return subprocess.run([binary(), *args], env=e, capture_output=True, text=True, timeout=60)
+
+
+def wait_for(cond, what, within=10):
+    """Polls `cond` until it holds; fails after `within` seconds."""
+    deadline = time.time() + within
+    while time.time() < deadline:
+        if cond():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
 
 
 def binary():
@@ -60,16 +77,21 @@ def binary():
 
 
 class Gateway:
-    def __init__(self, extra_args=(), extra_env=None, creds=None):
+    """`tls`, if given, has `cert`, `key` and `ca` (PEM file paths): the node serves https."""
+
+    def __init__(self, extra_args=(), extra_env=None, creds=None, tls=None):
         self.data_dir = tempfile.mkdtemp(prefix="arustio-test-")
         self.port = free_port()
         self.grpc_port = free_port()
         self.access_key, self.secret_key = creds or ("AK" + uuid.uuid4().hex[:12].upper(), uuid.uuid4().hex)
-        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.tls = tls
+        self.scheme = "https" if tls else "http"
+        self.endpoint = f"{self.scheme}://127.0.0.1:{self.port}"
         self._env = dict(os.environ, ARUSTIO_ACCESS_KEY=self.access_key, ARUSTIO_SECRET_KEY=self.secret_key,
                          ARUSTIO_LOG="warn", **(extra_env or {}))
+        tls_args = ["--tls-cert", tls.cert, "--tls-key", tls.key, "--tls-ca", tls.ca] if tls else []
         self._args = [binary(), "serve", "--data-dir", self.data_dir, "--s3-addr", f"127.0.0.1:{self.port}",
-                      "--grpc-addr", f"127.0.0.1:{self.grpc_port}", *extra_args]
+                      "--grpc-addr", f"127.0.0.1:{self.grpc_port}", *tls_args, *extra_args]
         self.log = open(os.path.join(self.data_dir, "server.log"), "ab")
         self._spawn()
 
@@ -104,7 +126,7 @@ class Gateway:
     def client(self, **cfg):
         return boto3.client(
             "s3", endpoint_url=self.endpoint, aws_access_key_id=self.access_key,
-            aws_secret_access_key=self.secret_key, region_name="us-east-1",
+            aws_secret_access_key=self.secret_key, region_name="us-east-1", verify=self.tls.ca if self.tls else None,
             config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}, **cfg),
         )
 

@@ -12,7 +12,7 @@ import uuid
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import Gateway, cli
+from conftest import Gateway, cli, wait_for
 from upstreams import MINIO_PASSWORD, MINIO_USER, s3_client
 
 MIB = 1024 * 1024
@@ -49,15 +49,6 @@ def stats(gw):
 
 def blob(n, seed):
     return (seed.encode() * (n // len(seed) + 1))[:n]
-
-
-def wait_for(cond, what, within=10):
-    deadline = time.time() + within
-    while time.time() < deadline:
-        if cond():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture(scope="module")

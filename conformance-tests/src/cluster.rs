@@ -109,9 +109,11 @@ impl Cluster {
     pub fn start_in(lab: &crate::netlab::NetLab, n: usize) -> Self {
         let secret = format!("cluster-secret-{}", free_port());
         let creds = (format!("AKNS{}", free_port()), format!("secret-{}", free_port()));
+        // The lab's addresses are not loopback: plaintext on them must be asked for.
         let env = [
             ("ARUSTIO_CLUSTER_SECRET", secret.as_str()),
             ("ARUSTIO_LOG", "warn,openraft=error"),
+            ("ARUSTIO_INSECURE", "1"),
         ];
         let addrs = |i: usize| {
             let ip: std::net::IpAddr = lab.addr(i).parse().expect("lab address");

@@ -14,9 +14,10 @@ use arustio_proto::cache::{
     self as pb, BlockChunk, InvalidateRequest, InvalidateResponse, LookupRequest, LookupResponse, PutBlockRequest,
     PutBlockResponse,
 };
+use arustio_proto::dial::Dial;
 use bytes::{Bytes, BytesMut};
 use futures::stream::{BoxStream, StreamExt};
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
 
 /// The largest message of a block stream.
@@ -29,14 +30,16 @@ type Client = PeerClient<Signed<Channel>>;
 /// Reaches other cache nodes, one lazily connected channel each.
 pub struct GrpcPeers {
     key: Key,
+    dial: Dial,
     clients: Mutex<HashMap<String, Client>>,
 }
 
 impl GrpcPeers {
-    /// Signs every call with the cluster `key`.
-    pub fn new(key: Key) -> Self {
+    /// Signs every call with the cluster `key`; dials as `dial` says.
+    pub fn new(key: Key, dial: Dial) -> Self {
         Self {
             key,
+            dial,
             clients: Mutex::default(),
         }
     }
@@ -46,7 +49,9 @@ impl GrpcPeers {
         if let Some(c) = map.get(&node.addr) {
             return Ok(c.clone());
         }
-        let endpoint = Endpoint::from_shared(format!("http://{}", node.addr))
+        let endpoint = self
+            .dial
+            .endpoint(&node.addr)
             .map_err(|e| CacheError::Peer {
                 node: node.id,
                 reason: format!("bad address {:?}: {e}", node.addr),

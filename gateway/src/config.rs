@@ -97,6 +97,36 @@ pub struct Config {
     /// The cache's block size; part of every block's key, so a change never serves a
     /// block cut another way.
     pub cache_block_size: ByteSize,
+    /// The certificate (PEM, the chain from the node's own) that S3 and gRPC are served
+    /// with; with `tls_key`, the node serves only TLS.
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    pub tls_key: Option<PathBuf>,
+    /// The CA (PEM) that peers' certificates are verified against.
+    pub tls_ca: Option<PathBuf>,
+    /// Serve plaintext on addresses other than loopback (`true`, or `1` in the environment).
+    #[serde(deserialize_with = "lenient_bool")]
+    pub insecure: bool,
+}
+
+/// A boolean written as `true`/`false`, `1`/`0` or `yes`/`no` (environment variables
+/// are commonly set to `1`).
+fn lenient_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        B(bool),
+        N(u64),
+        S(String),
+    }
+    match Raw::deserialize(d)? {
+        Raw::B(b) => Ok(b),
+        Raw::N(0) => Ok(false),
+        Raw::N(1) => Ok(true),
+        Raw::S(s) if ["1", "true", "yes", "on"].contains(&s.to_ascii_lowercase().as_str()) => Ok(true),
+        Raw::S(s) if ["0", "false", "no", "off", ""].contains(&s.to_ascii_lowercase().as_str()) => Ok(false),
+        _ => Err(serde::de::Error::custom("expected true or false (or 1 or 0)")),
+    }
 }
 
 /// A size in bytes, written as a number or with a binary unit (`4MiB`, `1GiB`; `K`, `M`,
@@ -170,6 +200,10 @@ impl Default for Config {
             cache_disk_dir: None,
             cache_disk: ByteSize(10 << 30),
             cache_block_size: ByteSize(arustio_cache::CHUNK_SIZE),
+            tls_cert: None,
+            tls_key: None,
+            tls_ca: None,
+            insecure: false,
         }
     }
 }
@@ -249,5 +283,28 @@ mod tests {
         assert!("4 parsecs".parse::<ByteSize>().is_err());
         std::fs::write(&file, "cache_memory = \"lots\"\n").unwrap();
         assert!(Config::load(Some(&file), &NoOverrides {}).is_err());
+    }
+
+    #[test]
+    fn insecure_takes_a_bool_or_one_or_zero() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("arustio.toml");
+        for (text, want) in [
+            ("true", true),
+            ("1", true),
+            ("\"1\"", true),
+            ("\"no\"", false),
+            ("0", false),
+        ] {
+            std::fs::write(&file, format!("insecure = {text}\n")).unwrap();
+            assert_eq!(
+                Config::load(Some(&file), &NoOverrides {}).unwrap().insecure,
+                want,
+                "{text}"
+            );
+        }
+        std::fs::write(&file, "insecure = 2\n").unwrap();
+        assert!(Config::load(Some(&file), &NoOverrides {}).is_err());
+        assert!(!Config::default().insecure);
     }
 }

@@ -9,6 +9,7 @@ mod node;
 mod s3;
 mod secret;
 mod serve;
+mod tls;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -24,9 +25,13 @@ use clap::{Parser, Subcommand};
     after_help = "Example:\n  arustio serve\n  arustio fs list"
 )]
 struct Cli {
-    /// Admin API of the node to talk to [default: http://127.0.0.1:50051]
+    /// Admin API of the node to talk to [default: http://127.0.0.1:50051, or https:// with --tls-ca]
     #[arg(short = 's', long, global = true, env = "ARUSTIO_SERVER")]
     server: Option<String>,
+    /// The CA (PEM) that certificates are verified against: the admin API's (with an
+    /// https:// server), or, for `serve`, the peers'
+    #[arg(long, global = true, value_name = "FILE", env = "ARUSTIO_TLS_CA")]
+    tls_ca: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -34,7 +39,9 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run a gateway node: the S3 endpoint and the gRPC admin API.
-    #[command(after_help = "Example:\n  arustio serve --data-dir /var/lib/arustio --s3-addr 0.0.0.0:39999")]
+    #[command(
+        after_help = "Example:\n  arustio serve --data-dir /var/lib/arustio --s3-addr 0.0.0.0:39999 --tls-cert node.pem --tls-key node-key.pem"
+    )]
     Serve(Box<serve::ServeArgs>),
     /// Mounts and files in the namespace (like `alluxio fs`).
     #[command(
@@ -55,11 +62,17 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // One crypto provider for every TLS config in the process (rustls, tonic, hyper-rustls).
+    let _ = tokio_rustls::rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let target = (cli.server, cli.tls_ca);
     let result = match cli.command {
-        Command::Serve(args) => serve::run(*args).map_err(|e| e.to_string()),
-        Command::Fs(cmd) => run_client(cli.server, |mut c| async move { cli::fs::run(cmd, &mut c).await }),
-        Command::Cluster(cmd) => run_client(cli.server, |mut c| async move { cli::cluster::run(cmd, &mut c).await }),
-        Command::Cache(cmd) => run_client(cli.server, |mut c| async move { cli::cache::run(cmd, &mut c).await }),
+        Command::Serve(mut args) => {
+            args.tls_ca = target.1;
+            serve::run(*args).map_err(|e| e.to_string())
+        }
+        Command::Fs(cmd) => run_client(target, |mut c| async move { cli::fs::run(cmd, &mut c).await }),
+        Command::Cluster(cmd) => run_client(target, |mut c| async move { cli::cluster::run(cmd, &mut c).await }),
+        Command::Cache(cmd) => run_client(target, |mut c| async move { cli::cache::run(cmd, &mut c).await }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -70,7 +83,9 @@ fn main() -> ExitCode {
     }
 }
 
-fn run_client<F, Fut>(server: Option<String>, run: F) -> Result<(), String>
+/// Runs a client command against the admin API at `server`, verifying its certificate
+/// against `tls_ca` over https.
+fn run_client<F, Fut>((server, tls_ca): (Option<String>, Option<PathBuf>), run: F) -> Result<(), String>
 where
     F: FnOnce(cli::Client) -> Fut,
     Fut: std::future::Future<Output = Result<(), cli::CliError>>,
@@ -80,8 +95,10 @@ where
         .build()
         .map_err(|e| e.to_string())?;
     rt.block_on(async {
-        let server = cli::server_url(server);
-        let client = cli::connect(&server).await.map_err(|e| e.to_string())?;
+        let (server, tls_ca) = cli::server_url(server, tls_ca);
+        let client = cli::connect(&server, tls_ca.as_deref())
+            .await
+            .map_err(|e| e.to_string())?;
         run(client).await.map_err(|e| e.to_string())
     })
 }

@@ -10,6 +10,7 @@ use arustio_backends::{MountOptions, Registry};
 use arustio_cache::{CacheConfig, CacheManager, Members};
 use arustio_namespace::{KvStore, MemKv, MountEntry, MountTable, Namespace};
 use arustio_proto::auth::Key;
+use arustio_proto::dial::Dial;
 use arustio_raft::{
     ClusterError, ClusterNode, LeaderOp, MetaCmd, MetaStore, RocksKv, RootCredentials, Timings, forward_to,
 };
@@ -43,8 +44,9 @@ pub struct Node {
     registry: Arc<Registry>,
 }
 
-/// Opens (or creates) the state under the data dir and starts the node's Raft.
-pub async fn open_node(config: &Config) -> Result<Node, ServeError> {
+/// Opens (or creates) the state under the data dir and starts the node's Raft, which
+/// dials its peers as `dial` says.
+pub async fn open_node(config: &Config, dial: Dial) -> Result<Node, ServeError> {
     let cluster_secret = crate::secret::cluster_secret(config)?;
     let data = &config.data_dir;
     create_private_dir(data)?;
@@ -81,13 +83,14 @@ pub async fn open_node(config: &Config) -> Result<Node, ServeError> {
     let cache = open_cache(config, &data).await?;
     cache.attach(
         Arc::clone(&meta) as Arc<dyn Members>,
-        Arc::new(crate::cache_peers::GrpcPeers::new(signing.clone())),
+        Arc::new(crate::cache_peers::GrpcPeers::new(signing.clone(), dial.clone())),
     );
     let cluster = ClusterNode::start(
         config.node_id,
         Arc::clone(&kv),
         Arc::clone(&meta),
         signing,
+        dial,
         &Timings::default(),
     )
     .await
@@ -169,7 +172,7 @@ impl Node {
                 // The cluster may be starting too: ask again for a while.
                 let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
                 loop {
-                    match forward_to(target, key, &op).await {
+                    match forward_to(target, key, self.cluster.dial(), &op).await {
                         Ok(_) => break,
                         Err(e @ (ClusterError::Refused(_) | ClusterError::Invalid(_))) => {
                             return Err(ServeError::Other(format!("joining the cluster at {url}: {e}")));

@@ -42,7 +42,7 @@ pub struct ServeArgs {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     node_id: Option<u64>,
-    /// Join the cluster that the node at this gRPC address belongs to (http://HOST:PORT)
+    /// Join the cluster that the node at this gRPC address belongs to (http:// or https://HOST:PORT)
     #[arg(long, value_name = "URL")]
     #[serde(skip_serializing_if = "Option::is_none")]
     join: Option<String>,
@@ -74,6 +74,22 @@ pub struct ServeArgs {
     #[arg(long, value_name = "SIZE")]
     #[serde(skip_serializing_if = "Option::is_none")]
     cache_block_size: Option<crate::config::ByteSize>,
+    /// Serve S3 and gRPC over TLS with this certificate (PEM) [env: ARUSTIO_TLS_CERT]
+    #[arg(long, value_name = "FILE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM) [env: ARUSTIO_TLS_KEY]
+    #[arg(long, value_name = "FILE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls_key: Option<PathBuf>,
+    /// The CA peers' certificates are verified against: the global --tls-ca
+    #[arg(skip)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_ca: Option<PathBuf>,
+    /// Allow plaintext on addresses other than loopback [env: ARUSTIO_INSECURE]
+    #[arg(long)]
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    insecure: bool,
     /// TOML config file
     #[arg(long, value_name = "FILE")]
     #[serde(skip)]
@@ -91,6 +107,8 @@ pub enum ServeError {
     Meta(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: String, source: std::io::Error },
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
     #[error("{0}")]
     Other(String),
 }
@@ -134,7 +152,11 @@ async fn bind(addr: std::net::SocketAddr) -> Result<TcpListener, ServeError> {
 }
 
 async fn serve(config: Config) -> Result<(), ServeError> {
-    let node = open_node(&config).await?;
+    crate::tls::check_plaintext_binds(&config)?;
+    let tls = crate::tls::load(&config)?;
+    let (s3_tls, grpc_tls) = tls.server.map(|t| (t.s3, t.grpc)).unzip();
+    let scheme = tls.dial.scheme();
+    let node = open_node(&config, tls.dial).await?;
     let grpc_listener = bind(config.grpc_addr).await?;
     let advertise = match &config.advertise_addr {
         Some(a) => a.clone(),
@@ -151,7 +173,10 @@ async fn serve(config: Config) -> Result<(), ServeError> {
     // gRPC port before that.
     let s3_port = tokio::sync::watch::channel(None::<std::net::SocketAddr>);
     let grpc = tokio::spawn(crate::admin::serve(
-        grpc_listener,
+        crate::admin::GrpcPort {
+            listener: grpc_listener,
+            tls: grpc_tls,
+        },
         Arc::clone(&node.namespace),
         Arc::clone(&node.meta),
         Arc::clone(&node.cluster),
@@ -191,7 +216,7 @@ async fn serve(config: Config) -> Result<(), ServeError> {
     );
     info!(s3 = %s3_addr, grpc = %config.grpc_addr, node = config.node_id, data_dir = %config.data_dir.display(), "arustio is serving");
     println!(
-        "arustio: S3 endpoint http://{s3_addr}, admin gRPC http://{}",
+        "arustio: S3 endpoint {scheme}://{s3_addr}, admin gRPC {scheme}://{}",
         config.grpc_addr
     );
 
@@ -199,7 +224,7 @@ async fn serve(config: Config) -> Result<(), ServeError> {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut stop = std::pin::pin!(shutdown_signal());
     loop {
-        let (socket, _) = tokio::select! {
+        let (socket, peer) = tokio::select! {
             res = s3_listener.accept() => match res {
                 Ok(conn) => conn,
                 Err(e) => { warn!(error = %e, "accept failed"); continue; }
@@ -210,6 +235,18 @@ async fn serve(config: Config) -> Result<(), ServeError> {
         // delayed ACK (p90 44 ms for a 4 KiB GET, measured).
         if let Err(e) = socket.set_nodelay(true) {
             warn!(error = %e, "could not set TCP_NODELAY");
+        }
+        if let Some(tls) = &s3_tls {
+            // The handshake runs in the connection's task, so a slow one never holds up
+            // accepting the next.
+            let (tls, http, service, watcher) = (tls.clone(), http.clone(), service.clone(), graceful.watcher());
+            tokio::spawn(async move {
+                if let Some(stream) = crate::tls::accept(&tls, socket, peer).await {
+                    let conn = http.serve_connection(TokioIo::new(stream), service);
+                    let _ = watcher.watch(conn.into_owned()).await;
+                }
+            });
+            continue;
         }
         let conn = http.serve_connection(TokioIo::new(socket), service.clone());
         let conn = graceful.watch(conn.into_owned());

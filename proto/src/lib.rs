@@ -17,3 +17,4 @@ pub mod cache {
 
 pub mod auth;
 mod auth_layer;
+pub mod dial;

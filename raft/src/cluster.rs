@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use arustio_namespace::KvStore;
 use arustio_proto::auth::Key;
+use arustio_proto::dial::Dial;
 use openraft::error::{ClientWriteError, RaftError};
 use openraft::{BasicNode, ChangeMembers, ServerState};
 use serde::{Deserialize, Serialize};
@@ -120,6 +121,8 @@ pub struct ClusterNode {
     id: NodeId,
     raft: Raft,
     key: Key,
+    /// How peers are dialed: plain, or TLS verified against the cluster's CA.
+    dial: Dial,
     /// One membership change at a time (openraft refuses a second while one is in flight).
     membership: tokio::sync::Mutex<()>,
 }
@@ -133,12 +136,14 @@ impl std::fmt::Debug for ClusterNode {
 }
 
 impl ClusterNode {
-    /// Starts this node's Raft over its KV store. `key` signs peer calls (the cluster secret).
+    /// Starts this node's Raft over its KV store. `key` signs peer calls (the cluster secret);
+    /// peers are dialed as `dial` says.
     pub async fn start(
         id: NodeId,
         kv: Arc<dyn KvStore>,
         meta: Arc<MetaStore>,
         key: Key,
+        dial: Dial,
         timings: &Timings,
     ) -> Result<Arc<Self>, ClusterError> {
         let config = openraft::Config {
@@ -155,7 +160,7 @@ impl ClusterNode {
         let raft = Raft::new(
             id,
             config,
-            NetworkFactory::new(key.clone()),
+            NetworkFactory::new(key.clone(), dial.clone()),
             LogStore::new(kv),
             StateMachine::new(meta),
         )
@@ -165,6 +170,7 @@ impl ClusterNode {
             id,
             raft,
             key,
+            dial,
             membership: tokio::sync::Mutex::new(()),
         }))
     }
@@ -175,6 +181,11 @@ impl ClusterNode {
 
     pub fn raft(&self) -> &Raft {
         &self.raft
+    }
+
+    /// How this node dials its peers.
+    pub fn dial(&self) -> &Dial {
+        &self.dial
     }
 
     /// Whether this node has ever been part of a cluster (its own, or one it joined).
@@ -260,7 +271,7 @@ impl ClusterNode {
 
     /// Sends `op` to the node at `addr`, which runs it on its leader.
     pub async fn forward(&self, addr: &str, op: &LeaderOp) -> Result<LeaderReply, ClusterError> {
-        forward_to(addr, &self.key, op).await
+        forward_to(addr, &self.key, &self.dial, op).await
     }
 
     /// Runs `op` here, as the leader.
@@ -397,13 +408,14 @@ impl ClusterNode {
     }
 }
 
-/// Sends `op` to the node at `addr` (which forwards it to its leader), signed with `key`.
-pub async fn forward_to(addr: &str, key: &Key, op: &LeaderOp) -> Result<LeaderReply, ClusterError> {
+/// Sends `op` to the node at `addr` (which forwards it to its leader), signed with `key`,
+/// dialed as `dial` says.
+pub async fn forward_to(addr: &str, key: &Key, dial: &Dial, op: &LeaderOp) -> Result<LeaderReply, ClusterError> {
     let unreachable = |reason: String| ClusterError::Unreachable {
         addr: addr.to_owned(),
         reason,
     };
-    let mut client = peer_client(addr, key, QUORUM_WAIT * 8).map_err(unreachable)?;
+    let mut client = peer_client(addr, key, dial, QUORUM_WAIT * 8).map_err(unreachable)?;
     let reply = client.leader(to_json(op).map_err(unreachable)?).await.map_err(|s| {
         if s.code() == tonic::Code::Unauthenticated {
             ClusterError::Invalid(format!(

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use arustio_proto::auth::{Key, Signed};
+use arustio_proto::dial::Dial;
 use arustio_proto::raft::Json;
 use arustio_proto::raft::raft_client::RaftClient;
 use openraft::BasicNode;
@@ -15,16 +16,18 @@ use openraft::raft::{
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 use crate::types::{NodeId, TypeConfig};
 
 /// A client of one peer's Raft service.
 pub type PeerClient = RaftClient<Signed<Channel>>;
 
-/// Connects (lazily) to the peer at `addr` (`host:port`), signing calls with `key`.
-pub fn peer_client(addr: &str, key: &Key, timeout: Duration) -> Result<PeerClient, String> {
-    let endpoint = Endpoint::from_shared(format!("http://{addr}"))
+/// Connects (lazily) to the peer at `addr` (`host:port`) as `dial` says, signing calls
+/// with `key`.
+pub fn peer_client(addr: &str, key: &Key, dial: &Dial, timeout: Duration) -> Result<PeerClient, String> {
+    let endpoint = dial
+        .endpoint(addr)
         .map_err(|e| format!("bad peer address {addr:?}: {e}"))?
         .connect_timeout(Duration::from_secs(1))
         .timeout(timeout)
@@ -46,11 +49,12 @@ pub(crate) fn from_json<T: DeserializeOwned>(j: &Json) -> Result<T, String> {
 #[derive(Clone)]
 pub struct NetworkFactory {
     key: Key,
+    dial: Dial,
 }
 
 impl NetworkFactory {
-    pub fn new(key: Key) -> Self {
-        Self { key }
+    pub fn new(key: Key, dial: Dial) -> Self {
+        Self { key, dial }
     }
 }
 
@@ -66,7 +70,7 @@ impl RaftNetworkFactory<TypeConfig> for NetworkFactory {
     async fn new_client(&mut self, target: NodeId, node: &BasicNode) -> Network {
         Network {
             target,
-            client: peer_client(&node.addr, &self.key, Duration::from_secs(10)),
+            client: peer_client(&node.addr, &self.key, &self.dial, Duration::from_secs(10)),
         }
     }
 }

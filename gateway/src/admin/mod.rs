@@ -344,10 +344,16 @@ impl Admin for AdminService {
     }
 }
 
-/// Serves the admin API and the Raft peer RPCs on `listener` until `stop` turns true.
+/// The gRPC port: its listener, and TLS if the node serves it.
+pub struct GrpcPort {
+    pub listener: TcpListener,
+    pub tls: Option<tonic::transport::ServerTlsConfig>,
+}
+
+/// Serves the admin API and the Raft peer RPCs on `port` until `stop` turns true.
 /// Admin calls must be signed with the root credentials, peer calls with the cluster key.
 pub async fn serve(
-    listener: TcpListener,
+    port: GrpcPort,
     ns: Arc<Namespace>,
     meta: Arc<MetaStore>,
     cluster: Arc<ClusterNode>,
@@ -377,12 +383,17 @@ pub async fn serve(
         s3_addr,
     };
     // Small request/response calls (Raft heartbeats, admin calls): no Nagle delay.
-    let incoming = TcpListenerStream::new(listener).map(|conn| {
+    let incoming = TcpListenerStream::new(port.listener).map(|conn| {
         conn.inspect(|c| {
             let _ = c.set_nodelay(true);
         })
     });
-    tonic::transport::Server::builder()
+    let mut server = tonic::transport::Server::builder();
+    if let Some(tls) = port.tls {
+        // tonic runs each handshake in a task of its own, within the config's timeout.
+        server = server.tls_config(tls)?;
+    }
+    server
         .layer(AuthLayer::new(Arc::new(key_for)))
         .add_service(AdminServer::new(admin))
         .add_service(

@@ -132,7 +132,7 @@ async fn stats(c: &mut Client, json: bool) -> Result<(), CliError> {
     if members.len() > 1 {
         for m in members {
             let asked = async {
-                let mut peer = super::connect(&format!("http://{}", m.addr)).await?;
+                let mut peer = c.peer(&m.addr).await?;
                 Ok::<_, CliError>(peer.cache_stats(CacheStatsRequest {}).await?.into_inner())
             };
             match asked.await {

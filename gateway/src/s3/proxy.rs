@@ -11,6 +11,7 @@ use arustio_proto::admin::admin_client::AdminClient;
 use arustio_proto::auth::{Key, Signed};
 use arustio_raft::{ClusterNode, MetaStore};
 use chrono::{DateTime, Utc};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -55,7 +56,8 @@ pub struct Owners {
     node: u64,
     meta: Arc<MetaStore>,
     cluster: Arc<ClusterNode>,
-    client: Client<HttpConnector, SharedBody>,
+    /// Speaks https to the other nodes when the cluster dials over TLS (trusting its CA).
+    client: Client<HttpsConnector<HttpConnector>, SharedBody>,
 }
 
 impl Owners {
@@ -63,6 +65,12 @@ impl Owners {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         connector.set_connect_timeout(Some(std::time::Duration::from_secs(5)));
+        connector.enforce_http(false);
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(crate::tls::https_client(cluster.dial()))
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(connector);
         Self {
             node,
             meta,
@@ -86,6 +94,7 @@ impl Owners {
             .filter(|m| m.id != self.node)
             .map(|m| (m.id, m.addr))
             .collect();
+        let dial = self.cluster.dial();
         let asks = peers.into_iter().map(|(id, addr)| {
             let key = key.clone();
             let req = ListUploadsRequest {
@@ -94,7 +103,8 @@ impl Owners {
             };
             async move {
                 let asked = async {
-                    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+                    let channel = dial
+                        .endpoint(&addr)
                         .map_err(|e| e.to_string())?
                         .connect_timeout(std::time::Duration::from_secs(2))
                         .tcp_nodelay(true)
@@ -139,7 +149,7 @@ impl Owners {
         body: SharedBody,
     ) -> Result<s3s::HttpResponse, String> {
         let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-        parts.uri = format!("http://{addr}{path}")
+        parts.uri = format!("{}{path}", self.cluster.dial().url(addr))
             .parse()
             .map_err(|e| format!("bad address {addr}: {e}"))?;
         // This node already answered any `Expect: 100-continue`.
