@@ -87,6 +87,11 @@ pub struct Config {
     /// A file holding the cluster secret (so that it is not in `ps`); its trailing
     /// newline is dropped.
     pub cluster_secret_file: Option<PathBuf>,
+    /// Open S3 connections at most; past it a client gets 503 SlowDown.
+    pub s3_max_connections: usize,
+    /// Seconds a client has to send a request's headers (its first, or its next on a
+    /// kept-alive connection) before the connection is closed.
+    pub s3_header_timeout_secs: u64,
     /// Bytes of the block cache's memory tier (`512MiB`, `2GiB`, or a number of bytes);
     /// `0` turns the cache off.
     pub cache_memory: ByteSize,
@@ -196,6 +201,8 @@ impl Default for Config {
             advertise_addr: None,
             cluster_secret: None,
             cluster_secret_file: None,
+            s3_max_connections: 1024,
+            s3_header_timeout_secs: 30,
             cache_memory: ByteSize(512 << 20),
             cache_disk_dir: None,
             cache_disk: ByteSize(10 << 30),

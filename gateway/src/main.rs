@@ -5,6 +5,7 @@ mod admin;
 mod cache_peers;
 mod cli;
 mod config;
+mod listener;
 mod node;
 mod s3;
 mod secret;

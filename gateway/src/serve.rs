@@ -6,11 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arustio_namespace::Namespace;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto::Builder as ConnBuilder;
 use serde::Serialize;
 use tokio::net::TcpListener;
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 use crate::config::Config;
 use crate::node::open_node;
@@ -220,14 +218,30 @@ async fn serve(config: Config) -> Result<(), ServeError> {
         config.grpc_addr
     );
 
-    let http = ConnBuilder::new(TokioExecutor::new());
+    let limits = crate::listener::Limits {
+        max_connections: config.s3_max_connections,
+        header_timeout: Duration::from_secs(config.s3_header_timeout_secs.max(1)),
+    };
+    let http = crate::listener::http(limits);
+    let gate = crate::listener::Gate::new(limits);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut stop = std::pin::pin!(shutdown_signal());
+    let mut backoff = None;
     loop {
         let (socket, peer) = tokio::select! {
             res = s3_listener.accept() => match res {
-                Ok(conn) => conn,
-                Err(e) => { warn!(error = %e, "accept failed"); continue; }
+                Ok(conn) => { backoff = None; conn }
+                Err(e) => {
+                    backoff = crate::listener::backoff(&e, backoff);
+                    match backoff {
+                        Some(wait) => tokio::select! {
+                            () = tokio::time::sleep(wait) => {},
+                            () = stop.as_mut() => break,
+                        },
+                        None => debug!(error = %e, "accept failed"),
+                    }
+                    continue;
+                }
             },
             () = stop.as_mut() => break,
         };
@@ -236,22 +250,32 @@ async fn serve(config: Config) -> Result<(), ServeError> {
         if let Err(e) = socket.set_nodelay(true) {
             warn!(error = %e, "could not set TCP_NODELAY");
         }
-        if let Some(tls) = &s3_tls {
-            // The handshake runs in the connection's task, so a slow one never holds up
-            // accepting the next.
-            let (tls, http, service, watcher) = (tls.clone(), http.clone(), service.clone(), graceful.watcher());
-            tokio::spawn(async move {
-                if let Some(stream) = crate::tls::accept(&tls, socket, peer).await {
-                    let conn = http.serve_connection(TokioIo::new(stream), service);
-                    let _ = watcher.watch(conn.into_owned()).await;
-                }
-            });
-            continue;
-        }
-        let conn = http.serve_connection(TokioIo::new(socket), service.clone());
-        let conn = graceful.watch(conn.into_owned());
+        let admit = gate.admit();
+        let (tls, http, service, watcher) = (s3_tls.clone(), http.clone(), service.clone(), graceful.watcher());
+        // The handshake and the refusal run in the connection's task, so a slow one never
+        // holds up accepting the next.
         tokio::spawn(async move {
-            let _ = conn.await;
+            use crate::listener::{Admit, refuse, serve};
+            let (permit, refusing) = match admit {
+                Admit::Serve(p) => (p, false),
+                Admit::Refuse(p) => (p, true),
+                Admit::Drop => return,
+            };
+            match (tls, refusing) {
+                (Some(tls), _) => {
+                    let Some(stream) = crate::tls::accept(&tls, socket, peer).await else {
+                        return;
+                    };
+                    if refusing {
+                        refuse(stream).await;
+                    } else {
+                        serve(&http, stream, service, limits, watcher).await;
+                    }
+                }
+                (None, true) => refuse(socket).await,
+                (None, false) => serve(&http, socket, service, limits, watcher).await,
+            }
+            drop(permit);
         });
     }
     info!("shutting down");
