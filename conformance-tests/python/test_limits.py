@@ -113,3 +113,31 @@ def test_accept_backs_off_when_out_of_file_descriptors():
         for s in held:
             s.close()
         gw.stop()
+
+
+def test_an_unsigned_form_upload_is_refused_before_its_body_is_read(gateway):
+    boundary = "----arustio"
+    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\nbig\r\n"
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f\"\r\n"
+            "Content-Type: application/octet-stream\r\n\r\n").encode()
+    request = (f"POST /bucket HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary={boundary}\r\n"
+               f"Content-Length: {5 << 30}\r\n\r\n").encode() + head
+    with socket.create_connection(("127.0.0.1", gateway.port)) as s:
+        s.sendall(request)
+        try:
+            s.sendall(b"x" * (1 << 20))
+        except OSError:
+            pass  # refused and closed already
+        s.settimeout(3)
+        reply = b""
+        try:
+            while b"</Error>" not in reply:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                reply += chunk
+        except socket.timeout:
+            pass
+    assert reply.startswith(b"HTTP/1.1 501"), reply[:200]
+    assert b"<Code>NotImplemented</Code>" in reply
+    assert gateway.client().list_buckets()["ResponseMetadata"]["HTTPStatusCode"] == 200

@@ -96,6 +96,9 @@ impl hyper::service::Service<http::Request<hyper::body::Incoming>> for WithReque
     type Future = futures::future::BoxFuture<'static, Result<Self::Response, Self::Error>>;
 
     fn call(&self, req: http::Request<hyper::body::Incoming>) -> Self::Future {
+        if is_post_object(&req) {
+            return Box::pin(std::future::ready(Ok(post_object_refused())));
+        }
         let (parts, body) = req.into_parts();
         let body = drain::SharedBody::new(body);
         let owner = self.owners.remote_owner(&parts.uri);
@@ -137,6 +140,43 @@ impl hyper::service::Service<http::Request<hyper::body::Incoming>> for WithReque
     }
 }
 
+/// A POST Object (an HTML form upload): s3s would read its file part into memory before
+/// checking the form's signature, so anyone could make the node hold gigabytes. The
+/// gateway does not take form uploads; it refuses them before reading a byte of the body.
+fn is_post_object<B>(req: &http::Request<B>) -> bool {
+    req.method() == http::Method::POST
+        && req
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("multipart/form-data"))
+}
+
+fn post_object_refused() -> s3s::HttpResponse {
+    let mut resp = error::response(
+        s3s::S3ErrorCode::NotImplemented,
+        "POST Object (HTML form uploads) is not supported; use PUT or a presigned PUT URL",
+    );
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    if let Ok(v) = http::HeaderValue::from_str(&id) {
+        resp.headers_mut().insert("x-amz-request-id", v);
+    }
+    // The body was not read: the connection cannot carry another request.
+    resp.headers_mut()
+        .insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
+    resp
+}
+
+/// s3s's limits on what it holds in memory: no POST Object file (they are refused before
+/// s3s sees them; this is the second wall), small form fields.
+fn s3s_limits() -> Arc<dyn s3s::config::S3ConfigProvider> {
+    let mut config = s3s::config::S3Config::default();
+    config.post_object_max_file_size = 0;
+    config.form_max_field_size = 64 << 10;
+    config.form_max_fields_size = 256 << 10;
+    Arc::new(s3s::config::StaticConfigProvider::new(Arc::new(config)))
+}
+
 /// The root pair, as replicated (it can change on any node). An unknown access key is
 /// InvalidAccessKeyId, as AWS answers (s3s's SimpleAuth says NotSignedUp).
 struct RootAuth(Arc<arustio_raft::MetaStore>);
@@ -169,6 +209,7 @@ pub fn build_service(
         owners: Arc::clone(&owners),
     });
     b.set_auth(RootAuth(Arc::clone(&meta)));
+    b.set_config(s3s_limits());
     b.set_validation(BucketNames);
     if let Some(domain) = domain {
         b.set_host(host::Domain::new(domain)?);
