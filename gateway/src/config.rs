@@ -92,6 +92,9 @@ pub struct Config {
     /// Seconds a client has to send a request's headers (its first, or its next on a
     /// kept-alive connection) before the connection is closed.
     pub s3_header_timeout_secs: u64,
+    /// Seconds a request passed to another node (for an upload staged there) may go
+    /// without its body moving or an answer coming.
+    pub forward_timeout_secs: u64,
     /// Bytes of the block cache's memory tier (`512MiB`, `2GiB`, or a number of bytes);
     /// `0` turns the cache off.
     pub cache_memory: ByteSize,
@@ -203,6 +206,7 @@ impl Default for Config {
             cluster_secret_file: None,
             s3_max_connections: 1024,
             s3_header_timeout_secs: 30,
+            forward_timeout_secs: 120,
             cache_memory: ByteSize(512 << 20),
             cache_disk_dir: None,
             cache_disk: ByteSize(10 << 30),

@@ -2,9 +2,10 @@
 //! connection never parses the rest of a refused upload as the next request.
 
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
@@ -15,20 +16,45 @@ const DRAIN_LIMIT: usize = 1 << 20;
 const DRAIN_TIME: Duration = Duration::from_secs(2);
 
 /// A request body shared between the S3 service and the connection, which drains it after
-/// the service answered without reading it all.
+/// the service answered without reading it all. It knows when a frame last came.
 #[derive(Clone)]
-pub struct SharedBody(Arc<Mutex<Incoming>>);
+pub struct SharedBody(Arc<Shared>);
+
+struct Shared {
+    body: Mutex<Incoming>,
+    since: Instant,
+    /// Milliseconds from `since` to the last frame read.
+    last_frame_ms: AtomicU64,
+}
 
 impl SharedBody {
     pub fn new(body: Incoming) -> Self {
-        Self(Arc::new(Mutex::new(body)))
+        Self(Arc::new(Shared {
+            body: Mutex::new(body),
+            since: Instant::now(),
+            last_frame_ms: AtomicU64::new(0),
+        }))
+    }
+
+    fn elapsed_ms(&self) -> u64 {
+        u64::try_from(self.0.since.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
     fn poll_inner(&self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
-        match self.0.lock() {
+        let polled = match self.0.body.lock() {
             Ok(mut body) => Pin::new(&mut *body).poll_frame(cx),
             Err(_) => Poll::Ready(None),
+        };
+        if let Poll::Ready(Some(Ok(_))) = &polled {
+            self.0.last_frame_ms.store(self.elapsed_ms(), Ordering::Relaxed);
         }
+        polled
+    }
+
+    /// How long since a frame of the body was last read (or since the request came).
+    pub fn idle(&self) -> Duration {
+        let last = self.0.last_frame_ms.load(Ordering::Relaxed);
+        Duration::from_millis(self.elapsed_ms().saturating_sub(last))
     }
 
     /// Reads the rest of the body, up to a limit in bytes and time. True when it ended, so
@@ -63,11 +89,12 @@ impl Body for SharedBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.0.lock().map_or(true, |body| body.is_end_stream())
+        self.0.body.lock().map_or(true, |body| body.is_end_stream())
     }
 
     fn size_hint(&self) -> SizeHint {
         self.0
+            .body
             .lock()
             .map_or_else(|_| SizeHint::default(), |body| body.size_hint())
     }

@@ -114,10 +114,13 @@ impl hyper::service::Service<http::Request<hyper::body::Incoming>> for WithReque
                     Ok(resp) => resp,
                     Err(e) => {
                         tracing::warn!(error = %e, "passing a multipart request to its node failed");
-                        error::response(
-                            s3s::S3ErrorCode::ServiceUnavailable,
-                            "The node staging this upload is unavailable; retry later",
-                        )
+                        let msg = match e {
+                            proxy::ForwardError::Loop => {
+                                "The upload is not staged on the node this request was passed to"
+                            }
+                            _ => "The node staging this upload is unavailable; retry later",
+                        };
+                        error::response(s3s::S3ErrorCode::ServiceUnavailable, msg)
                     }
                 },
                 Some(Err(node)) => error::response(
@@ -200,9 +203,10 @@ pub fn build_service(
     meta: Arc<arustio_raft::MetaStore>,
     cluster: Arc<arustio_raft::ClusterNode>,
     domain: Option<&str>,
+    forward_timeout: std::time::Duration,
 ) -> Result<WithRequestId, String> {
     let node = cluster.id();
-    let owners = Arc::new(proxy::Owners::new(node, Arc::clone(&meta), cluster));
+    let owners = Arc::new(proxy::Owners::new(node, Arc::clone(&meta), cluster, forward_timeout));
     let mut b = S3ServiceBuilder::new(Gateway {
         ns,
         node,

@@ -19,6 +19,22 @@ use serde::{Deserialize, Serialize};
 
 use super::drain::SharedBody;
 
+/// Marks a request one node passed to another, with the sender's id.
+const FORWARDED: &str = "x-arustio-forwarded-by";
+
+/// Why a request could not be passed to its upload's node.
+#[derive(Debug, thiserror::Error)]
+pub enum ForwardError {
+    /// It came from another node already: passing it on could go round forever.
+    #[error("the request was forwarded to this node already, which does not hold the upload")]
+    Loop,
+    /// The node took neither body nor answered within the timeout.
+    #[error("node at {0} did not answer within the forwarding timeout")]
+    Timeout(String),
+    #[error("{0}")]
+    Failed(String),
+}
+
 /// An upload in flight somewhere in the cluster, as ListMultipartUploads shows it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ListedUpload {
@@ -58,10 +74,12 @@ pub struct Owners {
     cluster: Arc<ClusterNode>,
     /// Speaks https to the other nodes when the cluster dials over TLS (trusting its CA).
     client: Client<HttpsConnector<HttpConnector>, SharedBody>,
+    /// How long a forwarded request may go without body sent or an answer.
+    timeout: std::time::Duration,
 }
 
 impl Owners {
-    pub fn new(node: u64, meta: Arc<MetaStore>, cluster: Arc<ClusterNode>) -> Self {
+    pub fn new(node: u64, meta: Arc<MetaStore>, cluster: Arc<ClusterNode>, timeout: std::time::Duration) -> Self {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         connector.set_connect_timeout(Some(std::time::Duration::from_secs(5)));
@@ -76,6 +94,7 @@ impl Owners {
             meta,
             cluster,
             client: Client::builder(TokioExecutor::new()).build(connector),
+            timeout,
         }
     }
 
@@ -141,24 +160,49 @@ impl Owners {
         Some(self.meta.node_s3_addr(node).ok_or(node))
     }
 
-    /// Sends the request to `addr` and returns its answer, streaming both bodies.
+    /// Sends the request to `addr` and returns its answer, streaming both bodies. A request
+    /// forwarded once is never forwarded again (a stale address could name this node), and
+    /// one that neither sends body nor gets an answer for `timeout` is given up.
     pub async fn forward(
         &self,
         addr: &str,
         mut parts: http::request::Parts,
         body: SharedBody,
-    ) -> Result<s3s::HttpResponse, String> {
+    ) -> Result<s3s::HttpResponse, ForwardError> {
+        if parts.headers.contains_key(FORWARDED) {
+            return Err(ForwardError::Loop);
+        }
+        // The owner checks the client's signature, which covers the host the client named:
+        // an HTTP/2 request carries it in its URI, not in a Host header.
+        if !parts.headers.contains_key(http::header::HOST)
+            && let Some(host) = parts
+                .uri
+                .authority()
+                .and_then(|a| http::HeaderValue::from_str(a.as_str()).ok())
+        {
+            parts.headers.insert(http::header::HOST, host);
+        }
         let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
         parts.uri = format!("{}{path}", self.cluster.dial().url(addr))
             .parse()
-            .map_err(|e| format!("bad address {addr}: {e}"))?;
+            .map_err(|e| ForwardError::Failed(format!("bad address {addr}: {e}")))?;
+        // The node-to-node hop is HTTP/1.1 whatever the client spoke.
+        parts.version = http::Version::HTTP_11;
         // This node already answered any `Expect: 100-continue`.
         parts.headers.remove(http::header::EXPECT);
-        let resp = self
-            .client
-            .request(http::Request::from_parts(parts, body))
-            .await
-            .map_err(|e| format!("node at {addr}: {e}"))?;
+        parts.headers.insert(FORWARDED, http::HeaderValue::from(self.node));
+        let watch = body.clone();
+        let mut call = std::pin::pin!(self.client.request(http::Request::from_parts(parts, body)));
+        let resp = loop {
+            tokio::select! {
+                r = call.as_mut() => break r.map_err(|e| ForwardError::Failed(format!("node at {addr}: {e}")))?,
+                () = tokio::time::sleep(self.timeout / 4) => {
+                    if watch.idle() >= self.timeout {
+                        return Err(ForwardError::Timeout(addr.to_owned()));
+                    }
+                }
+            }
+        };
         Ok(resp.map(s3s::Body::http_body_unsync))
     }
 }
