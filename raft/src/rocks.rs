@@ -2,8 +2,8 @@
 
 use std::path::Path;
 
-use arustio_namespace::{KvError, KvPairs, KvStore};
-use rocksdb::{DB, Direction, IteratorMode, Options};
+use arustio_namespace::{KvError, KvOp, KvPairs, KvStore};
+use rocksdb::{DB, Direction, IteratorMode, Options, WriteBatch};
 
 /// A RocksDB database as a [`KvStore`].
 pub struct RocksKv {
@@ -42,6 +42,18 @@ impl KvStore for RocksKv {
 
     fn delete(&self, key: &[u8]) -> Result<(), KvError> {
         self.db.delete(key).map_err(kv_err)
+    }
+
+    fn write_batch(&self, ops: &[KvOp]) -> Result<(), KvError> {
+        let mut batch = WriteBatch::default();
+        for op in ops {
+            match op {
+                KvOp::Put(k, v) => batch.put(k, v),
+                KvOp::Delete(k) => batch.delete(k),
+                KvOp::DeleteRange { from, to } => batch.delete_range(from, to),
+            }
+        }
+        self.db.write(batch).map_err(kv_err)
     }
 
     fn sync(&self) -> Result<(), KvError> {
@@ -87,5 +99,34 @@ mod tests {
         assert_eq!(keys, [b"p/a".to_vec(), b"p/b".to_vec()]);
         assert_eq!(kv.scan(b"p/", Some(b"p/a"), 10).unwrap().len(), 1);
         assert_eq!(kv.get(b"q/a").unwrap().as_deref(), Some(&b"q/a"[..]));
+    }
+
+    #[test]
+    fn a_batch_survives_reopen_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let kv = RocksKv::open(dir.path()).unwrap();
+            for k in ["meta/a", "meta/b", "metb", "raft/x"] {
+                kv.put(k.as_bytes(), b"old").unwrap();
+            }
+            kv.write_batch(&[
+                KvOp::DeleteRange {
+                    from: b"meta/".to_vec(),
+                    to: arustio_namespace::prefix_end(b"meta/").unwrap(),
+                },
+                KvOp::Put(b"meta/c".to_vec(), b"new".to_vec()),
+                KvOp::Delete(b"raft/x".to_vec()),
+            ])
+            .unwrap();
+        }
+        let kv = RocksKv::open(dir.path()).unwrap();
+        let all = kv.scan(b"", None, 10).unwrap();
+        assert_eq!(
+            all,
+            [
+                (b"meta/c".to_vec(), b"new".to_vec()),
+                (b"metb".to_vec(), b"old".to_vec())
+            ]
+        );
     }
 }
