@@ -4,6 +4,8 @@
 
 mod apply;
 mod cluster;
+#[cfg(test)]
+mod crash_kv;
 mod log_store;
 mod meta_cmd;
 mod meta_store;

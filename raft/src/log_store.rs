@@ -7,7 +7,7 @@ use std::fmt::Debug;
 use std::ops::{Bound, RangeBounds};
 use std::sync::Arc;
 
-use arustio_namespace::KvStore;
+use arustio_namespace::{KvOp, KvStore};
 use openraft::storage::{LogFlushed, LogState, RaftLogStorage};
 use openraft::{Entry, ErrorSubject, ErrorVerb, OptionalSend, RaftLogReader, StorageIOError, Vote};
 use serde::Serialize;
@@ -35,6 +35,12 @@ pub(crate) fn get_json<T: DeserializeOwned>(kv: &dyn KvStore, key: &[u8]) -> Res
     raw.map(|v| serde_json::from_slice(&v))
         .transpose()
         .map_err(|e| io_err(ErrorSubject::Store, ErrorVerb::Read, e))
+}
+
+/// A put of `value` as JSON, for a batch.
+pub(crate) fn json_op<T: Serialize>(key: &[u8], value: &T) -> Result<KvOp, StorageError> {
+    let v = serde_json::to_vec(value).map_err(|e| io_err(ErrorSubject::Store, ErrorVerb::Write, e))?;
+    Ok(KvOp::Put(key.to_vec(), v))
 }
 
 pub(crate) fn put_json<T: Serialize>(kv: &dyn KvStore, key: &[u8], value: &T) -> Result<(), StorageError> {

@@ -3,7 +3,7 @@
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use arustio_cache::{CacheNode, Members};
-use arustio_namespace::{KvPairs, KvStore, MountEntry, MountTable};
+use arustio_namespace::{KvOp, KvPairs, KvStore, MountEntry, MountTable, prefix_end};
 
 use crate::apply::{META_PREFIX, ROOT_CREDENTIALS, node_s3_key, read_cache_nodes, read_mounts, scan_all};
 use crate::{ApplyError, MetaCmd, RootCredentials, apply_to_kv};
@@ -105,17 +105,21 @@ impl MetaStore {
         *mounts = Arc::new(next);
     }
 
-    /// Replaces the whole replicated state (a snapshot being installed).
-    pub(crate) fn replace_all(&self, pairs: &[(Vec<u8>, Vec<u8>)]) -> Result<(), ApplyError> {
+    /// Replaces the whole replicated state with `pairs` (a snapshot being installed), and
+    /// writes `with` (what the snapshot covers) in the same atomic batch: a crash leaves the
+    /// old state or the new, never a mix.
+    pub(crate) fn replace_all(&self, pairs: KvPairs, with: Vec<KvOp>) -> Result<(), ApplyError> {
         let _serial = self.apply_lock.lock().unwrap_or_else(PoisonError::into_inner);
-        for (k, _) in scan_all(self.kv.as_ref(), META_PREFIX)? {
-            self.kv.delete(&k)?;
-        }
-        for (k, v) in pairs {
-            if k.starts_with(META_PREFIX) {
-                self.kv.put(k, v)?;
-            }
-        }
+        let wipe = KvOp::DeleteRange {
+            from: META_PREFIX.to_vec(),
+            to: prefix_end(META_PREFIX).unwrap_or_default(),
+        };
+        let puts = pairs
+            .into_iter()
+            .filter(|(k, _)| k.starts_with(META_PREFIX))
+            .map(|(k, v)| KvOp::Put(k, v));
+        let ops: Vec<KvOp> = std::iter::once(wipe).chain(puts).chain(with).collect();
+        self.kv.write_batch(&ops)?;
         self.reload()
     }
 
