@@ -1,6 +1,6 @@
 //! `apply_to_kv`: the state machine. Small and deterministic.
 
-use arustio_namespace::{KvError, KvPairs, KvStore, MountEntry};
+use arustio_namespace::{KvError, KvOp, KvPairs, KvStore, MountEntry};
 use thiserror::Error;
 
 use crate::MetaCmd;
@@ -64,7 +64,9 @@ pub fn apply_to_kv(kv: &dyn KvStore, cmd: &MetaCmd) -> Result<(), ApplyError> {
         }
         MetaCmd::SetRootCredentials(creds) => kv.put(ROOT_CREDENTIALS, &serde_json::to_vec(creds)?)?,
         MetaCmd::AddCacheNode { id, addr } => kv.put(&cache_node_key(*id), addr.as_bytes())?,
-        MetaCmd::RemoveCacheNode { id } => kv.delete(&cache_node_key(*id))?,
+        MetaCmd::RemoveNode { id } => {
+            kv.write_batch(&[KvOp::Delete(cache_node_key(*id)), KvOp::Delete(node_s3_key(*id))])?
+        }
         MetaCmd::SetNodeEndpoint { id, s3_addr } => kv.put(&node_s3_key(*id), s3_addr.as_bytes())?,
     }
     Ok(())
@@ -133,5 +135,28 @@ mod tests {
             Err(ApplyError::Refused(Refusal::NotMounted { .. }))
         ));
         assert_eq!(read_mounts(&kv).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn removing_a_node_forgets_its_cache_node_and_s3_endpoint() {
+        let kv = MemKv::default();
+        for id in [1, 2] {
+            let addr = format!("n{id}");
+            apply_to_kv(&kv, &MetaCmd::AddCacheNode { id, addr: addr.clone() }).unwrap();
+            apply_to_kv(&kv, &MetaCmd::SetNodeEndpoint { id, s3_addr: addr }).unwrap();
+        }
+        apply_to_kv(&kv, &MetaCmd::RemoveNode { id: 2 }).unwrap();
+        let keys: Vec<_> = scan_all(&kv, META_PREFIX)
+            .unwrap()
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(keys, [cache_node_key(1), node_s3_key(1)]);
+    }
+
+    #[test]
+    fn remove_node_reads_as_written_before_its_rename() {
+        let old: MetaCmd = serde_json::from_str(r#"{"RemoveCacheNode":{"id":3}}"#).unwrap();
+        assert_eq!(old, MetaCmd::RemoveNode { id: 3 });
     }
 }

@@ -92,7 +92,7 @@ impl MetaStore {
             MetaCmd::SetRootCredentials(creds) => {
                 *self.credentials.write().unwrap_or_else(PoisonError::into_inner) = Some(creds.clone());
             }
-            MetaCmd::AddCacheNode { .. } | MetaCmd::RemoveCacheNode { .. } => self.reload_cache_nodes()?,
+            MetaCmd::AddCacheNode { .. } | MetaCmd::RemoveNode { .. } => self.reload_cache_nodes()?,
             _ => {}
         }
         Ok(())
