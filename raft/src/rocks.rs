@@ -3,7 +3,9 @@
 use std::path::Path;
 
 use arustio_namespace::{KvError, KvOp, KvPairs, KvStore};
-use rocksdb::{DB, Direction, IteratorMode, Options, WriteBatch};
+use rocksdb::{DB, Direction, IteratorMode, WriteBatch};
+
+use crate::rocks_open::{OpenError, kv_error, open_db};
 
 /// A RocksDB database as a [`KvStore`].
 pub struct RocksKv {
@@ -16,32 +18,28 @@ impl std::fmt::Debug for RocksKv {
     }
 }
 
-fn kv_err(e: rocksdb::Error) -> KvError {
-    KvError(e.into_string())
-}
-
 impl RocksKv {
-    /// Opens (or creates) the database at `path`.
-    pub fn open(path: &Path) -> Result<Self, KvError> {
-        let mut opts = Options::default();
-        opts.create_if_missing(true);
-        opts.set_keep_log_file_num(4);
-        let db = DB::open(&opts, path).map_err(kv_err)?;
-        Ok(Self { db })
+    /// Opens the database at `path`, or makes one where there is none; refuses a damaged one.
+    pub fn open(path: &Path) -> Result<Self, OpenError> {
+        Ok(Self { db: open_db(path)? })
+    }
+
+    fn err(&self, e: rocksdb::Error) -> KvError {
+        kv_error(self.db.path(), &e)
     }
 }
 
 impl KvStore for RocksKv {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, KvError> {
-        self.db.get(key).map_err(kv_err)
+        self.db.get(key).map_err(|e| self.err(e))
     }
 
     fn put(&self, key: &[u8], value: &[u8]) -> Result<(), KvError> {
-        self.db.put(key, value).map_err(kv_err)
+        self.db.put(key, value).map_err(|e| self.err(e))
     }
 
     fn delete(&self, key: &[u8]) -> Result<(), KvError> {
-        self.db.delete(key).map_err(kv_err)
+        self.db.delete(key).map_err(|e| self.err(e))
     }
 
     fn write_batch(&self, ops: &[KvOp]) -> Result<(), KvError> {
@@ -53,11 +51,11 @@ impl KvStore for RocksKv {
                 KvOp::DeleteRange { from, to } => batch.delete_range(from, to),
             }
         }
-        self.db.write(batch).map_err(kv_err)
+        self.db.write(batch).map_err(|e| self.err(e))
     }
 
     fn sync(&self) -> Result<(), KvError> {
-        self.db.flush_wal(true).map_err(kv_err)
+        self.db.flush_wal(true).map_err(|e| self.err(e))
     }
 
     fn scan(&self, prefix: &[u8], after: Option<&[u8]>, limit: usize) -> Result<KvPairs, KvError> {
@@ -67,7 +65,7 @@ impl KvStore for RocksKv {
         };
         let mut out = Vec::new();
         for item in self.db.iterator(IteratorMode::From(start, Direction::Forward)) {
-            let (k, v) = item.map_err(kv_err)?;
+            let (k, v) = item.map_err(|e| self.err(e))?;
             if !k.starts_with(prefix) || out.len() == limit {
                 break;
             }
