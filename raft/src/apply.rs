@@ -27,6 +27,23 @@ pub enum ApplyError {
     /// A value could not be encoded or decoded.
     #[error("metadata encoding: {0}")]
     Encoding(#[from] serde_json::Error),
+    /// A stored record does not decode: the store is damaged.
+    #[error(
+        "the stored record {key} does not decode ({reason}): the metadata is corrupt; restore the data dir from a backup"
+    )]
+    Undecodable { key: String, reason: String },
+}
+
+/// `value`, the record at `key`, decoded.
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(key: &[u8], value: &[u8]) -> Result<T, ApplyError> {
+    serde_json::from_slice(value).map_err(|e| undecodable(key, &e))
+}
+
+fn undecodable(key: &[u8], reason: &dyn std::fmt::Display) -> ApplyError {
+    ApplyError::Undecodable {
+        key: String::from_utf8_lossy(key).into_owned(),
+        reason: reason.to_string(),
+    }
 }
 
 fn cache_node_key(id: u64) -> Vec<u8> {
@@ -87,21 +104,22 @@ pub(crate) fn scan_all(kv: &dyn KvStore, prefix: &[u8]) -> Result<KvPairs, KvErr
 
 /// Every mount in `kv`.
 pub(crate) fn read_mounts(kv: &dyn KvStore) -> Result<Vec<MountEntry>, ApplyError> {
-    scan_all(kv, MOUNT_PREFIX)?
-        .iter()
-        .map(|(_, v)| Ok(serde_json::from_slice(v)?))
-        .collect()
+    scan_all(kv, MOUNT_PREFIX)?.iter().map(|(k, v)| decode(k, v)).collect()
 }
 
 /// The cache nodes in `kv`: (id, address).
 pub(crate) fn read_cache_nodes(kv: &dyn KvStore) -> Result<Vec<(u64, String)>, ApplyError> {
-    Ok(scan_all(kv, CACHE_NODE_PREFIX)?
+    scan_all(kv, CACHE_NODE_PREFIX)?
         .into_iter()
-        .filter_map(|(k, v)| {
-            let id = u64::from_be_bytes(k.get(CACHE_NODE_PREFIX.len()..)?.try_into().ok()?);
-            Some((id, String::from_utf8_lossy(&v).into_owned()))
+        .map(|(k, v)| {
+            let id = k[CACHE_NODE_PREFIX.len()..]
+                .try_into()
+                .map(u64::from_be_bytes)
+                .map_err(|_| undecodable(&k, &"the node id is not 8 bytes"))?;
+            let addr = String::from_utf8(v).map_err(|e| undecodable(&k, &e))?;
+            Ok((id, addr))
         })
-        .collect())
+        .collect()
 }
 
 #[cfg(test)]

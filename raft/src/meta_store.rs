@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use arustio_cache::{CacheNode, Members};
 use arustio_namespace::{KvOp, KvPairs, KvStore, MountEntry, MountTable, prefix_end};
 
-use crate::apply::{META_PREFIX, ROOT_CREDENTIALS, node_s3_key, read_cache_nodes, read_mounts, scan_all};
+use crate::apply::{META_PREFIX, ROOT_CREDENTIALS, decode, node_s3_key, read_cache_nodes, read_mounts, scan_all};
 use crate::{ApplyError, MetaCmd, RootCredentials, apply_to_kv};
 
 /// The state machine of one node: applies [`MetaCmd`]s to its KV store and keeps the
@@ -57,7 +57,7 @@ impl MetaStore {
         let creds = self
             .kv
             .get(ROOT_CREDENTIALS)?
-            .map(|v| serde_json::from_slice(&v))
+            .map(|v| decode(ROOT_CREDENTIALS, &v))
             .transpose()?;
         *self.credentials.write().unwrap_or_else(PoisonError::into_inner) = creds;
         self.reload_cache_nodes()
@@ -198,5 +198,20 @@ mod tests {
         }
         let paths: Vec<_> = store.mounts().iter().map(|m| m.uri.clone()).collect();
         assert_eq!(paths, ["local:///root", "mem://1", "mem://3"]);
+    }
+
+    #[test]
+    fn a_stored_record_that_does_not_decode_stops_the_open() {
+        for (key, value) in [
+            (&b"meta/mount/lake"[..], &b"{not json"[..]),
+            (b"meta/root-credentials", b"[]"),
+            (b"meta/cache-node/short", b"n1"),
+        ] {
+            let kv: Arc<dyn KvStore> = Arc::new(MemKv::default());
+            kv.put(key, value).unwrap();
+            let e = MetaStore::open(kv, None).expect_err("a record that does not decode");
+            let key = String::from_utf8_lossy(key);
+            assert!(e.to_string().contains(&*key), "{key}: {e}");
+        }
     }
 }
