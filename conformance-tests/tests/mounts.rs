@@ -301,3 +301,36 @@ fn config_mounts_are_declarative() {
     assert_ne!(code, Some(0));
     assert!(log.contains("mem://lake") && log.contains("mem://elsewhere"), "{log}");
 }
+
+/// A node whose metadata database is damaged refuses to start, with one line naming the
+/// database and what to do, instead of starting without the mounts after the damage.
+#[test]
+fn a_damaged_metadata_database_stops_the_start() {
+    let mut gw = Gateway::start();
+    let o = gw.cli(&["fs", "mount", "/runtime", "mem://runtime-lake"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    gw.kill();
+    // One byte of the mount's record in the write-ahead log, as a bad disk sector would.
+    let meta = gw.data_dir.path().join("meta");
+    let wal = std::fs::read_dir(&meta)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "log"))
+        .expect("a write-ahead log");
+    let mut bytes = std::fs::read(&wal).unwrap();
+    let at = bytes
+        .windows(18)
+        .position(|w| w == b"mem://runtime-lake")
+        .expect("the mount in the log");
+    bytes[at + 6] ^= 0x5a;
+    std::fs::write(&wal, bytes).unwrap();
+
+    let (code, log) = gw.restart_expecting_failure();
+    assert_eq!(code, Some(1), "{log}");
+    let line = log.lines().find(|l| l.starts_with("arustio: ")).unwrap_or_default();
+    let meta = meta.canonicalize().unwrap().display().to_string();
+    assert!(
+        line.contains(&meta) && line.contains("is corrupt") && line.contains("backup"),
+        "{log}"
+    );
+}

@@ -55,10 +55,7 @@ pub async fn open_node(config: &Config, dial: Dial) -> Result<Node, ServeError> 
         source,
     })?;
     let kv: Arc<dyn KvStore> = match config.metadata {
-        MetadataBackend::Rocksdb => Arc::new(
-            RocksKv::open(&data.join("meta"))
-                .map_err(|e| ServeError::Meta(format!("{e} (is another arustio using this data dir?)")))?,
-        ),
+        MetadataBackend::Rocksdb => Arc::new(RocksKv::open(&data.join("meta")).map_err(meta_err)?),
         MetadataBackend::Memory => Arc::new(MemKv::default()),
     };
     // `/` is each node's own directory unless a replicated mount takes it.

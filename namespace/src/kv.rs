@@ -9,6 +9,26 @@ use crate::error::KvError;
 /// Key-value pairs, in key order.
 pub type KvPairs = Vec<(Vec<u8>, Vec<u8>)>;
 
+/// One write of a [`KvStore::write_batch`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KvOp {
+    /// Writes a key.
+    Put(Vec<u8>, Vec<u8>),
+    /// Removes a key.
+    Delete(Vec<u8>),
+    /// Removes every key in `[from, to)`.
+    DeleteRange { from: Vec<u8>, to: Vec<u8> },
+}
+
+/// The first key after every key that starts with `prefix` (the end of a
+/// [`KvOp::DeleteRange`] over the prefix); `None` when no such key exists (all `0xff`).
+pub fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let last = prefix.iter().rposition(|b| *b != 0xff)?;
+    let mut end = prefix[..=last].to_vec();
+    end[last] += 1;
+    Some(end)
+}
+
 /// An ordered byte key-value store. The raft crate implements it on RocksDB; the
 /// in-memory [`MemKv`] serves tests and `--metadata memory`.
 pub trait KvStore: Send + Sync + std::fmt::Debug {
@@ -18,6 +38,9 @@ pub trait KvStore: Send + Sync + std::fmt::Debug {
     fn put(&self, key: &[u8], value: &[u8]) -> Result<(), KvError>;
     /// Removes `key`.
     fn delete(&self, key: &[u8]) -> Result<(), KvError>;
+    /// Applies `ops` in order, atomically: after a crash either all of them are there or
+    /// none is.
+    fn write_batch(&self, ops: &[KvOp]) -> Result<(), KvError>;
     /// Up to `limit` entries whose key starts with `prefix` and sorts after `after`.
     fn scan(&self, prefix: &[u8], after: Option<&[u8]>, limit: usize) -> Result<KvPairs, KvError>;
     /// Makes every write so far survive a crash of the machine, not only of the process
@@ -48,6 +71,27 @@ impl KvStore for MemKv {
 
     fn delete(&self, key: &[u8]) -> Result<(), KvError> {
         self.map.write().map_err(|e| KvError(e.to_string()))?.remove(key);
+        Ok(())
+    }
+
+    fn write_batch(&self, ops: &[KvOp]) -> Result<(), KvError> {
+        let mut map = self.map.write().map_err(|e| KvError(e.to_string()))?;
+        for op in ops {
+            match op {
+                KvOp::Put(k, v) => {
+                    map.insert(k.clone(), v.clone());
+                }
+                KvOp::Delete(k) => {
+                    map.remove(k);
+                }
+                KvOp::DeleteRange { from, to } => {
+                    let doomed: Vec<_> = map.range(from.clone()..to.clone()).map(|(k, _)| k.clone()).collect();
+                    for k in doomed {
+                        map.remove(&k);
+                    }
+                }
+            }
+        }
         Ok(())
     }
 
@@ -84,5 +128,34 @@ mod tests {
         assert_eq!(keys(kv.scan(b"a/", None, 10).unwrap()), ["a/1", "a/2", "a/3"]);
         assert_eq!(keys(kv.scan(b"a/", Some(b"a/1"), 1).unwrap()), ["a/2"]);
         assert!(kv.scan(b"c/", None, 10).unwrap().is_empty());
+    }
+
+    #[test]
+    fn batch_applies_in_order_and_ranges_end_before_to() {
+        let kv = MemKv::default();
+        for k in ["a/1", "a/2", "a/3", "b/1"] {
+            kv.put(k.as_bytes(), b"v").unwrap();
+        }
+        kv.write_batch(&[
+            KvOp::DeleteRange {
+                from: b"a/".to_vec(),
+                to: b"a/3".to_vec(),
+            },
+            KvOp::Put(b"a/1".to_vec(), b"new".to_vec()),
+            KvOp::Delete(b"b/1".to_vec()),
+        ])
+        .unwrap();
+        let all = kv.scan(b"", None, 10).unwrap();
+        assert_eq!(
+            all,
+            [(b"a/1".to_vec(), b"new".to_vec()), (b"a/3".to_vec(), b"v".to_vec())]
+        );
+    }
+
+    #[test]
+    fn prefix_end_is_past_every_key_of_the_prefix() {
+        assert_eq!(prefix_end(b"meta/").as_deref(), Some(&b"meta0"[..]));
+        assert_eq!(prefix_end(b"a\xff\xff").as_deref(), Some(&b"b"[..]));
+        assert_eq!(prefix_end(b"\xff"), None);
     }
 }

@@ -31,7 +31,7 @@ pub use copy::MetadataDirective;
 pub use error::{KvError, NsError, NsResult};
 pub use fs::FsEntry;
 pub use get::{ByteSpan, GetRequest};
-pub use kv::{KvPairs, KvStore, MemKv};
+pub use kv::{KvOp, KvPairs, KvStore, MemKv, prefix_end};
 pub use list::{ListEntry, ListPage, ListRequest};
 pub use mount::{MountEntry, MountTable, Resolved, StaticMounts, longest_mount};
 pub use multipart::{PartInfo, UploadInfo};

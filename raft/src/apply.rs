@@ -1,6 +1,6 @@
 //! `apply_to_kv`: the state machine. Small and deterministic.
 
-use arustio_namespace::{KvError, KvPairs, KvStore, MountEntry};
+use arustio_namespace::{KvError, KvOp, KvPairs, KvStore, MountEntry};
 use thiserror::Error;
 
 use crate::MetaCmd;
@@ -27,6 +27,23 @@ pub enum ApplyError {
     /// A value could not be encoded or decoded.
     #[error("metadata encoding: {0}")]
     Encoding(#[from] serde_json::Error),
+    /// A stored record does not decode: the store is damaged.
+    #[error(
+        "the stored record {key} does not decode ({reason}): the metadata is corrupt; restore the data dir from a backup"
+    )]
+    Undecodable { key: String, reason: String },
+}
+
+/// `value`, the record at `key`, decoded.
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(key: &[u8], value: &[u8]) -> Result<T, ApplyError> {
+    serde_json::from_slice(value).map_err(|e| undecodable(key, &e))
+}
+
+fn undecodable(key: &[u8], reason: &dyn std::fmt::Display) -> ApplyError {
+    ApplyError::Undecodable {
+        key: String::from_utf8_lossy(key).into_owned(),
+        reason: reason.to_string(),
+    }
 }
 
 fn cache_node_key(id: u64) -> Vec<u8> {
@@ -64,7 +81,9 @@ pub fn apply_to_kv(kv: &dyn KvStore, cmd: &MetaCmd) -> Result<(), ApplyError> {
         }
         MetaCmd::SetRootCredentials(creds) => kv.put(ROOT_CREDENTIALS, &serde_json::to_vec(creds)?)?,
         MetaCmd::AddCacheNode { id, addr } => kv.put(&cache_node_key(*id), addr.as_bytes())?,
-        MetaCmd::RemoveCacheNode { id } => kv.delete(&cache_node_key(*id))?,
+        MetaCmd::RemoveNode { id } => {
+            kv.write_batch(&[KvOp::Delete(cache_node_key(*id)), KvOp::Delete(node_s3_key(*id))])?
+        }
         MetaCmd::SetNodeEndpoint { id, s3_addr } => kv.put(&node_s3_key(*id), s3_addr.as_bytes())?,
     }
     Ok(())
@@ -85,21 +104,22 @@ pub(crate) fn scan_all(kv: &dyn KvStore, prefix: &[u8]) -> Result<KvPairs, KvErr
 
 /// Every mount in `kv`.
 pub(crate) fn read_mounts(kv: &dyn KvStore) -> Result<Vec<MountEntry>, ApplyError> {
-    scan_all(kv, MOUNT_PREFIX)?
-        .iter()
-        .map(|(_, v)| Ok(serde_json::from_slice(v)?))
-        .collect()
+    scan_all(kv, MOUNT_PREFIX)?.iter().map(|(k, v)| decode(k, v)).collect()
 }
 
 /// The cache nodes in `kv`: (id, address).
 pub(crate) fn read_cache_nodes(kv: &dyn KvStore) -> Result<Vec<(u64, String)>, ApplyError> {
-    Ok(scan_all(kv, CACHE_NODE_PREFIX)?
+    scan_all(kv, CACHE_NODE_PREFIX)?
         .into_iter()
-        .filter_map(|(k, v)| {
-            let id = u64::from_be_bytes(k.get(CACHE_NODE_PREFIX.len()..)?.try_into().ok()?);
-            Some((id, String::from_utf8_lossy(&v).into_owned()))
+        .map(|(k, v)| {
+            let id = k[CACHE_NODE_PREFIX.len()..]
+                .try_into()
+                .map(u64::from_be_bytes)
+                .map_err(|_| undecodable(&k, &"the node id is not 8 bytes"))?;
+            let addr = String::from_utf8(v).map_err(|e| undecodable(&k, &e))?;
+            Ok((id, addr))
         })
-        .collect())
+        .collect()
 }
 
 #[cfg(test)]
@@ -133,5 +153,28 @@ mod tests {
             Err(ApplyError::Refused(Refusal::NotMounted { .. }))
         ));
         assert_eq!(read_mounts(&kv).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn removing_a_node_forgets_its_cache_node_and_s3_endpoint() {
+        let kv = MemKv::default();
+        for id in [1, 2] {
+            let addr = format!("n{id}");
+            apply_to_kv(&kv, &MetaCmd::AddCacheNode { id, addr: addr.clone() }).unwrap();
+            apply_to_kv(&kv, &MetaCmd::SetNodeEndpoint { id, s3_addr: addr }).unwrap();
+        }
+        apply_to_kv(&kv, &MetaCmd::RemoveNode { id: 2 }).unwrap();
+        let keys: Vec<_> = scan_all(&kv, META_PREFIX)
+            .unwrap()
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(keys, [cache_node_key(1), node_s3_key(1)]);
+    }
+
+    #[test]
+    fn remove_node_reads_as_written_before_its_rename() {
+        let old: MetaCmd = serde_json::from_str(r#"{"RemoveCacheNode":{"id":3}}"#).unwrap();
+        assert_eq!(old, MetaCmd::RemoveNode { id: 3 });
     }
 }

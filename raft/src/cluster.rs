@@ -316,12 +316,14 @@ impl ClusterNode {
                 }
                 self.change_membership(ChangeMembers::RemoveNodes(BTreeSet::from([id])))
                     .await?;
-                // Its blocks leave the ring with it.
-                let cmd = MetaCmd::RemoveCacheNode { id };
+                // Its blocks leave the ring with it, and its S3 endpoint is forgotten.
+                let cmd = MetaCmd::RemoveNode { id };
                 match tokio::time::timeout(QUORUM_WAIT, self.raft.client_write(cmd)).await {
                     Ok(Ok(_)) => {}
-                    Ok(Err(e)) => tracing::warn!(node = id, error = %e, "removed, but its cache node entry stays"),
-                    Err(_) => tracing::warn!(node = id, "removed, but writing RemoveCacheNode timed out"),
+                    Ok(Err(e)) => {
+                        tracing::warn!(node = id, error = %e, "removed, but its cache node and S3 endpoint entries stay")
+                    }
+                    Err(_) => tracing::warn!(node = id, "removed, but writing RemoveNode timed out"),
                 }
                 Ok(LeaderReply::Done)
             }

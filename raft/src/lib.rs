@@ -4,11 +4,14 @@
 
 mod apply;
 mod cluster;
+#[cfg(test)]
+mod crash_kv;
 mod log_store;
 mod meta_cmd;
 mod meta_store;
 mod network;
 mod rocks;
+mod rocks_open;
 mod service;
 mod state_machine;
 mod types;
@@ -22,6 +25,7 @@ pub use log_store::LogStore;
 pub use meta_cmd::{MetaCmd, RootCredentials};
 pub use meta_store::MetaStore;
 pub use rocks::RocksKv;
+pub use rocks_open::OpenError;
 pub use service::RaftService;
 pub use state_machine::StateMachine;
 pub use types::{LogId, MetaResponse, NodeId, Raft, Refusal, StorageError, TypeConfig};

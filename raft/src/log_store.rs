@@ -7,7 +7,7 @@ use std::fmt::Debug;
 use std::ops::{Bound, RangeBounds};
 use std::sync::Arc;
 
-use arustio_namespace::KvStore;
+use arustio_namespace::{KvOp, KvStore, prefix_end};
 use openraft::storage::{LogFlushed, LogState, RaftLogStorage};
 use openraft::{Entry, ErrorSubject, ErrorVerb, OptionalSend, RaftLogReader, StorageIOError, Vote};
 use serde::Serialize;
@@ -35,6 +35,12 @@ pub(crate) fn get_json<T: DeserializeOwned>(kv: &dyn KvStore, key: &[u8]) -> Res
     raw.map(|v| serde_json::from_slice(&v))
         .transpose()
         .map_err(|e| io_err(ErrorSubject::Store, ErrorVerb::Read, e))
+}
+
+/// A put of `value` as JSON, for a batch.
+pub(crate) fn json_op<T: Serialize>(key: &[u8], value: &T) -> Result<KvOp, StorageError> {
+    let v = serde_json::to_vec(value).map_err(|e| io_err(ErrorSubject::Store, ErrorVerb::Write, e))?;
+    Ok(KvOp::Put(key.to_vec(), v))
 }
 
 pub(crate) fn put_json<T: Serialize>(kv: &dyn KvStore, key: &[u8], value: &T) -> Result<(), StorageError> {
@@ -85,26 +91,21 @@ impl LogStore {
         }
     }
 
-    /// Deletes the entries with indexes in `[from, to_inclusive]`; the index is in the key,
-    /// so nothing is decoded.
-    fn delete_range(&self, from: u64, to_inclusive: Option<u64>) -> Result<(), StorageError> {
-        let err = |e| io_err(ErrorSubject::Logs, ErrorVerb::Delete, e);
-        let mut after: Option<Vec<u8>> = from.checked_sub(1).map(log_key);
-        loop {
-            let page = self.kv.scan(LOG, after.as_deref(), 256).map_err(err)?;
-            let full = page.len() == 256;
-            for (k, _) in page {
-                let index = k[LOG.len()..].try_into().map(u64::from_be_bytes).unwrap_or(u64::MAX);
-                if to_inclusive.is_some_and(|t| index > t) {
-                    return Ok(());
-                }
-                self.kv.delete(&k).map_err(err)?;
-                after = Some(k);
-            }
-            if !full {
-                return Ok(());
-            }
-        }
+    /// Removes the entries with indexes in `[from, to_inclusive]`, and writes `with`, in one
+    /// atomic batch: a crash leaves the log as it was or as asked, never with a hole.
+    fn delete_range(&self, from: u64, to_inclusive: Option<u64>, with: Vec<KvOp>) -> Result<(), StorageError> {
+        let to = match to_inclusive.and_then(|t| t.checked_add(1)) {
+            Some(end) => log_key(end),
+            None => prefix_end(LOG).unwrap_or_default(),
+        };
+        let delete = KvOp::DeleteRange {
+            from: log_key(from),
+            to,
+        };
+        let ops: Vec<KvOp> = std::iter::once(delete).chain(with).collect();
+        self.kv
+            .write_batch(&ops)
+            .map_err(|e| io_err(ErrorSubject::Logs, ErrorVerb::Delete, e))
     }
 }
 
@@ -191,11 +192,85 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn truncate(&mut self, log_id: LogId) -> Result<(), StorageError> {
-        self.delete_range(log_id.index, None)
+        self.delete_range(log_id.index, None, Vec::new())
     }
 
     async fn purge(&mut self, log_id: LogId) -> Result<(), StorageError> {
-        put_json(self.kv.as_ref(), PURGED, &log_id)?;
-        self.delete_range(0, Some(log_id.index))
+        self.delete_range(0, Some(log_id.index), vec![json_op(PURGED, &log_id)?])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use openraft::{CommittedLeaderId, EntryPayload};
+
+    use super::*;
+    use crate::RocksKv;
+    use crate::crash_kv::{CrashingKv, assert_all_or_nothing};
+
+    fn log_id(index: u64) -> LogId {
+        LogId::new(CommittedLeaderId::new(1, 1), index)
+    }
+
+    /// The indexes in the log, and the last purged one.
+    fn log(kv: &dyn KvStore) -> (Vec<u64>, Option<u64>) {
+        let indexes = kv
+            .scan(LOG, None, 1000)
+            .unwrap()
+            .into_iter()
+            .map(|(k, _)| u64::from_be_bytes(k[LOG.len()..].try_into().unwrap()))
+            .collect();
+        let purged = get_json::<LogId>(kv, PURGED).unwrap().map(|l| l.index);
+        (indexes, purged)
+    }
+
+    /// Runs `change` on a log of entries 1 to 10 that crashes after `writes` writes; what a
+    /// restart reads back, and whether the change finished.
+    async fn crashing_after<F, Fut>(writes: usize, change: F) -> ((Vec<u64>, Option<u64>), bool)
+    where
+        F: FnOnce(LogStore) -> Fut,
+        Fut: std::future::Future<Output = Result<(), StorageError>>,
+    {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let kv = RocksKv::open(dir.path()).unwrap();
+            for index in 1..=10 {
+                let entry = Entry::<TypeConfig> {
+                    log_id: log_id(index),
+                    payload: EntryPayload::Blank,
+                };
+                put_json(&kv, &log_key(index), &entry).unwrap();
+            }
+        }
+        let finished = {
+            let rocks: Arc<dyn KvStore> = Arc::new(RocksKv::open(dir.path()).unwrap());
+            change(LogStore::new(Arc::new(CrashingKv::new(rocks, writes))))
+                .await
+                .is_ok()
+        };
+        (log(&RocksKv::open(dir.path()).unwrap()), finished)
+    }
+
+    /// The log before the change: entries 1 to 10.
+    fn whole() -> (Vec<u64>, Option<u64>) {
+        ((1..=10).collect(), None)
+    }
+
+    #[tokio::test]
+    async fn a_crash_while_truncating_leaves_the_whole_log_or_the_truncated_one() {
+        let done = ((1..=5).collect(), None);
+        assert_all_or_nothing(&whole(), &done, |writes| {
+            crashing_after(writes, |mut log| async move { log.truncate(log_id(6)).await })
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn a_crash_while_purging_leaves_the_whole_log_or_the_purged_one() {
+        let done = ((5..=10).collect(), Some(4));
+        assert_all_or_nothing(&whole(), &done, |writes| {
+            crashing_after(writes, |mut log| async move { log.purge(log_id(4)).await })
+        })
+        .await;
     }
 }

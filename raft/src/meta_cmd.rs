@@ -51,8 +51,10 @@ pub enum MetaCmd {
         /// Its address for peer block fetches.
         addr: String,
     },
-    /// Removes a cache node.
-    RemoveCacheNode {
+    /// Forgets a node removed from the cluster: its cache node and its S3 endpoint. (Named
+    /// as before in the log and snapshots, when it removed the cache node only.)
+    #[serde(rename = "RemoveCacheNode")]
+    RemoveNode {
         /// The node's id.
         id: u64,
     },

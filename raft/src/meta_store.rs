@@ -3,9 +3,9 @@
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use arustio_cache::{CacheNode, Members};
-use arustio_namespace::{KvPairs, KvStore, MountEntry, MountTable};
+use arustio_namespace::{KvOp, KvPairs, KvStore, MountEntry, MountTable, prefix_end};
 
-use crate::apply::{META_PREFIX, ROOT_CREDENTIALS, node_s3_key, read_cache_nodes, read_mounts, scan_all};
+use crate::apply::{META_PREFIX, ROOT_CREDENTIALS, decode, node_s3_key, read_cache_nodes, read_mounts, scan_all};
 use crate::{ApplyError, MetaCmd, RootCredentials, apply_to_kv};
 
 /// The state machine of one node: applies [`MetaCmd`]s to its KV store and keeps the
@@ -57,7 +57,7 @@ impl MetaStore {
         let creds = self
             .kv
             .get(ROOT_CREDENTIALS)?
-            .map(|v| serde_json::from_slice(&v))
+            .map(|v| decode(ROOT_CREDENTIALS, &v))
             .transpose()?;
         *self.credentials.write().unwrap_or_else(PoisonError::into_inner) = creds;
         self.reload_cache_nodes()
@@ -92,7 +92,7 @@ impl MetaStore {
             MetaCmd::SetRootCredentials(creds) => {
                 *self.credentials.write().unwrap_or_else(PoisonError::into_inner) = Some(creds.clone());
             }
-            MetaCmd::AddCacheNode { .. } | MetaCmd::RemoveCacheNode { .. } => self.reload_cache_nodes()?,
+            MetaCmd::AddCacheNode { .. } | MetaCmd::RemoveNode { .. } => self.reload_cache_nodes()?,
             _ => {}
         }
         Ok(())
@@ -105,17 +105,21 @@ impl MetaStore {
         *mounts = Arc::new(next);
     }
 
-    /// Replaces the whole replicated state (a snapshot being installed).
-    pub(crate) fn replace_all(&self, pairs: &[(Vec<u8>, Vec<u8>)]) -> Result<(), ApplyError> {
+    /// Replaces the whole replicated state with `pairs` (a snapshot being installed), and
+    /// writes `with` (what the snapshot covers) in the same atomic batch: a crash leaves the
+    /// old state or the new, never a mix.
+    pub(crate) fn replace_all(&self, pairs: KvPairs, with: Vec<KvOp>) -> Result<(), ApplyError> {
         let _serial = self.apply_lock.lock().unwrap_or_else(PoisonError::into_inner);
-        for (k, _) in scan_all(self.kv.as_ref(), META_PREFIX)? {
-            self.kv.delete(&k)?;
-        }
-        for (k, v) in pairs {
-            if k.starts_with(META_PREFIX) {
-                self.kv.put(k, v)?;
-            }
-        }
+        let wipe = KvOp::DeleteRange {
+            from: META_PREFIX.to_vec(),
+            to: prefix_end(META_PREFIX).unwrap_or_default(),
+        };
+        let puts = pairs
+            .into_iter()
+            .filter(|(k, _)| k.starts_with(META_PREFIX))
+            .map(|(k, v)| KvOp::Put(k, v));
+        let ops: Vec<KvOp> = std::iter::once(wipe).chain(puts).chain(with).collect();
+        self.kv.write_batch(&ops)?;
         self.reload()
     }
 
@@ -194,5 +198,20 @@ mod tests {
         }
         let paths: Vec<_> = store.mounts().iter().map(|m| m.uri.clone()).collect();
         assert_eq!(paths, ["local:///root", "mem://1", "mem://3"]);
+    }
+
+    #[test]
+    fn a_stored_record_that_does_not_decode_stops_the_open() {
+        for (key, value) in [
+            (&b"meta/mount/lake"[..], &b"{not json"[..]),
+            (b"meta/root-credentials", b"[]"),
+            (b"meta/cache-node/short", b"n1"),
+        ] {
+            let kv: Arc<dyn KvStore> = Arc::new(MemKv::default());
+            kv.put(key, value).unwrap();
+            let e = MetaStore::open(kv, None).expect_err("a record that does not decode");
+            let key = String::from_utf8_lossy(key);
+            assert!(e.to_string().contains(&*key), "{key}: {e}");
+        }
     }
 }

@@ -2,8 +2,10 @@
 
 use std::path::Path;
 
-use arustio_namespace::{KvError, KvPairs, KvStore};
-use rocksdb::{DB, Direction, IteratorMode, Options};
+use arustio_namespace::{KvError, KvOp, KvPairs, KvStore};
+use rocksdb::{DB, Direction, IteratorMode, WriteBatch};
+
+use crate::rocks_open::{OpenError, kv_error, open_db};
 
 /// A RocksDB database as a [`KvStore`].
 pub struct RocksKv {
@@ -16,36 +18,44 @@ impl std::fmt::Debug for RocksKv {
     }
 }
 
-fn kv_err(e: rocksdb::Error) -> KvError {
-    KvError(e.into_string())
-}
-
 impl RocksKv {
-    /// Opens (or creates) the database at `path`.
-    pub fn open(path: &Path) -> Result<Self, KvError> {
-        let mut opts = Options::default();
-        opts.create_if_missing(true);
-        opts.set_keep_log_file_num(4);
-        let db = DB::open(&opts, path).map_err(kv_err)?;
-        Ok(Self { db })
+    /// Opens the database at `path`, or makes one where there is none; refuses a damaged one.
+    pub fn open(path: &Path) -> Result<Self, OpenError> {
+        Ok(Self { db: open_db(path)? })
+    }
+
+    fn err(&self, e: rocksdb::Error) -> KvError {
+        kv_error(self.db.path(), &e)
     }
 }
 
 impl KvStore for RocksKv {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, KvError> {
-        self.db.get(key).map_err(kv_err)
+        self.db.get(key).map_err(|e| self.err(e))
     }
 
     fn put(&self, key: &[u8], value: &[u8]) -> Result<(), KvError> {
-        self.db.put(key, value).map_err(kv_err)
+        self.db.put(key, value).map_err(|e| self.err(e))
     }
 
     fn delete(&self, key: &[u8]) -> Result<(), KvError> {
-        self.db.delete(key).map_err(kv_err)
+        self.db.delete(key).map_err(|e| self.err(e))
+    }
+
+    fn write_batch(&self, ops: &[KvOp]) -> Result<(), KvError> {
+        let mut batch = WriteBatch::default();
+        for op in ops {
+            match op {
+                KvOp::Put(k, v) => batch.put(k, v),
+                KvOp::Delete(k) => batch.delete(k),
+                KvOp::DeleteRange { from, to } => batch.delete_range(from, to),
+            }
+        }
+        self.db.write(batch).map_err(|e| self.err(e))
     }
 
     fn sync(&self) -> Result<(), KvError> {
-        self.db.flush_wal(true).map_err(kv_err)
+        self.db.flush_wal(true).map_err(|e| self.err(e))
     }
 
     fn scan(&self, prefix: &[u8], after: Option<&[u8]>, limit: usize) -> Result<KvPairs, KvError> {
@@ -55,7 +65,7 @@ impl KvStore for RocksKv {
         };
         let mut out = Vec::new();
         for item in self.db.iterator(IteratorMode::From(start, Direction::Forward)) {
-            let (k, v) = item.map_err(kv_err)?;
+            let (k, v) = item.map_err(|e| self.err(e))?;
             if !k.starts_with(prefix) || out.len() == limit {
                 break;
             }
@@ -87,5 +97,34 @@ mod tests {
         assert_eq!(keys, [b"p/a".to_vec(), b"p/b".to_vec()]);
         assert_eq!(kv.scan(b"p/", Some(b"p/a"), 10).unwrap().len(), 1);
         assert_eq!(kv.get(b"q/a").unwrap().as_deref(), Some(&b"q/a"[..]));
+    }
+
+    #[test]
+    fn a_batch_survives_reopen_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let kv = RocksKv::open(dir.path()).unwrap();
+            for k in ["meta/a", "meta/b", "metb", "raft/x"] {
+                kv.put(k.as_bytes(), b"old").unwrap();
+            }
+            kv.write_batch(&[
+                KvOp::DeleteRange {
+                    from: b"meta/".to_vec(),
+                    to: arustio_namespace::prefix_end(b"meta/").unwrap(),
+                },
+                KvOp::Put(b"meta/c".to_vec(), b"new".to_vec()),
+                KvOp::Delete(b"raft/x".to_vec()),
+            ])
+            .unwrap();
+        }
+        let kv = RocksKv::open(dir.path()).unwrap();
+        let all = kv.scan(b"", None, 10).unwrap();
+        assert_eq!(
+            all,
+            [
+                (b"meta/c".to_vec(), b"new".to_vec()),
+                (b"metb".to_vec(), b"old".to_vec())
+            ]
+        );
     }
 }

@@ -13,7 +13,7 @@ use openraft::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::log_store::{get_json, io_err, put_json};
+use crate::log_store::{get_json, io_err, json_op, put_json};
 use crate::types::{LogId, MetaResponse, NodeId, StorageError, TypeConfig};
 use crate::{ApplyError, MetaStore};
 
@@ -164,16 +164,19 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     ) -> Result<(), StorageError> {
         let data = snapshot.into_inner();
         let parsed: SnapshotData = serde_json::from_slice(&data).map_err(|e| sm_err(ErrorVerb::Read, e))?;
-        self.meta
-            .replace_all(&parsed.pairs)
-            .map_err(|e| sm_err(ErrorVerb::Write, e))?;
-        let kv = self.meta.kv();
-        put_json(kv.as_ref(), MEMBERSHIP, &meta.last_membership)?;
-        put_json(kv.as_ref(), APPLIED, &meta.last_log_id)?;
-        self.store_snapshot(&StoredSnapshot {
+        // What the snapshot covers goes in the same batch as its data.
+        let stored = StoredSnapshot {
             meta: meta.clone(),
             data,
-        })
+        };
+        let with = vec![
+            json_op(MEMBERSHIP, &meta.last_membership)?,
+            json_op(APPLIED, &meta.last_log_id)?,
+            json_op(SNAPSHOT, &stored)?,
+        ];
+        self.meta
+            .replace_all(parsed.pairs, with)
+            .map_err(|e| sm_err(ErrorVerb::Write, e))
     }
 
     async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot<TypeConfig>>, StorageError> {
@@ -182,5 +185,121 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             meta: s.meta,
             snapshot: Box::new(Cursor::new(s.data)),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use arustio_namespace::{KvStore, MemKv, MountEntry};
+    use openraft::{CommittedLeaderId, Membership as Voters};
+
+    use super::*;
+    use crate::apply::{META_PREFIX, scan_all};
+    use crate::crash_kv::{CrashingKv, assert_all_or_nothing};
+    use crate::{MetaCmd, RocksKv, RootCredentials};
+
+    fn log_id(term: u64, index: u64) -> LogId {
+        LogId::new(CommittedLeaderId::new(term, 1), index)
+    }
+
+    fn membership(at: LogId, ids: &[NodeId]) -> Membership {
+        let nodes: BTreeMap<_, _> = ids.iter().map(|id| (*id, BasicNode::new(format!("n{id}")))).collect();
+        let voters = BTreeSet::from_iter(ids.iter().copied());
+        Membership::new(Some(at), Voters::new(vec![voters], nodes))
+    }
+
+    fn mount(path: &str) -> MetaCmd {
+        MetaCmd::Mount(MountEntry {
+            path: path.into(),
+            uri: format!("mem://{path}"),
+            options: arustio_backends::MountOptions::default(),
+            readonly: false,
+        })
+    }
+
+    fn creds(secret: &str) -> MetaCmd {
+        MetaCmd::SetRootCredentials(RootCredentials {
+            access_key: "root".into(),
+            secret_key: secret.into(),
+        })
+    }
+
+    /// What a node reads back at start: the replicated keyspace, and the records saying
+    /// which log index and membership it covers and which snapshot it came from.
+    type State = Vec<(String, Option<String>)>;
+
+    fn state(kv: &dyn KvStore) -> State {
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        let meta = scan_all(kv, META_PREFIX)
+            .unwrap()
+            .into_iter()
+            .map(|(k, v)| (k, Some(v)));
+        let records = [APPLIED, MEMBERSHIP, SNAPSHOT].map(|k| (k.to_vec(), kv.get(k).unwrap()));
+        meta.chain(records)
+            .map(|(k, v)| (text(&k), v.as_deref().map(text)))
+            .collect()
+    }
+
+    /// A node's store holding three mounts, credentials and a cache node, applied up to 3.
+    fn old_state(kv: &Arc<dyn KvStore>) {
+        let meta = MetaStore::open(Arc::clone(kv), None).unwrap();
+        for cmd in [mount("a"), mount("b"), mount("c"), creds("old-secret")] {
+            meta.apply(&cmd).unwrap();
+        }
+        meta.apply(&MetaCmd::AddCacheNode {
+            id: 1,
+            addr: "n1".into(),
+        })
+        .unwrap();
+        put_json(kv.as_ref(), APPLIED, &Some(log_id(1, 3))).unwrap();
+        put_json(kv.as_ref(), MEMBERSHIP, &membership(log_id(1, 1), &[1])).unwrap();
+    }
+
+    /// A snapshot of other mounts and credentials, at index 10 with two members.
+    fn new_snapshot() -> (SnapshotMeta<NodeId, BasicNode>, Vec<u8>) {
+        let kv: Arc<dyn KvStore> = Arc::new(MemKv::default());
+        let meta = MetaStore::open(Arc::clone(&kv), None).unwrap();
+        for cmd in [mount("x"), mount("y"), creds("new-secret")] {
+            meta.apply(&cmd).unwrap();
+        }
+        let data = serde_json::to_vec(&SnapshotData {
+            pairs: meta.all_pairs().unwrap(),
+        })
+        .unwrap();
+        let snapshot = SnapshotMeta {
+            last_log_id: Some(log_id(2, 10)),
+            last_membership: membership(log_id(2, 8), &[1, 2]),
+            snapshot_id: "2-10".into(),
+        };
+        (snapshot, data)
+    }
+
+    /// Installs the snapshot on a node (with [`old_state`]) that crashes after `writes`
+    /// writes; what a restart reads from its RocksDB, and whether the install finished.
+    async fn install_crashing_after(writes: usize) -> (State, bool) {
+        let dir = tempfile::tempdir().unwrap();
+        old_state(&(Arc::new(RocksKv::open(dir.path()).unwrap()) as Arc<dyn KvStore>));
+        let finished = {
+            let rocks: Arc<dyn KvStore> = Arc::new(RocksKv::open(dir.path()).unwrap());
+            let kv: Arc<dyn KvStore> = Arc::new(CrashingKv::new(rocks, writes));
+            let mut sm = StateMachine::new(Arc::new(MetaStore::open(kv, None).unwrap()));
+            let (snapshot, data) = new_snapshot();
+            sm.install_snapshot(&snapshot, Box::new(Cursor::new(data)))
+                .await
+                .is_ok()
+        };
+        (state(&RocksKv::open(dir.path()).unwrap()), finished)
+    }
+
+    #[tokio::test]
+    async fn a_crash_while_installing_a_snapshot_leaves_the_old_state_or_the_new() {
+        let old_kv: Arc<dyn KvStore> = Arc::new(MemKv::default());
+        old_state(&old_kv);
+        let (new, finished) = install_crashing_after(usize::MAX).await;
+        assert!(finished);
+        assert_eq!(new.iter().filter(|(_, v)| v.is_some()).count(), 6, "{new:#?}");
+        assert_all_or_nothing(&state(old_kv.as_ref()), &new, install_crashing_after).await;
     }
 }
