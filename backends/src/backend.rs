@@ -8,10 +8,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 use object_store::path::Path;
-use object_store::{
-    Attribute, Attributes, GetOptions, GetRange, GetResultPayload, ObjectStore, ObjectStoreExt, PutMode,
-    PutMultipartOptions, PutOptions, PutPayload, UpdateVersion, WriteMultipart,
-};
+use object_store::{Attribute, Attributes, GetOptions, GetRange, GetResultPayload, ObjectStore, ObjectStoreExt};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use crate::KeyRule;
@@ -37,10 +34,6 @@ pub enum GetSpan {
     Suffix(u64),
 }
 
-/// Part size for streamed writes, and the largest body written in one request.
-const WRITE_CHUNK: usize = 8 * 1024 * 1024;
-/// Parts of one streamed write in flight at once.
-const WRITE_CONCURRENCY: usize = 2;
 /// Read buffer for local files.
 const LOCAL_READ_CHUNK: usize = 256 * 1024;
 
@@ -65,7 +58,7 @@ pub struct ObjectMeta {
 /// user metadata.
 pub type Attrs = std::collections::BTreeMap<String, String>;
 
-fn to_store_attrs(attrs: &Attrs) -> Attributes {
+pub(crate) fn to_store_attrs(attrs: &Attrs) -> Attributes {
     let mut out = Attributes::new();
     for (k, v) in attrs {
         let key = match k.as_str() {
@@ -130,13 +123,13 @@ pub struct Backend {
 /// Turns a store's errors into ours: a refusal names the store, and remote failures that
 /// survived the retries are marked unavailable.
 #[derive(Debug, Clone)]
-struct Errs {
+pub(crate) struct Errs {
     remote: bool,
     store: Arc<str>,
 }
 
 impl Errs {
-    fn err(&self, key: &str, e: object_store::Error) -> BackendError {
+    pub(crate) fn err(&self, key: &str, e: object_store::Error) -> BackendError {
         match BackendError::from_store(&self.store, key, e) {
             BackendError::Store { key, source } if self.remote && BackendError::is_throttling(&source) => {
                 BackendError::Throttled { key, source }
@@ -364,19 +357,16 @@ impl Backend {
     }
 
     /// Starts a streamed, all-or-nothing write of `key`.
-    pub fn writer(&self, key: &str) -> Result<BackendWriter, BackendError> {
+    pub fn writer(&self, key: &str) -> Result<crate::BackendWriter, BackendError> {
         let path = self.write_path(key)?;
-        Ok(BackendWriter {
-            store: Arc::clone(&self.store),
-            key: key.to_owned(),
+        Ok(crate::BackendWriter::new(
+            Arc::clone(&self.store),
+            key,
             path,
-            state: WriteState::Buffer(Vec::new()),
-            mode: PutMode::Overwrite,
-            attrs: Attrs::new(),
-            keeps_attrs: self.keeps_attrs(),
-            identifier_names: self.kind() == StoreKind::Azure,
-            errs: self.errs.clone(),
-        })
+            self.keeps_attrs(),
+            self.kind() == StoreKind::Azure,
+            self.errs.clone(),
+        ))
     }
 
     /// Whether the store itself can make a write conditional (create-only, or only over a
@@ -470,135 +460,4 @@ fn local_file_stream(file: std::fs::File, path: PathBuf, range: Range<u64>) -> B
         }
     })
     .boxed()
-}
-
-enum WriteState {
-    Buffer(Vec<Bytes>),
-    Multipart(WriteMultipart),
-}
-
-/// An all-or-nothing write: nothing is visible until [`BackendWriter::finish`].
-pub struct BackendWriter {
-    store: Arc<dyn ObjectStore>,
-    key: String,
-    path: Path,
-    state: WriteState,
-    mode: PutMode,
-    attrs: Attrs,
-    /// Whether the store keeps attributes; others are given none (a local store refuses them).
-    keeps_attrs: bool,
-    /// Azure takes only C#-identifier metadata names.
-    identifier_names: bool,
-    errs: Errs,
-}
-
-impl BackendWriter {
-    fn store_attrs(keeps_attrs: bool, identifier_names: bool, attrs: &Attrs) -> Attributes {
-        if !keeps_attrs {
-            return Attributes::new();
-        }
-        let identifier = |n: &str| {
-            n.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-                && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        };
-        let kept: Attrs = attrs
-            .iter()
-            .filter(|(k, _)| !identifier_names || k.strip_prefix("meta:").is_none_or(identifier))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        to_store_attrs(&kept)
-    }
-
-    /// Attributes for the store to keep with the object (stores that keep none ignore them).
-    #[must_use]
-    pub fn with_attrs(mut self, attrs: Attrs) -> Self {
-        self.attrs = attrs;
-        self
-    }
-
-    /// Makes the write conditional in the store itself: only if absent (`None`), or only
-    /// over the version `Some(e_tag)`. Bodies that go out in parts stay guarded by the
-    /// caller's lock only, since multipart uploads carry no condition in `object_store`.
-    #[must_use]
-    pub fn only_over(mut self, version: Option<String>) -> Self {
-        self.mode = match version {
-            None => PutMode::Create,
-            Some(e_tag) => PutMode::Update(UpdateVersion {
-                e_tag: Some(e_tag),
-                version: None,
-            }),
-        };
-        self
-    }
-
-    /// Appends bytes; memory stays bounded by a few parts.
-    pub async fn write(&mut self, bytes: Bytes) -> Result<(), BackendError> {
-        match &mut self.state {
-            WriteState::Buffer(chunks) => {
-                chunks.push(bytes);
-                if chunks.iter().map(Bytes::len).sum::<usize>() >= WRITE_CHUNK {
-                    let opts = PutMultipartOptions {
-                        attributes: Self::store_attrs(self.keeps_attrs, self.identifier_names, &self.attrs),
-                        ..PutMultipartOptions::default()
-                    };
-                    let upload = self
-                        .store
-                        .put_multipart_opts(&self.path, opts)
-                        .await
-                        .map_err(|e| self.errs.err(&self.key, e))?;
-                    let mut w = WriteMultipart::new_with_chunk_size(upload, WRITE_CHUNK);
-                    for c in chunks.drain(..) {
-                        w.put(c);
-                    }
-                    self.state = WriteState::Multipart(w);
-                }
-            }
-            WriteState::Multipart(w) => {
-                w.wait_for_capacity(WRITE_CONCURRENCY)
-                    .await
-                    .map_err(|e| self.errs.err(&self.key, e))?;
-                w.put(bytes);
-            }
-        }
-        Ok(())
-    }
-
-    /// Makes the object visible.
-    pub async fn finish(self) -> Result<(), BackendError> {
-        self.finish_with(Attrs::new()).await
-    }
-
-    /// Makes the object visible; `late` attributes, known only now (an MD5), are kept too
-    /// when the body went out in one request.
-    pub async fn finish_with(mut self, late: Attrs) -> Result<(), BackendError> {
-        let key = self.key;
-        match self.state {
-            WriteState::Buffer(chunks) => {
-                let payload: PutPayload = chunks.into_iter().collect();
-                self.attrs.extend(late);
-                let opts = PutOptions {
-                    mode: self.mode,
-                    attributes: Self::store_attrs(self.keeps_attrs, self.identifier_names, &self.attrs),
-                    ..PutOptions::default()
-                };
-                self.store
-                    .put_opts(&self.path, payload, opts)
-                    .await
-                    .map_err(|e| self.errs.err(&key, e))?;
-            }
-            WriteState::Multipart(w) => {
-                w.finish().await.map_err(|e| self.errs.err(&key, e))?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Drops everything written.
-    pub async fn abort(self) {
-        if let WriteState::Multipart(w) = self.state
-            && let Err(e) = w.abort().await
-        {
-            tracing::warn!(key = %self.key, error = %e, "aborting a streamed write failed");
-        }
-    }
 }

@@ -13,10 +13,12 @@ mod local_path;
 mod options;
 mod registry;
 mod uri;
+mod writer;
 
-pub use backend::{Attrs, Backend, BackendWriter, ByteStream, GetSpan, ObjectMeta, ReadRange};
+pub use backend::{Attrs, Backend, ByteStream, GetSpan, ObjectMeta, ReadRange};
 pub use error::BackendError;
 pub use keys::KeyRule;
 pub use options::{CachePolicy, MountOptions};
 pub use registry::Registry;
 pub use uri::{MountUri, StoreKind};
+pub use writer::BackendWriter;

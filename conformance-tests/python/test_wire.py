@@ -25,11 +25,9 @@ class TrailerAuth(S3SigV4Auth):
 
 def chunked_put(gw, bucket, key, body, crc_of=None, chunk=7):
     crc = base64.b64encode(zlib.crc32(crc_of if crc_of is not None else body).to_bytes(4, "big")).decode()
-    out = b""
-    for i in range(0, len(body), chunk):
-        piece = body[i : i + chunk]
-        out += f"{len(piece):x}\r\n".encode() + piece + b"\r\n"
-    out += b"0\r\n" + f"x-amz-checksum-crc32:{crc}\r\n\r\n".encode()
+    frames = [f"{len(body[i : i + chunk]):x}\r\n".encode() + body[i : i + chunk] + b"\r\n"
+              for i in range(0, len(body), chunk)]
+    out = b"".join(frames) + b"0\r\n" + f"x-amz-checksum-crc32:{crc}\r\n\r\n".encode()
     headers = {
         "Content-Encoding": "aws-chunked",
         "x-amz-decoded-content-length": str(len(body)),
@@ -40,7 +38,7 @@ def chunked_put(gw, bucket, key, body, crc_of=None, chunk=7):
     url = f"{gw.endpoint}/{bucket}/{urllib.parse.quote(key)}"
     req = AWSRequest("PUT", url, data=out, headers=headers)
     TrailerAuth(Credentials(gw.access_key, gw.secret_key), "s3", "us-east-1").add_auth(req)
-    return requests.put(url, data=out, headers=dict(req.headers.items()))
+    return requests.put(url, data=out, headers=dict(req.headers.items()), timeout=60)
 
 
 def test_aws_chunked_with_crc32_trailer(gateway, s3, bucket):
