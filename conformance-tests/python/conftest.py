@@ -1,5 +1,6 @@
 """Spawns the real arustio binary for the Python client tests."""
 
+import contextlib
 import os
 import shutil
 import socket
@@ -135,6 +136,19 @@ class Gateway:
         self.proc.wait(timeout=10)
         self.log.close()
         shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def virtual_host_bucket(domain="s3.arustio.test"):
+    """A gateway serving virtual hosts under `domain` with a new bucket: (gateway, bucket,
+    the bucket's host name)."""
+    gw = Gateway(extra_args=("--domain", domain))
+    try:
+        name = "vh-" + uuid.uuid4().hex[:8]
+        gw.client().create_bucket(Bucket=name)
+        yield gw, name, f"{name}.{domain}"
+    finally:
+        gw.stop()
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ virtual-host style addressing."""
 import base64
 import subprocess
 import urllib.parse
-import uuid
 import zlib
 
 import pytest
@@ -13,7 +12,7 @@ from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from conftest import Gateway
+from conftest import virtual_host_bucket
 
 
 class TrailerAuth(S3SigV4Auth):
@@ -69,11 +68,7 @@ def test_nul_and_control_characters_in_keys(s3, bucket):
 
 
 def test_virtual_host_style_with_a_domain():
-    gw = Gateway(extra_args=("--domain", "s3.arustio.test"))
-    try:
-        name = "vh-" + uuid.uuid4().hex[:8]
-        gw.client().create_bucket(Bucket=name)
-        host = f"{name}.s3.arustio.test"
+    with virtual_host_bucket() as (gw, name, host):
         base = ["curl", "-sS", "--fail-with-body", "--aws-sigv4", "aws:amz:us-east-1:s3",
                 "--user", f"{gw.access_key}:{gw.secret_key}", "-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD",
                 "--resolve", f"{host}:{gw.port}:127.0.0.1"]
@@ -83,8 +78,6 @@ def test_virtual_host_style_with_a_domain():
         assert got == b"virtual host"
         # Path style still works on the same server.
         assert gw.client().get_object(Bucket=name, Key="virtual.txt")["Body"].read() == b"virtual host"
-    finally:
-        gw.stop()
 
 
 class UnsignedAuth(S3SigV4Auth):

@@ -56,6 +56,7 @@ mod proxy;
 
 pub use proxy::ListedUpload;
 mod settings;
+mod sigv2;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -88,6 +89,7 @@ impl std::fmt::Debug for Gateway {
 pub struct WithRequestId {
     s3: S3Service,
     owners: Arc<proxy::Owners>,
+    sigv2: Arc<sigv2::SigV2>,
 }
 
 impl hyper::service::Service<http::Request<hyper::body::Incoming>> for WithRequestId {
@@ -95,22 +97,25 @@ impl hyper::service::Service<http::Request<hyper::body::Incoming>> for WithReque
     type Error = s3s::HttpError;
     type Future = futures::future::BoxFuture<'static, Result<Self::Response, Self::Error>>;
 
-    fn call(&self, req: http::Request<hyper::body::Incoming>) -> Self::Future {
+    fn call(&self, mut req: http::Request<hyper::body::Incoming>) -> Self::Future {
         if is_post_object(&req) {
             return Box::pin(std::future::ready(Ok(post_object_refused())));
         }
+        // SigV2's request time and signature, checked before s3s (see sigv2.rs).
+        let refused = self.sigv2.screen(&mut req);
         let (parts, body) = req.into_parts();
         let body = drain::SharedBody::new(body);
         let owner = self.owners.remote_owner(&parts.uri);
         let owners = Arc::clone(&self.owners);
         let service = self.s3.clone();
         Box::pin(async move {
-            let mut resp = match owner {
-                None => {
+            let mut resp = match (refused, owner) {
+                (Some(refused), _) => refused,
+                (None, None) => {
                     let req = http::Request::from_parts(parts, s3s::Body::http_body(body.clone()));
                     service.call(req).await?
                 }
-                Some(Ok(addr)) => match owners.forward(&addr, parts, body.clone()).await {
+                (None, Some(Ok(addr))) => match owners.forward(&addr, parts, body.clone()).await {
                     Ok(resp) => resp,
                     Err(e) => {
                         tracing::warn!(error = %e, "passing a multipart request to its node failed");
@@ -123,7 +128,7 @@ impl hyper::service::Service<http::Request<hyper::body::Incoming>> for WithReque
                         error::response(s3s::S3ErrorCode::ServiceUnavailable, msg)
                     }
                 },
-                Some(Err(node)) => error::response(
+                (None, Some(Err(node))) => error::response(
                     s3s::S3ErrorCode::NoSuchUpload,
                     &format!("The upload belongs to node {node}, which is not known here"),
                 ),
@@ -218,7 +223,13 @@ pub fn build_service(
     if let Some(domain) = domain {
         b.set_host(host::Domain::new(domain)?);
     }
-    Ok(WithRequestId { s3: b.build(), owners })
+    let vh = domain.map(host::Domain::new).transpose()?;
+    let sigv2 = Arc::new(sigv2::SigV2::new(meta, vh));
+    Ok(WithRequestId {
+        s3: b.build(),
+        owners,
+        sigv2,
+    })
 }
 
 /// Our bucket naming rule, which also takes the one-letter names S3 refuses.
