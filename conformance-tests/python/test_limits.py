@@ -15,7 +15,8 @@ from conftest import Gateway
 
 @pytest.fixture(scope="module")
 def strict():
-    gw = Gateway(extra_env={"ARUSTIO_S3_HEADER_TIMEOUT_SECS": "2", "ARUSTIO_S3_MAX_CONNECTIONS": "6"})
+    gw = Gateway(extra_env={"ARUSTIO_S3_HEADER_TIMEOUT_SECS": "2", "ARUSTIO_S3_MAX_CONNECTIONS": "6",
+                            "ARUSTIO_S3_BODY_TIMEOUT_SECS": "2"})
     yield gw
     gw.stop()
 
@@ -152,3 +153,32 @@ def test_a_put_sent_a_byte_at_a_time_is_stored_in_linear_time(gateway, bucket):
     r = chunked_put(gateway, bucket, "bytewise", body, chunk=1)
     assert r.status_code == 200, r.text
     assert gateway.client().get_object(Bucket=bucket, Key="bytewise")["Body"].read() == body
+
+
+def test_an_upload_that_stalls_mid_body_fails_with_request_timeout(strict):
+    from botocore.auth import S3SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    s3 = strict.client()
+    s3.create_bucket(Bucket="stall")
+    url = f"{strict.endpoint}/stall/half"
+    req = AWSRequest("PUT", url, headers={"x-amz-content-sha256": "UNSIGNED-PAYLOAD", "Content-Length": "1000"})
+    S3SigV4Auth(Credentials(strict.access_key, strict.secret_key), "s3", "us-east-1").add_auth(req)
+    head = "PUT /stall/half HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in req.headers.items())
+    head += f"Host: 127.0.0.1:{strict.port}\r\n\r\n" if "host" not in {k.lower() for k in req.headers} else "\r\n"
+    with socket.create_connection(("127.0.0.1", strict.port)) as s:
+        s.sendall(head.encode() + b"x" * 10)
+        start = time.time()
+        s.settimeout(8)
+        try:
+            reply = s.recv(4096)
+        except socket.timeout:
+            reply = b""
+        took = time.time() - start
+    assert reply.startswith(b"HTTP/1.1 400"), reply[:300]
+    assert b"<Code>RequestTimeout</Code>" in reply
+    assert 1.5 < took < 6, took
+    with pytest.raises(ClientError) as e:
+        s3.head_object(Bucket="stall", Key="half")
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404, "nothing of the upload was kept"

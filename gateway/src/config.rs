@@ -95,6 +95,9 @@ pub struct Config {
     /// Seconds a request passed to another node (for an upload staged there) may go
     /// without its body moving or an answer coming.
     pub forward_timeout_secs: u64,
+    /// Seconds a request body may go without a byte from the client (an upload that
+    /// stalls) before the request fails with RequestTimeout.
+    pub s3_body_timeout_secs: u64,
     /// Bytes of the block cache's memory tier (`512MiB`, `2GiB`, or a number of bytes);
     /// `0` turns the cache off.
     pub cache_memory: ByteSize,
@@ -207,6 +210,7 @@ impl Default for Config {
             s3_max_connections: 1024,
             s3_header_timeout_secs: 30,
             forward_timeout_secs: 120,
+            s3_body_timeout_secs: 60,
             cache_memory: ByteSize(512 << 20),
             cache_disk_dir: None,
             cache_disk: ByteSize(10 << 30),

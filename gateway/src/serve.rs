@@ -206,6 +206,7 @@ async fn serve(config: Config) -> Result<(), ServeError> {
         Arc::clone(&node.cluster),
         config.domain.as_deref(),
         Duration::from_secs(config.forward_timeout_secs.max(1)),
+        Duration::from_secs(config.s3_body_timeout_secs.max(1)),
     )
     .map_err(|e| ServeError::Other(format!("domain {:?}: {e}", config.domain)))?;
     spawn_upload_sweeper(

@@ -1,5 +1,7 @@
-//! Reads what is left of a request body after an early error response, so that a kept-alive
-//! connection never parses the rest of a refused upload as the next request.
+//! A request body shared between the S3 service and the connection: it reads what is left
+//! after an early error response, so that a kept-alive connection never parses the rest of
+//! a refused upload as the next request, and it ends a body that stalls (a client that
+//! stops sending mid-upload) with RequestTimeout.
 
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,15 +24,24 @@ pub struct SharedBody(Arc<Shared>);
 
 struct Shared {
     body: Mutex<Incoming>,
+    /// Armed while a read waits for the client; fires after `stall_limit`.
+    stall: Mutex<Option<Pin<Box<tokio::time::Sleep>>>>,
+    stall_limit: Duration,
+    /// Set when the stall limit ended the body.
+    stalled: std::sync::atomic::AtomicBool,
     since: Instant,
     /// Milliseconds from `since` to the last frame read.
     last_frame_ms: AtomicU64,
 }
 
 impl SharedBody {
-    pub fn new(body: Incoming) -> Self {
+    /// `stall_limit`: how long a read may wait for the client's next bytes.
+    pub fn new(body: Incoming, stall_limit: Duration) -> Self {
         Self(Arc::new(Shared {
             body: Mutex::new(body),
+            stall: Mutex::new(None),
+            stall_limit,
+            stalled: std::sync::atomic::AtomicBool::new(false),
             since: Instant::now(),
             last_frame_ms: AtomicU64::new(0),
         }))
@@ -40,15 +51,42 @@ impl SharedBody {
         u64::try_from(self.0.since.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
-    fn poll_inner(&self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+    fn poll_inner(&self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
         let polled = match self.0.body.lock() {
             Ok(mut body) => Pin::new(&mut *body).poll_frame(cx),
             Err(_) => Poll::Ready(None),
         };
+        let mut stall = self.0.stall.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if polled.is_pending() {
+            // Only time spent waiting on the client counts, not time the service spends
+            // elsewhere between reads.
+            let limit = self.0.stall_limit;
+            let timer = stall.get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+            if timer.as_mut().poll(cx).is_ready() {
+                *stall = None;
+                self.0.stalled.store(true, Ordering::Relaxed);
+                return Poll::Ready(Some(Err(stalled(limit))));
+            }
+            return Poll::Pending;
+        }
+        *stall = None;
         if let Poll::Ready(Some(Ok(_))) = &polled {
             self.0.last_frame_ms.store(self.elapsed_ms(), Ordering::Relaxed);
         }
-        polled
+        polled.map(|frame| frame.map(|r| r.map_err(Into::into)))
+    }
+
+    /// S3's answer when the body stalled past its limit: whatever error the stall became
+    /// on its way through the layers, the client is told RequestTimeout.
+    pub fn stall_response(&self) -> Option<s3s::HttpResponse> {
+        if !self.0.stalled.load(Ordering::Relaxed) {
+            return None;
+        }
+        let msg = format!(
+            "Your socket connection to the server was not read from or written to within the timeout period ({} s)",
+            self.0.stall_limit.as_secs()
+        );
+        Some(super::error::response(s3s::S3ErrorCode::RequestTimeout, &msg))
     }
 
     /// How long since a frame of the body was last read (or since the request came).
@@ -80,9 +118,17 @@ impl SharedBody {
     }
 }
 
+/// A body's failure: the connection's, or a stall.
+pub type BodyError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The error a stalled body ends with (see [`SharedBody::stall_response`]).
+fn stalled(limit: Duration) -> BodyError {
+    format!("the client sent no bytes of the body for {} s", limit.as_secs()).into()
+}
+
 impl Body for SharedBody {
     type Data = Bytes;
-    type Error = hyper::Error;
+    type Error = BodyError;
 
     fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         self.poll_inner(cx)

@@ -90,6 +90,8 @@ pub struct WithRequestId {
     s3: S3Service,
     owners: Arc<proxy::Owners>,
     sigv2: Arc<sigv2::SigV2>,
+    /// How long a request body may stall before the request fails with RequestTimeout.
+    body_timeout: std::time::Duration,
 }
 
 impl hyper::service::Service<http::Request<hyper::body::Incoming>> for WithRequestId {
@@ -104,7 +106,7 @@ impl hyper::service::Service<http::Request<hyper::body::Incoming>> for WithReque
         // SigV2's request time and signature, checked before s3s (see sigv2.rs).
         let refused = self.sigv2.screen(&mut req);
         let (parts, body) = req.into_parts();
-        let body = drain::SharedBody::new(body);
+        let body = drain::SharedBody::new(body, self.body_timeout);
         let owner = self.owners.remote_owner(&parts.uri);
         let owners = Arc::clone(&self.owners);
         let service = self.s3.clone();
@@ -133,6 +135,9 @@ impl hyper::service::Service<http::Request<hyper::body::Incoming>> for WithReque
                     &format!("The upload belongs to node {node}, which is not known here"),
                 ),
             };
+            if let Some(timeout) = body.stall_response() {
+                resp = timeout;
+            }
             // An error before the body was read (a refused conditional PUT, say): read the
             // rest, or close the connection, so it is not taken for the next request.
             if !resp.status().is_success() && !body.drain().await {
@@ -209,6 +214,7 @@ pub fn build_service(
     cluster: Arc<arustio_raft::ClusterNode>,
     domain: Option<&str>,
     forward_timeout: std::time::Duration,
+    body_timeout: std::time::Duration,
 ) -> Result<WithRequestId, String> {
     let node = cluster.id();
     let owners = Arc::new(proxy::Owners::new(node, Arc::clone(&meta), cluster, forward_timeout));
@@ -229,6 +235,7 @@ pub fn build_service(
         s3: b.build(),
         owners,
         sigv2,
+        body_timeout,
     })
 }
 
