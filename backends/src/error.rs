@@ -49,6 +49,10 @@ pub enum BackendError {
         #[source]
         source: object_store::Error,
     },
+    /// The store holds a key `object_store` cannot represent (an empty, `.` or `..`
+    /// segment, as other tools can write): a listing over it fails, whatever is retried.
+    #[error("the store holds a key this mount cannot list: {reason}")]
+    UnlistableKey { reason: String },
     /// Any other store failure.
     #[error("store error on {key:?}: {source}")]
     Store {
@@ -137,6 +141,9 @@ impl BackendError {
                     store: store.to_owned(),
                 }
             }
+            object_store::Error::InvalidPath { source } => Self::UnlistableKey {
+                reason: source.to_string(),
+            },
             source => Self::Store { key, source },
         }
     }

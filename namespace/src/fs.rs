@@ -431,10 +431,12 @@ impl Namespace {
             .backend(&entry.uri, &entry.options)
             .map_err(|e| refuse(e.to_string()))?;
         if probe {
-            backend
-                .probe()
-                .await
-                .map_err(|e| refuse(format!("{} does not answer: {}", entry.uri, e.summary())))?;
+            backend.probe().await.map_err(|e| match e {
+                arustio_backends::BackendError::UnlistableKey { reason } => {
+                    refuse(format!("{} cannot be listed: {reason}", entry.uri))
+                }
+                e => refuse(format!("{} does not answer: {}", entry.uri, e.summary())),
+            })?;
         }
         let Some(parent) = crate::longest_mount(&mounts, &norm) else {
             return Ok(());

@@ -55,6 +55,12 @@ pub fn s3_error(err: NsError) -> S3Error {
                 "The store behind this path is throttling requests; slow down".to_owned(),
             )
         }
+        // Not a fault to retry: the store holds a key object_store cannot list. The client is
+        // told which (a key of its own data) and why.
+        NsError::Backend(BackendError::UnlistableKey { .. }) => {
+            tracing::warn!(error = %msg, "a listing met a key the store's client cannot represent");
+            (C::InternalError, msg)
+        }
         NsError::Backend(BackendError::Unavailable { key, .. }) => {
             tracing::warn!(key = %key, error = %msg, "store unavailable");
             (
