@@ -8,18 +8,11 @@ import uuid
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import Gateway, cli, stop_server
+from conftest import cli, stop_server
 from upstreams import (AZURE_ACCOUNT, AZURE_KEY, azure_container, gcs_key_json, gcs_make_bucket, gcs_seed,
                        start_azurite, start_fake_gcs)
 
 ODD = {"azure": "data//part-0.parquet", "gcs": "a/../b"}
-
-
-@pytest.fixture(scope="module")
-def gw():
-    g = Gateway()
-    yield g
-    g.stop()
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +38,8 @@ def gcs():
 
 
 @pytest.mark.parametrize("kind", ["azure", "gcs"])
-def test_an_odd_foreign_key_is_named_by_the_mount_check_and_the_listing(request, gw, kind):
+def test_an_odd_foreign_key_is_named_by_the_mount_check_and_the_listing(request, gateway, kind):
+    gw = gateway
     args = request.getfixturevalue(kind)
     odd = ODD[kind]
     path = f"/odd{kind}"
