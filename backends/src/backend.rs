@@ -203,6 +203,11 @@ impl Backend {
 
     fn path(&self, key: &str) -> Result<Path, BackendError> {
         self.check_key(key)?;
+        self.located(key)
+    }
+
+    /// The store path of a key already checked: `NotFound` when it leads nowhere.
+    fn located(&self, key: &str) -> Result<Path, BackendError> {
         if !self.reaches(key)? {
             return Err(BackendError::NotFound { key: key.to_owned() });
         }
@@ -228,7 +233,7 @@ impl Backend {
     fn write_path(&self, key: &str) -> Result<Path, BackendError> {
         self.check_key(key)?;
         self.check_local_clash(key)?;
-        self.path(key).map_err(|e| match e {
+        self.located(key).map_err(|e| match e {
             BackendError::NotFound { key } => BackendError::Denied { key, store: self.id() },
             other => other,
         })

@@ -80,6 +80,13 @@ impl Cluster {
 
 /// A signed admin client of `gw`.
 pub async fn admin(gw: &Gateway) -> Admin {
+    let (channel, key) = admin_channel(gw).await;
+    AdminClient::new(Signed::new(channel, key))
+}
+
+/// A connection to the node's admin API and the root key its calls are signed with, for a
+/// client built around the channel.
+pub async fn admin_channel(gw: &Gateway) -> (Channel, Key) {
     let channel = tonic::transport::Endpoint::from_shared(gw.admin_url())
         .expect("url")
         .tcp_nodelay(true)
@@ -90,7 +97,7 @@ pub async fn admin(gw: &Gateway) -> Admin {
         id: gw.access_key.clone(),
         secret: gw.secret_key.clone(),
     };
-    AdminClient::new(Signed::new(channel, key))
+    (channel, key)
 }
 
 /// Mounts `mem://NAME` at `/PATH` through `c`, without the store check.

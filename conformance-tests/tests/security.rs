@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use arustio_conformance_tests::Gateway;
 use arustio_proto::admin::UnmountRequest;
 use arustio_proto::admin::admin_client::AdminClient;
-use arustio_proto::auth::{Key, Signed};
+use arustio_proto::auth::Signed;
 
 #[test]
 fn a_weak_cluster_secret_is_refused_at_start() {
@@ -107,15 +107,7 @@ async fn a_captured_signature_serves_neither_another_body_nor_a_second_time() {
         let out = gw.cli(&["fs", "mount", "--no-check", p, "mem://replay"]);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     }
-    let channel = tonic::transport::Endpoint::from_shared(gw.admin_url())
-        .expect("url")
-        .connect()
-        .await
-        .expect("connect");
-    let key = Key {
-        id: gw.access_key.clone(),
-        secret: gw.secret_key.clone(),
-    };
+    let (channel, key) = arustio_conformance_tests::cluster::admin_channel(&gw).await;
     let replayer = Replayer {
         inner: channel,
         captured: Arc::default(),
