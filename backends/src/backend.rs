@@ -107,11 +107,20 @@ impl ObjectMeta {
     }
 }
 
+/// The client behind a backend.
+#[derive(Debug)]
+enum Store {
+    /// GCS, Azure, local and memory stores, through `object_store`.
+    Os(Arc<dyn ObjectStore>),
+    /// S3 and S3-compatible stores, through the AWS SDK's client.
+    S3(crate::s3::S3Store),
+}
+
 /// One store, as a mount sees it.
 #[derive(Debug)]
 pub struct Backend {
     uri: MountUri,
-    store: Arc<dyn ObjectStore>,
+    store: Store,
     local_root: Option<PathBuf>,
     /// The URI's prefix with a trailing `/` (or empty): prepended to every key.
     prefix: String,
@@ -131,7 +140,7 @@ pub(crate) struct Errs {
 impl Errs {
     pub(crate) fn err(&self, key: &str, e: object_store::Error) -> BackendError {
         match BackendError::from_store(&self.store, key, e) {
-            BackendError::Store { key, source } if self.remote && BackendError::is_throttling(&source) => {
+            BackendError::Store { key, source } if self.remote && BackendError::is_throttling(&*source) => {
                 BackendError::Throttled { key, source }
             }
             BackendError::Store { key, source } if self.remote => BackendError::Unavailable { key, source },
@@ -149,7 +158,17 @@ impl Backend {
         self.errs.err(key, e)
     }
 
+    /// A backend on an `object_store` store.
     pub(crate) fn new(uri: MountUri, store: Arc<dyn ObjectStore>, local_root: Option<PathBuf>) -> Self {
+        Self::with_store(uri, Store::Os(store), local_root)
+    }
+
+    /// A backend on the S3 client.
+    pub(crate) fn s3(uri: MountUri, store: crate::s3::S3Store) -> Self {
+        Self::with_store(uri, Store::S3(store), None)
+    }
+
+    fn with_store(uri: MountUri, store: Store, local_root: Option<PathBuf>) -> Self {
         let prefix = if uri.prefix.is_empty() {
             String::new()
         } else {
@@ -248,23 +267,43 @@ impl Backend {
         }
     }
 
+    /// The object-store client, or the S3 client with the store key of `key` (checked).
+    fn client(&self, key: &str) -> Result<Client<'_>, BackendError> {
+        match &self.store {
+            Store::S3(s3) => {
+                self.check_key(key)?;
+                Ok(Client::S3(s3, format!("{}{key}", self.prefix)))
+            }
+            Store::Os(os) => Ok(Client::Os(os, self.path(key)?)),
+        }
+    }
+
     /// Metadata of the object at `key`.
     pub async fn head(&self, key: &str) -> Result<ObjectMeta, BackendError> {
-        let path = self.path(key)?;
+        let (store, path) = match self.client(key)? {
+            Client::S3(s3, full) => return s3.head(&full, key).await,
+            Client::Os(os, path) => (os, path),
+        };
         if self.remote() {
             // A HEAD that also returns what the store keeps with the object.
             let opts = GetOptions {
                 head: true,
                 ..GetOptions::default()
             };
-            let r = self.store.get_opts(&path, opts).await.map_err(|e| self.err(key, e))?;
+            let r = store.get_opts(&path, opts).await.map_err(|e| self.err(key, e))?;
             let attrs = from_store_attrs(&r.attributes);
             let mut meta = ObjectMeta::from_store(key.to_owned(), r.meta);
             meta.attrs = Some(attrs);
             return Ok(meta);
         }
-        let meta = self.store.head(&path).await.map_err(|e| self.err(key, e))?;
+        let meta = store.head(&path).await.map_err(|e| self.err(key, e))?;
         Ok(ObjectMeta::from_store(key.to_owned(), meta))
+    }
+
+    /// Whether keys ending in `/` are objects in the store like any other (S3), rather than
+    /// directory markers the gateway records itself.
+    pub fn holds_markers(&self) -> bool {
+        matches!(self.store, Store::S3(_))
     }
 
     /// Whether the store keeps object attributes (content type, user metadata) itself.
@@ -280,13 +319,22 @@ impl Backend {
         range: Option<ReadRange>,
         pin: Option<&str>,
     ) -> Result<(ObjectMeta, ByteStream), BackendError> {
-        let path = self.path(key)?;
+        let (store, path) = match self.client(key)? {
+            Client::S3(s3, full) => {
+                let range = range.map(|r| format!("bytes={}-{}", r.start, r.end.saturating_sub(1)));
+                let got = s3.get(&full, key, range, pin, None).await?;
+                return got
+                    .map(|(meta, body, _)| (meta, body))
+                    .ok_or_else(|| BackendError::Precondition { key: key.to_owned() });
+            }
+            Client::Os(os, path) => (os, path),
+        };
         let opts = GetOptions {
             if_match: pin.map(str::to_owned),
             range: range.map(GetRange::Bounded),
             ..GetOptions::default()
         };
-        let result = self.store.get_opts(&path, opts).await.map_err(|e| self.err(key, e))?;
+        let result = store.get_opts(&path, opts).await.map_err(|e| self.err(key, e))?;
         let meta = ObjectMeta::from_store(key.to_owned(), result.meta.clone());
         let stream = self.body(key, result.range.clone(), result.payload);
         Ok((meta, stream))
@@ -313,7 +361,18 @@ impl Backend {
         not_version: Option<&str>,
         span: GetSpan,
     ) -> Result<Option<(ObjectMeta, ByteStream, u64)>, BackendError> {
-        let path = self.path(key)?;
+        let (store, path) = match self.client(key)? {
+            Client::S3(s3, full) => {
+                let range = match span {
+                    GetSpan::All | GetSpan::From(0) => None,
+                    GetSpan::From(from) => Some(format!("bytes={from}-")),
+                    GetSpan::Bounded(from, to) => Some(format!("bytes={from}-{}", to.saturating_sub(1))),
+                    GetSpan::Suffix(n) => Some(format!("bytes=-{n}")),
+                };
+                return s3.get(&full, key, range, None, not_version).await;
+            }
+            Client::Os(os, path) => (os, path),
+        };
         let range = match span {
             GetSpan::All | GetSpan::From(0) => None,
             GetSpan::From(from) => Some(GetRange::Offset(from)),
@@ -325,7 +384,7 @@ impl Backend {
             range,
             ..GetOptions::default()
         };
-        let result = match self.store.get_opts(&path, opts).await {
+        let result = match store.get_opts(&path, opts).await {
             Ok(r) => r,
             Err(object_store::Error::NotModified { .. }) => return Ok(None),
             Err(e) => return Err(self.err(key, e)),
@@ -363,32 +422,54 @@ impl Backend {
 
     /// Starts a streamed, all-or-nothing write of `key`.
     pub fn writer(&self, key: &str) -> Result<crate::BackendWriter, BackendError> {
+        let store = match &self.store {
+            Store::S3(s3) => {
+                self.check_key(key)?;
+                let full = format!("{}{key}", self.prefix);
+                return Ok(crate::BackendWriter::s3(crate::s3::S3Writer::new(
+                    s3.clone(),
+                    full,
+                    key,
+                )));
+            }
+            Store::Os(os) => os,
+        };
         let path = self.write_path(key)?;
-        Ok(crate::BackendWriter::new(
-            Arc::clone(&self.store),
+        Ok(crate::BackendWriter::os(crate::writer::OsWriter::new(
+            Arc::clone(store),
             key,
             path,
             self.keeps_attrs(),
             self.kind() == StoreKind::Azure,
             self.errs.clone(),
-        ))
+        )))
     }
 
     /// Whether the store itself can make a write conditional (create-only, or only over a
     /// given version), so that the condition holds across nodes. Node-local stores are
     /// written by one node only, whose per-key lock already makes conditions atomic.
     pub fn conditional_put(&self) -> bool {
-        self.remote()
+        match &self.store {
+            Store::S3(s3) => s3.conditional(),
+            Store::Os(_) => self.remote(),
+        }
+    }
+
+    /// Whether a write in parts (a body over 8 MiB, a multipart upload's completion) is
+    /// conditional in the store too: on S3 the condition goes with CompleteMultipartUpload.
+    pub fn conditional_multipart(&self) -> bool {
+        matches!(&self.store, Store::S3(s3) if s3.conditional())
     }
 
     /// Deletes `key`; a missing object is not an error.
     pub async fn delete(&self, key: &str) -> Result<(), BackendError> {
-        let path = match self.path(key) {
-            Ok(p) => p,
+        let (store, path) = match self.client(key) {
+            Ok(Client::S3(s3, full)) => return s3.delete(&full, key).await,
+            Ok(Client::Os(os, path)) => (os, path),
             Err(BackendError::NotFound { .. }) => return Ok(()),
             Err(e) => return Err(e),
         };
-        match self.store.delete(&path).await {
+        match store.delete(&path).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(self.err(key, e)),
         }
@@ -396,14 +477,28 @@ impl Backend {
 
     /// Server-side copy within this store.
     pub async fn copy(&self, from: &str, to: &str) -> Result<(), BackendError> {
+        let store = match self.client(from)? {
+            Client::S3(s3, full) => {
+                self.check_key(to)?;
+                return s3.copy(&full, &format!("{}{to}", self.prefix), from).await;
+            }
+            Client::Os(os, _) => os,
+        };
         let (src, dst) = (self.path(from)?, self.write_path(to)?);
-        self.store.copy(&src, &dst).await.map_err(|e| self.err(from, e))
+        store.copy(&src, &dst).await.map_err(|e| self.err(from, e))
     }
 
     /// Renames within this store (a file rename on a local store).
     pub async fn rename(&self, from: &str, to: &str) -> Result<(), BackendError> {
+        let store = match self.client(from)? {
+            Client::S3(s3, full) => {
+                self.copy(from, to).await?;
+                return s3.delete(&full, from).await;
+            }
+            Client::Os(os, _) => os,
+        };
         let (src, dst) = (self.path(from)?, self.write_path(to)?);
-        self.store.rename(&src, &dst).await.map_err(|e| self.err(from, e))
+        store.rename(&src, &dst).await.map_err(|e| self.err(from, e))
     }
 
     /// Objects whose key starts with `prefix` and sorts after `offset`, in key order.
@@ -411,6 +506,13 @@ impl Backend {
         if let Some(root) = &self.local_root {
             return crate::local_list::list_sorted(root.clone(), prefix.to_owned(), offset.map(str::to_owned));
         }
+        let store = match &self.store {
+            Store::S3(s3) => {
+                let start_after = offset.map(|o| format!("{}{o}", self.prefix));
+                return s3.list(format!("{}{prefix}", self.prefix), start_after, self.prefix.len());
+            }
+            Store::Os(os) => os,
+        };
         // object_store lists by whole segments: list the parent directory, then filter.
         let full = format!("{}{prefix}", self.prefix);
         let dir = full.rsplit_once('/').map_or("", |(d, _)| d).to_owned();
@@ -418,8 +520,8 @@ impl Backend {
         let offset = offset.map(|o| format!("{}{o}", self.prefix));
         let offset_path = offset.as_deref().and_then(|o| Path::parse(o).ok());
         let stream = match &offset_path {
-            Some(o) => self.store.list_with_offset(dir_path.as_ref(), o),
-            None => self.store.list(dir_path.as_ref()),
+            Some(o) => store.list_with_offset(dir_path.as_ref(), o),
+            None => store.list(dir_path.as_ref()),
         };
         let base = self.prefix.len();
         let errs = self.errs.clone();
@@ -432,6 +534,13 @@ impl Backend {
             })
             .boxed()
     }
+}
+
+/// Where a request goes: the object-store client and the key's path, or the S3 client and
+/// the store key.
+enum Client<'a> {
+    Os(&'a Arc<dyn ObjectStore>, Path),
+    S3(&'a crate::s3::S3Store, String),
 }
 
 /// Streams `range` of a local file with a large buffer.

@@ -1,11 +1,10 @@
-//! Cloud stores built with `object_store`'s builders from canonical mount options.
+//! GCS and Azure stores built with `object_store`'s builders from canonical mount options.
 //! The server never reads cloud credentials from its own environment: the CLI sends its
 //! environment's values as options at mount time, so every node builds the same store.
 
 use std::str::FromStr;
 use std::sync::Arc;
 
-use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
 use object_store::gcp::{GoogleCloudStorageBuilder, GoogleConfigKey};
 use object_store::{ClientConfigKey, ClientOptions, ObjectStore, RetryConfig};
@@ -25,7 +24,7 @@ trait CloudBuilder: Sized {
     fn finish(self) -> object_store::Result<Arc<dyn ObjectStore>>;
 }
 
-/// S3 and Azure builders take the same shape: an `Endpoint` key and `with_allow_http`.
+/// The Azure builder: an `Endpoint` key and `with_allow_http`.
 macro_rules! endpoint_builder {
     ($builder:ty, $key:ident) => {
         impl CloudBuilder for $builder {
@@ -52,7 +51,6 @@ macro_rules! endpoint_builder {
     };
 }
 
-endpoint_builder!(AmazonS3Builder, AmazonS3ConfigKey);
 endpoint_builder!(MicrosoftAzureBuilder, AzureConfigKey);
 
 impl CloudBuilder for GoogleCloudStorageBuilder {
@@ -122,17 +120,6 @@ fn build<B: CloudBuilder>(
         uri: uri.to_string(),
         reason: e.to_string(),
     })
-}
-
-/// Builds an S3 (or S3-compatible) store; the region defaults to `us-east-1`.
-pub(crate) fn build_s3(uri: &MountUri, options: &MountOptions) -> Result<Arc<dyn ObjectStore>, BackendError> {
-    build(
-        AmazonS3Builder::new()
-            .with_bucket_name(&uri.location)
-            .with_region("us-east-1"),
-        uri,
-        options,
-    )
 }
 
 /// Builds an Azure Blob store. The account comes from `account` or an `abfs` URI's host;

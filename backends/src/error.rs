@@ -2,6 +2,9 @@
 
 use thiserror::Error;
 
+/// The cause of a store failure, from `object_store` or from the S3 client.
+pub type StoreCause = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 /// Errors building stores or talking to them. Carries the key or URI involved.
 #[derive(Debug, Error)]
 #[non_exhaustive]
@@ -40,17 +43,18 @@ pub enum BackendError {
     Unavailable {
         key: String,
         #[source]
-        source: object_store::Error,
+        source: StoreCause,
     },
     /// A remote store was still throttling requests after the retries (429, SlowDown).
     #[error("store throttling requests for {key:?}: {source}")]
     Throttled {
         key: String,
         #[source]
-        source: object_store::Error,
+        source: StoreCause,
     },
     /// The store holds a key `object_store` cannot represent (an empty, `.` or `..`
-    /// segment, as other tools can write): a listing over it fails, whatever is retried.
+    /// segment, as other tools can write) on GCS or Azure: a listing over it fails,
+    /// whatever is retried. (S3 mounts list every key as it is.)
     #[error("the store holds a key this mount cannot list: {reason}")]
     UnlistableKey { reason: String },
     /// Any other store failure.
@@ -58,7 +62,7 @@ pub enum BackendError {
     Store {
         key: String,
         #[source]
-        source: object_store::Error,
+        source: StoreCause,
     },
     /// Local I/O failure (listing a local store, staging).
     #[error("I/O error on {path}: {source}")]
@@ -85,7 +89,10 @@ fn chain_text(e: &dyn std::error::Error) -> String {
 
 impl BackendError {
     /// Whether a store's failure is throttling (HTTP 429, or S3's and Azure's busy codes).
-    pub fn is_throttling(source: &object_store::Error) -> bool {
+    pub fn is_throttling(source: &(dyn std::error::Error + 'static)) -> bool {
+        if let Some(f) = source.downcast_ref::<crate::s3::S3Failure>() {
+            return f.throttling();
+        }
         let text = chain_text(source);
         [
             "429 Too Many Requests",
@@ -100,6 +107,9 @@ impl BackendError {
     /// A short one-line reason for people: the HTTP status, error code and message a remote
     /// store sent (without its XML, request ids or times), or else the innermost cause.
     pub fn summary(&self) -> String {
+        if let Some(f) = self.s3_failure() {
+            return f.summary();
+        }
         let chain = chain_text(self);
         let chain = chain.split_whitespace().collect::<Vec<_>>().join(" ");
         let tag = |name: &str| {
@@ -126,6 +136,18 @@ impl BackendError {
         reason.chars().take(300).collect()
     }
 
+    /// The S3 client's failure under this error, if that is its cause.
+    fn s3_failure(&self) -> Option<&crate::s3::S3Failure> {
+        let mut cur: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(self);
+        while let Some(c) = cur {
+            if let Some(f) = c.downcast_ref::<crate::s3::S3Failure>() {
+                return Some(f);
+            }
+            cur = c.source();
+        }
+        None
+    }
+
     /// Wraps an `object_store` error, keeping the common kinds distinct.
     pub fn from_store(store: &str, key: &str, source: object_store::Error) -> Self {
         let key = key.to_owned();
@@ -144,7 +166,10 @@ impl BackendError {
             object_store::Error::InvalidPath { source } => Self::UnlistableKey {
                 reason: source.to_string(),
             },
-            source => Self::Store { key, source },
+            source => Self::Store {
+                key,
+                source: Box::new(source),
+            },
         }
     }
 }
@@ -156,10 +181,10 @@ mod tests {
     fn unavailable(cause: &str) -> BackendError {
         BackendError::Unavailable {
             key: String::new(),
-            source: object_store::Error::Generic {
+            source: Box::new(object_store::Error::Generic {
                 store: "S3",
                 source: Box::new(std::io::Error::other(cause.to_owned())),
-            },
+            }),
         }
     }
 

@@ -37,10 +37,14 @@ impl fmt::Display for KeyRule {
     }
 }
 
-/// Checks an object key (no trailing `/`) against the rules of `kind`.
+/// Checks an object key (no trailing `/`) against the rules of `kind`. An S3 store takes
+/// any key S3 takes: empty, `.` and `..` segments are keys like others there.
 pub fn check_object_key(kind: StoreKind, key: &str) -> Result<(), KeyRule> {
     if key.is_empty() {
         return Err(KeyRule::EmptySegment);
+    }
+    if kind == StoreKind::S3 {
+        return Ok(());
     }
     for segment in key.split('/') {
         check_segment(kind, segment)?;
@@ -94,6 +98,11 @@ mod tests {
             assert_eq!(check_object_key(StoreKind::Local, key).err(), want, "{key:?}");
         }
         assert!(check_object_key(StoreKind::Memory, "f#12").is_ok());
+        for key in ["a//b", "/a", "a/../b", "x/./y", "dir/"] {
+            assert!(check_object_key(StoreKind::S3, key).is_ok(), "{key:?}");
+            assert!(check_object_key(StoreKind::Gcs, key).is_err(), "{key:?}");
+        }
+        assert_eq!(check_object_key(StoreKind::S3, ""), Err(EmptySegment));
         assert_eq!(
             check_object_key(StoreKind::Local, &"x".repeat(256)),
             Err(SegmentTooLong)

@@ -1,4 +1,5 @@
-//! Mount URIs and options, turned into `object_store` stores behind one [`Backend`] type.
+//! Mount URIs and options, turned into stores behind one [`Backend`] type: S3 on the AWS
+//! SDK's client, the others on `object_store`.
 //!
 //! The namespace talks to stores only through [`Backend`], in mount-relative keys (plain
 //! strings); this crate owns the mapping to `object_store` paths, the key rules of each
@@ -12,11 +13,12 @@ mod local_list;
 mod local_path;
 mod options;
 mod registry;
+mod s3;
 mod uri;
 mod writer;
 
 pub use backend::{Attrs, Backend, ByteStream, GetSpan, ObjectMeta, ReadRange};
-pub use error::BackendError;
+pub use error::{BackendError, StoreCause};
 pub use keys::KeyRule;
 pub use options::{CachePolicy, MountOptions};
 pub use registry::Registry;

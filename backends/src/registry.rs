@@ -123,8 +123,8 @@ fn build(uri: MountUri, options: &MountOptions, guard: &LocalGuard) -> Result<Ba
         }
         StoreKind::Memory => Ok(Backend::new(uri, Arc::new(InMemory::new()), None)),
         StoreKind::S3 => {
-            let store = crate::cloud::build_s3(&uri, options)?;
-            Ok(Backend::new(uri, store, None))
+            let store = crate::s3::build(&uri, options)?;
+            Ok(Backend::s3(uri, store))
         }
         StoreKind::Azure => {
             let store = crate::cloud::build_azure(&uri, options)?;

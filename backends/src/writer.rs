@@ -15,23 +15,23 @@ use crate::BackendError;
 use crate::backend::{Attrs, Errs, to_store_attrs};
 
 /// Part size for streamed writes, and the largest body written in one request.
-const WRITE_CHUNK: usize = 8 * 1024 * 1024;
+pub(crate) const WRITE_CHUNK: usize = 8 * 1024 * 1024;
 /// Parts of one streamed write in flight at once.
-const WRITE_CONCURRENCY: usize = 2;
+pub(crate) const WRITE_CONCURRENCY: usize = 2;
 /// Chunks smaller than this are copied into one buffer instead of kept one by one.
 const SMALL: usize = 64 * 1024;
 
 /// The body held before it is known to need parts.
 #[derive(Default)]
-struct Held {
+pub(crate) struct Held {
     chunks: Vec<Bytes>,
     /// Small chunks, copied together until they make one of at least [`SMALL`].
     small: BytesMut,
-    len: usize,
+    pub(crate) len: usize,
 }
 
 impl Held {
-    fn push(&mut self, bytes: Bytes) {
+    pub(crate) fn push(&mut self, bytes: Bytes) {
         self.len += bytes.len();
         if bytes.len() < SMALL {
             self.small.extend_from_slice(&bytes);
@@ -46,7 +46,7 @@ impl Held {
         self.chunks.push(bytes);
     }
 
-    fn into_chunks(mut self) -> Vec<Bytes> {
+    pub(crate) fn into_chunks(mut self) -> Vec<Bytes> {
         if !self.small.is_empty() {
             self.chunks.push(self.small.freeze());
         }
@@ -60,7 +60,85 @@ enum WriteState {
 }
 
 /// An all-or-nothing write: nothing is visible until [`BackendWriter::finish`].
-pub struct BackendWriter {
+pub struct BackendWriter(Inner);
+
+enum Inner {
+    Os(OsWriter),
+    S3(crate::s3::S3Writer),
+}
+
+impl BackendWriter {
+    pub(crate) fn s3(w: crate::s3::S3Writer) -> Self {
+        Self(Inner::S3(w))
+    }
+
+    pub(crate) fn os(w: OsWriter) -> Self {
+        Self(Inner::Os(w))
+    }
+
+    /// Attributes for the store to keep with the object (stores that keep none ignore them).
+    #[must_use]
+    pub fn with_attrs(self, attrs: Attrs) -> Self {
+        match self.0 {
+            Inner::Os(w) => Self(Inner::Os(w.with_attrs(attrs))),
+            Inner::S3(mut w) => {
+                w.set_attrs(attrs);
+                Self(Inner::S3(w))
+            }
+        }
+    }
+
+    /// Makes the write conditional in the store itself: only if absent (`None`), or only
+    /// over the version `Some(e_tag)`. On S3 the condition goes with the request that makes
+    /// the object visible, whatever the size; on other stores, bodies that go out in parts
+    /// stay guarded by the caller's lock only (see [`crate::Backend::conditional_multipart`]).
+    #[must_use]
+    pub fn only_over(self, version: Option<String>) -> Self {
+        match self.0 {
+            Inner::Os(w) => Self(Inner::Os(w.only_over(version))),
+            Inner::S3(mut w) => {
+                w.set_condition(match version {
+                    None => crate::s3::Condition::Absent,
+                    Some(e) => crate::s3::Condition::Over(e),
+                });
+                Self(Inner::S3(w))
+            }
+        }
+    }
+
+    /// Appends bytes; memory stays bounded by a few parts.
+    pub async fn write(&mut self, bytes: Bytes) -> Result<(), BackendError> {
+        match &mut self.0 {
+            Inner::Os(w) => w.write(bytes).await,
+            Inner::S3(w) => w.write(bytes).await,
+        }
+    }
+
+    /// Makes the object visible.
+    pub async fn finish(self) -> Result<(), BackendError> {
+        self.finish_with(Attrs::new()).await
+    }
+
+    /// Makes the object visible; `late` attributes, known only now (an MD5), are kept too
+    /// when the body went out in one request.
+    pub async fn finish_with(self, late: Attrs) -> Result<(), BackendError> {
+        match self.0 {
+            Inner::Os(w) => w.finish_with(late).await,
+            Inner::S3(w) => w.finish_with(late).await,
+        }
+    }
+
+    /// Drops everything written.
+    pub async fn abort(self) {
+        match self.0 {
+            Inner::Os(w) => w.abort().await,
+            Inner::S3(w) => w.abort().await,
+        }
+    }
+}
+
+/// An all-or-nothing write through `object_store`.
+pub(crate) struct OsWriter {
     store: Arc<dyn ObjectStore>,
     key: String,
     path: Path,
@@ -74,7 +152,7 @@ pub struct BackendWriter {
     errs: Errs,
 }
 
-impl BackendWriter {
+impl OsWriter {
     pub(crate) fn new(
         store: Arc<dyn ObjectStore>,
         key: &str,
@@ -112,18 +190,13 @@ impl BackendWriter {
         to_store_attrs(&kept)
     }
 
-    /// Attributes for the store to keep with the object (stores that keep none ignore them).
-    #[must_use]
-    pub fn with_attrs(mut self, attrs: Attrs) -> Self {
+    fn with_attrs(mut self, attrs: Attrs) -> Self {
         self.attrs = attrs;
         self
     }
 
-    /// Makes the write conditional in the store itself: only if absent (`None`), or only
-    /// over the version `Some(e_tag)`. Bodies that go out in parts stay guarded by the
-    /// caller's lock only, since multipart uploads carry no condition in `object_store`.
-    #[must_use]
-    pub fn only_over(mut self, version: Option<String>) -> Self {
+    /// Multipart uploads carry no condition in `object_store`.
+    fn only_over(mut self, version: Option<String>) -> Self {
         self.mode = match version {
             None => PutMode::Create,
             Some(e_tag) => PutMode::Update(UpdateVersion {
@@ -134,8 +207,7 @@ impl BackendWriter {
         self
     }
 
-    /// Appends bytes; memory stays bounded by a few parts.
-    pub async fn write(&mut self, bytes: Bytes) -> Result<(), BackendError> {
+    async fn write(&mut self, bytes: Bytes) -> Result<(), BackendError> {
         match &mut self.state {
             WriteState::Buffer(held) => {
                 held.push(bytes);
@@ -171,14 +243,7 @@ impl BackendWriter {
         Ok(())
     }
 
-    /// Makes the object visible.
-    pub async fn finish(self) -> Result<(), BackendError> {
-        self.finish_with(Attrs::new()).await
-    }
-
-    /// Makes the object visible; `late` attributes, known only now (an MD5), are kept too
-    /// when the body went out in one request.
-    pub async fn finish_with(mut self, late: Attrs) -> Result<(), BackendError> {
+    async fn finish_with(mut self, late: Attrs) -> Result<(), BackendError> {
         let key = self.key;
         match self.state {
             WriteState::Buffer(held) => {
@@ -201,8 +266,7 @@ impl BackendWriter {
         Ok(())
     }
 
-    /// Drops everything written.
-    pub async fn abort(self) {
+    async fn abort(self) {
         if let WriteState::Multipart(w) = self.state
             && let Err(e) = w.abort().await
         {

@@ -251,3 +251,30 @@ def test_a_throttling_upstream_is_slow_down(gateway):
     finally:
         server.shutdown()
         t.join(timeout=5)
+
+
+def test_a_mount_saved_under_object_store_option_names_is_served_after_a_restart(moto):
+    """Mounts made before S3 moved to the AWS SDK saved object_store's canonical names
+    (`aws_endpoint`, `aws_allow_http`, `aws_virtual_hosted_style_request`, ...): the new
+    client reads them, across a restart, without a remount."""
+    from conftest import Gateway
+
+    up = upstream(moto)
+    up.create_bucket(Bucket="saved-opts")
+    up.put_object(Bucket="saved-opts", Key="old/part-0", Body=b"written before")
+    gw = Gateway()
+    try:
+        opts = ["-o", f"aws_endpoint={moto}", "-o", "aws_access_key_id=testing", "-o", "aws_secret_access_key=testing",
+                "-o", "aws_allow_http=true", "-o", "aws_virtual_hosted_style_request=false",
+                "-o", "aws_imdsv1_fallback=false", "-o", "aws_region=us-east-1"]
+        r = cli(gw, "fs", "mount", *opts, "/saved", "s3://saved-opts")
+        assert r.returncode == 0, r.stderr
+        gw.restart()
+        s3 = gw.client()
+        assert s3.get_object(Bucket="saved", Key="old/part-0")["Body"].read() == b"written before"
+        s3.put_object(Bucket="saved", Key="new", Body=b"after")
+        assert up.get_object(Bucket="saved-opts", Key="new")["Body"].read() == b"after"
+        r = cli(gw, "fs", "list")
+        assert "aws_virtual_hosted_style_request=false" in r.stdout and "aws_secret_access_key=****" in r.stdout, r.stdout
+    finally:
+        gw.stop()

@@ -57,14 +57,14 @@ impl Namespace {
                 ..PutOptions::default()
             },
         };
-        if key.ends_with('/') {
+        if dst.is_marker(key) {
             return self.put(bucket, key, futures::stream::empty().boxed(), opts).await;
         }
         dst.backend.check_key(&dst.key)?;
         if same_object && !rewrite {
             return self.replace_metadata(&dst, key, &src.info, &opts).await;
         }
-        if same_store && !rewrite && !src_key.ends_with('/') {
+        if same_store && !rewrite && !src_resolved.is_marker(src_key) {
             return self.copy_within_store(&src_resolved, &dst, key, &src.info, &opts).await;
         }
         let body = self.open(&src, None).await?;

@@ -387,7 +387,7 @@ impl Namespace {
         Self::check_writable(&src, &shown(&crate::path::join(sb, sk)))?;
         Self::check_writable(&dst, &shown(&crate::path::join(db, dk)))?;
         let same_store = src.backend.id() == dst.backend.id();
-        if same_store && !sk.ends_with('/') && !src.key.is_empty() && !dst.key.is_empty() {
+        if same_store && !src.is_marker(sk) && !src.key.is_empty() && !dst.key.is_empty() {
             dst.backend.check_key(&dst.key)?;
             let store = src.backend.id();
             let rec = self.records.get(&store, &src.key)?;

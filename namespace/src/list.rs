@@ -192,9 +192,18 @@ fn merge_sorted<T: Send + 'static>(
             let min = (0..heads.len())
                 .filter(|&i| heads[i].is_some())
                 .min_by_key(|&i| heads[i].as_ref().map(key));
-            Ok(min
-                .and_then(|i| heads[i].take())
-                .map(|item| (item, (streams, heads, live))))
+            let item = min.and_then(|i| heads[i].take());
+            // A key two streams both hold (a marker the gateway recorded and the store's
+            // own `dir/` object) is listed once, as the first stream has it.
+            if let Some(item) = &item {
+                let k = key(item);
+                for h in &mut heads {
+                    if h.as_ref().is_some_and(|other| key(other) == k) {
+                        *h = None;
+                    }
+                }
+            }
+            Ok(item.map(|item| (item, (streams, heads, live))))
         },
     )
     .boxed()

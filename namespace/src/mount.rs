@@ -75,6 +75,15 @@ pub struct Resolved {
     pub key: String,
 }
 
+impl Resolved {
+    /// Whether `key` (the client's, as asked) names a directory marker the gateway keeps
+    /// itself: a key ending in `/`, unless the store holds such keys as objects (S3), and
+    /// the mount point itself.
+    pub fn is_marker(&self, key: &str) -> bool {
+        key.ends_with('/') && (self.key.is_empty() || !self.backend.holds_markers())
+    }
+}
+
 /// The mount whose point is the longest segment-prefix of `path`.
 pub fn longest_mount<'a>(mounts: &'a [MountEntry], path: &str) -> Option<&'a MountEntry> {
     mounts.iter().filter(|m| m.covers(path)).max_by_key(|m| m.path.len())

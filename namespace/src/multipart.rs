@@ -70,7 +70,7 @@ impl Namespace {
     pub async fn create_upload(&self, bucket: &str, key: &str, opts: &PutOptions) -> NsResult<UploadInfo> {
         let resolved = self.resolve_object(bucket, key)?;
         Self::check_writable(&resolved, &path::join(bucket, key))?;
-        if !key.ends_with('/') {
+        if !resolved.is_marker(key) {
             resolved.backend.check_key(&resolved.key)?;
         }
         if !self.bucket_exists(bucket).await? {
@@ -256,7 +256,7 @@ impl Namespace {
             known_etag: Some(etag.clone()),
             ..PutOptions::default()
         };
-        let info = if upload.key.ends_with('/') {
+        let info = if resolved.is_marker(&upload.key) {
             self.put(&upload.bucket, &upload.key, stream::empty().boxed(), opts)
                 .await?
         } else {

@@ -75,7 +75,11 @@ impl ObjectInfo {
                     content_type: get("content-type"),
                     user_meta,
                     headers,
-                    checksums: BTreeMap::new(),
+                    // What the store verified and keeps (S3, with checksum mode).
+                    checksums: attrs
+                        .iter()
+                        .filter_map(|(k, v)| k.strip_prefix("checksum:").map(|a| (a.to_owned(), v.clone())))
+                        .collect(),
                 }
             }
         }
@@ -229,7 +233,7 @@ impl Namespace {
             // The mount point itself: a directory, not an object.
             return Err(self.not_found(bucket, key).await);
         }
-        if key.ends_with('/') {
+        if resolved.is_marker(key) {
             let rec = if resolved.key.is_empty() {
                 Some(ObjectRecord {
                     etag: EMPTY_MD5.to_owned(),

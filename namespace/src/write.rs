@@ -138,7 +138,7 @@ impl Namespace {
                 reason: format!("/{} is a mount point, so it is a directory", path::join(bucket, key)),
             });
         }
-        if key.ends_with('/') {
+        if resolved.is_marker(key) {
             return self.put_marker(&resolved, key, body, &opts).await;
         }
         resolved.backend.check_key(&resolved.key)?;
@@ -195,7 +195,7 @@ impl Namespace {
                 writer = writer.only_over(current.and_then(|m| m.e_tag));
             }
         }
-        let etag = stream_into(writer, body, opts.content_md5, etag).await?;
+        let etag = stream_into(writer, body, opts, etag).await?;
         let meta = backend.head(rel).await?;
         let mut rec = opts.record(etag);
         rec.size = meta.size;
@@ -263,7 +263,7 @@ impl Namespace {
         }
         let store = resolved.backend.id();
         let _guard = self.locks.lock(&store, &resolved.key).await;
-        if !key.ends_with('/') {
+        if !resolved.is_marker(key) {
             resolved.backend.delete(&resolved.key).await?;
             self.invalidate(&resolved.backend, &resolved.key);
         }
@@ -275,9 +275,10 @@ impl Namespace {
 async fn stream_into(
     mut writer: arustio_backends::BackendWriter,
     mut body: BoxStream<'static, NsResult<Bytes>>,
-    content_md5: Option<[u8; 16]>,
+    opts: &PutOptions,
     etag: impl FnOnce(&Written) -> String,
 ) -> NsResult<String> {
+    let content_md5 = opts.content_md5;
     let mut md5 = Md5::new();
     loop {
         let chunk = match body.next().await {
@@ -300,8 +301,14 @@ async fn stream_into(
         return Err(NsError::BadDigest);
     }
     let etag = etag(&Written { md5: digest });
-    // Stores that keep attributes keep the ETag too, when the body went out in one request.
-    let late = [(ETAG_ATTR.to_owned(), etag.clone())].into_iter().collect();
+    // Stores that keep attributes keep the ETag too, when the body went out in one request,
+    // and an S3 store the checksums the client sent (verified as the body came in), which
+    // it checks again and returns on a HEAD with checksum mode.
+    let mut late: arustio_backends::Attrs = [(ETAG_ATTR.to_owned(), etag.clone())].into_iter().collect();
+    if let Some(slot) = &opts.checksums {
+        let verified = slot.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        late.extend(verified.into_iter().map(|(alg, v)| (format!("checksum:{alg}"), v)));
+    }
     writer.finish_with(late).await?;
     Ok(etag)
 }
