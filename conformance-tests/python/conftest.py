@@ -125,10 +125,11 @@ class Gateway:
                     AWS_DEFAULT_REGION="us-east-1", AWS_CONFIG_FILE="/dev/null", AWS_SHARED_CREDENTIALS_FILE="/dev/null")
 
     def client(self, **cfg):
+        """A boto3 client; `cfg` adds botocore Config settings, or replaces these."""
         return boto3.client(
             "s3", endpoint_url=self.endpoint, aws_access_key_id=self.access_key,
             aws_secret_access_key=self.secret_key, region_name="us-east-1", verify=self.tls.ca if self.tls else None,
-            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}, **cfg),
+            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}).merge(Config(**cfg)),
         )
 
     def stop(self):

@@ -1,7 +1,7 @@
 """Keys that object_store cannot represent (`data//x`, `a/../b`), written into Azure and GCS
 buckets by other tools: the mount check and every listing name the key and the reason in
-one line, instead of 'does not answer' and a 503 after retries. (S3 mounts are to list them
-as they are, on a native S3 client: issue 13.)"""
+one line, instead of 'does not answer' and a 503 after retries. (S3 mounts list them as they
+are, on the SDK client: test_s3_native.py.)"""
 
 import uuid
 

@@ -81,6 +81,11 @@ def s3_client(endpoint, key="testing", secret="testing"):
                         region_name="us-east-1", config=Config(s3={"addressing_style": "path"}))
 
 
+def s3_opts(endpoint, key, secret):
+    """The `arustio fs mount` options for an S3 endpoint with static credentials."""
+    return ["-o", f"endpoint={endpoint}", "-o", f"access_key_id={key}", "-o", f"secret_access_key={secret}"]
+
+
 def azure_container(endpoint, name, create=True):
     from azure.storage.blob import BlobServiceClient
 
@@ -202,8 +207,7 @@ class S3Backend(Backend):
         self.client = s3_client(self.endpoint, key, secret)
 
     def _opts(self, endpoint=None, secret=None):
-        return ["-o", f"endpoint={endpoint or self.endpoint}", "-o", f"access_key_id={self.key}",
-                "-o", f"secret_access_key={secret or self.secret}"]
+        return s3_opts(endpoint or self.endpoint, self.key, secret or self.secret)
 
     def new_mount(self):
         self.bucket = "suite-" + uuid.uuid4().hex[:8]
