@@ -355,6 +355,9 @@ def checksum(alg, data):
 
 @pytest.mark.parametrize("alg", ["SHA256", "CRC32C", "CRC32", "SHA1"])
 def test_a_checksum_sent_with_a_put_is_kept_by_the_store_and_returned(gateway, mounted, alg):
+    """moto keeps a checksum only when `x-amz-sdk-checksum-algorithm` names it beside the
+    `x-amz-checksum-*` value (as every AWS SDK sends them; AWS itself needs only the value),
+    so the gateway passes both on."""
     store, bucket = mounted
     s3 = gateway.client()
     body, key = f"checksummed with {alg}".encode(), f"ck-{alg}"
@@ -370,8 +373,9 @@ def test_a_checksum_sent_with_a_put_is_kept_by_the_store_and_returned(gateway, m
 
 
 def test_a_put_with_a_wrong_checksum_is_bad_digest_and_stores_nothing(gateway, mounted):
-    """As AWS answers: 400 BadDigest; moto would keep it (it checks nothing), so the
-    gateway must check before it commits."""
+    """400 BadDigest, as AWS answers. moto keeps a wrong value without a check, so the
+    gateway checks before it commits; MinIO's own refusal (400 XAmzContentChecksumMismatch)
+    reaches the client as BadDigest too."""
     store, bucket = mounted
     s3 = gateway.client()
     with pytest.raises(ClientError) as e:
