@@ -88,6 +88,20 @@ impl BackendWriter {
         }
     }
 
+    /// The checksum algorithms the client declared for the body (`crc32`, `sha256`, ...).
+    /// An S3 store keeps a CRC of a body sent in parts as the whole object's checksum
+    /// (`FULL_OBJECT`); other stores keep no checksums and ignore them.
+    #[must_use]
+    pub fn with_checksums(self, algorithms: &[String]) -> Self {
+        match self.0 {
+            Inner::Os(w) => Self(Inner::Os(w)),
+            Inner::S3(mut w) => {
+                w.set_full_object_checksum(algorithms);
+                Self(Inner::S3(w))
+            }
+        }
+    }
+
     /// Makes the write conditional in the store itself: only if absent (`None`), or only
     /// over the version `Some(e_tag)`. On S3 the condition goes with the request that makes
     /// the object visible, whatever the size; on other stores, bodies that go out in parts

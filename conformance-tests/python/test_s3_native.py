@@ -385,3 +385,20 @@ def test_a_put_with_a_wrong_checksum_is_bad_digest_and_stores_nothing(gateway, m
     with pytest.raises(ClientError) as e:
         s3.head_object(Bucket=bucket, Key="bad-digest")
     assert code(e)[1] == 404
+
+
+@pytest.mark.parametrize("alg", ["CRC32", "CRC32C"])
+def test_a_crc_sent_with_a_put_over_8_mib_is_kept_by_the_store_for_the_whole_object(gateway, mounted, alg):
+    """A body over 8 MiB goes to the store in parts; the CRC the client sent for the whole
+    body is kept by the store as a FULL_OBJECT checksum, checked by the store itself."""
+    store, bucket = mounted
+    s3 = gateway.client()
+    body, key = os.urandom(9 * MIB + 17), f"big-ck-{alg}"
+    want = checksum(alg, body)
+    s3.put_object(Bucket=bucket, Key=key, Body=body, ChecksumAlgorithm=alg)
+    direct = store.client.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+    assert direct.get(f"Checksum{alg}") == want, direct
+    assert direct.get("ChecksumType") == "FULL_OBJECT", direct
+    assert hashlib.md5(store.body(bucket, key)).digest() == hashlib.md5(body).digest()
+    head = s3.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+    assert head.get(f"Checksum{alg}") == want

@@ -50,6 +50,9 @@ pub struct PutOptions {
     pub content_md5: Option<[u8; 16]>,
     /// Checksums, filled in by the body stream once it has ended successfully, and kept.
     pub checksums: Option<ChecksumSlot>,
+    /// The checksum algorithms the client declared, known before the body arrives (a store
+    /// that keeps checksums of bodies sent in parts must be told at the start).
+    pub checksum_algorithms: Vec<String>,
     /// The ETag, when it is known before the bytes are (a multipart Complete, a copy).
     pub known_etag: Option<String>,
 }
@@ -172,6 +175,9 @@ impl Namespace {
         let mut writer = backend.writer(rel)?;
         if backend.keeps_attrs() {
             writer = writer.with_attrs(opts.attrs());
+        }
+        if !opts.checksum_algorithms.is_empty() {
+            writer = writer.with_checksums(&opts.checksum_algorithms);
         }
         if opts.condition != PutCondition::None {
             let current = match backend.head(rel).await {

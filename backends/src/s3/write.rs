@@ -3,7 +3,7 @@
 //! to the store with the request that makes the object visible, so the store decides it.
 
 use aws_sdk_s3::primitives::ByteStream as SdkStream;
-use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart};
+use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumType, CompletedMultipartUpload, CompletedPart};
 use bytes::{Bytes, BytesMut};
 use futures::stream::{FuturesUnordered, StreamExt};
 use tokio::task::JoinHandle;
@@ -37,6 +37,27 @@ impl Condition {
     }
 }
 
+/// The checksum algorithms by the names the gateway keeps them under.
+const ALGORITHMS: [(&str, ChecksumAlgorithm); 5] = [
+    ("crc32", ChecksumAlgorithm::Crc32),
+    ("crc32c", ChecksumAlgorithm::Crc32C),
+    ("crc64nvme", ChecksumAlgorithm::Crc64Nvme),
+    ("sha1", ChecksumAlgorithm::Sha1),
+    ("sha256", ChecksumAlgorithm::Sha256),
+];
+
+/// Sets the checksum values kept in `attrs` (as `checksum:<name>`) on a request.
+macro_rules! with_checksums {
+    ($req:expr, $attrs:expr) => {{
+        let sum = |alg: &str| $attrs.get(&format!("checksum:{alg}")).cloned();
+        $req.set_checksum_crc32(sum("crc32"))
+            .set_checksum_crc32_c(sum("crc32c"))
+            .set_checksum_crc64_nvme(sum("crc64nvme"))
+            .set_checksum_sha1(sum("sha1"))
+            .set_checksum_sha256(sum("sha256"))
+    }};
+}
+
 /// A multipart upload under way.
 struct Upload {
     id: String,
@@ -55,6 +76,9 @@ pub(crate) struct S3Writer {
     upload: Option<Upload>,
     attrs: Attrs,
     condition: Condition,
+    /// The CRC the store keeps as the whole object's checksum when the body goes out in
+    /// parts (S3 keeps a SHA of parts only as a composite, not the value the client sent).
+    full_object: Option<(&'static str, ChecksumAlgorithm)>,
 }
 
 /// Sets what the store keeps with the object on a PutObject or CreateMultipartUpload.
@@ -90,7 +114,22 @@ impl S3Writer {
             upload: None,
             attrs: Attrs::new(),
             condition: Condition::None,
+            full_object: None,
         }
+    }
+
+    /// The algorithms the client declared: the first CRC among them is kept by the store
+    /// for a body sent in parts.
+    pub(crate) fn set_full_object_checksum(&mut self, algorithms: &[String]) {
+        self.full_object = ALGORITHMS
+            .iter()
+            .find(|(name, _)| name.starts_with("crc") && algorithms.iter().any(|a| a == name))
+            .cloned();
+    }
+
+    /// The algorithm parts are checksummed with: the client's CRC, else the mount's.
+    fn part_algorithm(&self) -> Option<ChecksumAlgorithm> {
+        self.full_object.as_ref().map(|(_, a)| a.clone()).or_else(|| self.store.checksum.clone())
     }
 
     pub(crate) fn set_attrs(&mut self, attrs: Attrs) {
@@ -121,7 +160,8 @@ impl S3Writer {
                 .create_multipart_upload()
                 .bucket(&self.store.bucket)
                 .key(&self.full)
-                .set_checksum_algorithm(self.store.checksum.clone());
+                .set_checksum_algorithm(self.part_algorithm())
+                .set_checksum_type(self.full_object.as_ref().map(|_| ChecksumType::FullObject));
             let out = with_attrs!(req, self.store, &self.attrs)
                 .send()
                 .await
@@ -150,6 +190,7 @@ impl S3Writer {
     /// Sends the next part (all that is buffered when `last`), waiting while too many are
     /// in flight.
     async fn send_part(&mut self, last: bool) -> Result<(), BackendError> {
+        let algorithm = self.part_algorithm();
         let Some(u) = self.upload.as_mut() else { return Ok(()) };
         while u.inflight.len() >= WRITE_CONCURRENCY {
             if let Some(done) = u.inflight.next().await {
@@ -169,7 +210,7 @@ impl S3Writer {
                 .key(&full)
                 .upload_id(id)
                 .part_number(number)
-                .set_checksum_algorithm(store.checksum.clone())
+                .set_checksum_algorithm(algorithm)
                 .body(SdkStream::from(body));
             let sent = if store.unsigned_payload {
                 req.customize().disable_payload_signing().send().await
@@ -212,24 +253,13 @@ impl S3Writer {
                 .content_length(i64::try_from(body.len()).unwrap_or(i64::MAX))
                 .body(SdkStream::from(body));
             let req = with_attrs!(req, self.store, &self.attrs);
-            let sum = |alg: &str| self.attrs.get(&format!("checksum:{alg}")).cloned();
             // The algorithm is named too: some stores (moto) keep a checksum only then.
-            let named = [
-                ("crc32", ChecksumAlgorithm::Crc32),
-                ("crc32c", ChecksumAlgorithm::Crc32C),
-                ("crc64nvme", ChecksumAlgorithm::Crc64Nvme),
-                ("sha1", ChecksumAlgorithm::Sha1),
-                ("sha256", ChecksumAlgorithm::Sha256),
-            ]
-            .into_iter()
-            .find_map(|(name, alg)| sum(name).map(|_| alg));
-            let req = req
-                .set_checksum_algorithm(named.or_else(|| self.store.checksum.clone()))
-                .set_checksum_crc32(sum("crc32"))
-                .set_checksum_crc32_c(sum("crc32c"))
-                .set_checksum_crc64_nvme(sum("crc64nvme"))
-                .set_checksum_sha1(sum("sha1"))
-                .set_checksum_sha256(sum("sha256"));
+            let named = ALGORITHMS
+                .iter()
+                .find(|(name, _)| self.attrs.contains_key(&format!("checksum:{name}")))
+                .map(|(_, alg)| alg.clone());
+            let req = with_checksums!(req, &self.attrs)
+                .set_checksum_algorithm(named.or_else(|| self.store.checksum.clone()));
             let sent = if self.store.unsigned_payload {
                 req.customize().disable_payload_signing().send().await
             } else {
@@ -237,14 +267,16 @@ impl S3Writer {
             };
             return sent.map(|_| ()).map_err(|e| self.err(e));
         }
-        let result = self.complete().await;
+        let result = self.complete(&late).await;
         if result.is_err() {
             self.abort_upload().await;
         }
         result
     }
 
-    async fn complete(&mut self) -> Result<(), BackendError> {
+    /// Sends the last part and completes the upload, with the whole object's CRC from the
+    /// `late` attributes, verified as the body came in, for the store to check and keep.
+    async fn complete(&mut self, late: &Attrs) -> Result<(), BackendError> {
         self.send_part(true).await?;
         let Some(u) = self.upload.as_mut() else { return Ok(()) };
         while let Some(done) = u.inflight.next().await {
@@ -253,7 +285,15 @@ impl S3Writer {
         let mut parts = std::mem::take(&mut u.done);
         parts.sort_by_key(|p| p.part_number());
         let id = u.id.clone();
-        self.store
+        let whole: Attrs = match &self.full_object {
+            Some((name, _)) => {
+                let k = format!("checksum:{name}");
+                late.get(&k).map(|v| (k, v.clone())).into_iter().collect()
+            }
+            None => Attrs::new(),
+        };
+        let req = self
+            .store
             .client
             .complete_multipart_upload()
             .bucket(&self.store.bucket)
@@ -262,6 +302,8 @@ impl S3Writer {
             .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
             .set_if_none_match(self.condition.if_none_match())
             .set_if_match(self.condition.if_match())
+            .set_checksum_type(self.full_object.as_ref().map(|_| ChecksumType::FullObject));
+        with_checksums!(req, &whole)
             .send()
             .await
             .map_err(|e| self.err(e))?;

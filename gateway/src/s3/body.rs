@@ -35,6 +35,29 @@ impl Declared {
         let algorithm = algorithm.map(|a| a.as_str().to_ascii_lowercase()).or(trailer);
         Self { algorithm, values }
     }
+
+    /// Every algorithm declared, by a value in a header or by name; known before the body
+    /// arrives, so a store can be told which checksum to keep. InvalidArgument for an
+    /// algorithm S3 does not have.
+    pub fn names(&self) -> Result<Vec<String>, s3s::S3Error> {
+        let mut names: Vec<String> = ALGORITHMS
+            .iter()
+            .filter(|a| get(&self.values, a).is_some())
+            .map(|a| (*a).to_owned())
+            .collect();
+        if let Some(a) = &self.algorithm {
+            if !ALGORITHMS.contains(&a.as_str()) {
+                return Err(err(
+                    S3ErrorCode::InvalidArgument,
+                    format!("unsupported checksum algorithm {a}"),
+                ));
+            }
+            if !names.contains(a) {
+                names.push(a.clone());
+            }
+        }
+        Ok(names)
+    }
 }
 
 fn get(c: &Checksum, name: &str) -> Option<String> {
@@ -83,22 +106,7 @@ pub fn verified(
     declared: Declared,
     trailers: Option<TrailingHeaders>,
 ) -> Result<(BodyStream, ChecksumSlot), s3s::S3Error> {
-    let mut names: Vec<String> = ALGORITHMS
-        .iter()
-        .filter(|a| get(&declared.values, a).is_some())
-        .map(|a| (*a).to_owned())
-        .collect();
-    if let Some(a) = &declared.algorithm {
-        if !ALGORITHMS.contains(&a.as_str()) {
-            return Err(err(
-                S3ErrorCode::InvalidArgument,
-                format!("unsupported checksum algorithm {a}"),
-            ));
-        }
-        if !names.contains(a) {
-            names.push(a.clone());
-        }
-    }
+    let names = declared.names()?;
     let slot = Arc::new(Mutex::new(BTreeMap::new()));
     let Some(body) = body else {
         return Ok((futures::stream::empty().boxed(), slot));

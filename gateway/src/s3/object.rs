@@ -237,6 +237,7 @@ pub async fn handle_put_object(
     let mut opts = put_options(input.content_type, input.metadata, stored_headers!(input));
     opts.condition = put_condition(input.if_match, input.if_none_match)?;
     opts.content_md5 = content_md5(input.content_md5.as_deref())?;
+    opts.checksum_algorithms = declared.names()?;
     let (body, slot) = verified(input.body, declared, trailers)?;
     opts.checksums = Some(std::sync::Arc::clone(&slot));
     let info = ns.put(&input.bucket, &input.key, body, opts).await.map_err(s3_error)?;
