@@ -58,6 +58,25 @@ macro_rules! with_checksums {
     }};
 }
 
+/// `{checksum:<name>: value}`: the checksum of `body` by `algorithm`, for a request that
+/// names an algorithm (the SDK, set to compute checksums only where S3 requires them, would
+/// send the name alone, which a store refuses on the parts of an upload made with one).
+fn computed(algorithm: Option<&ChecksumAlgorithm>, body: &[u8]) -> Attrs {
+    let Some(name) = algorithm
+        .and_then(|a| ALGORITHMS.iter().find(|(_, x)| x == a))
+        .map(|(n, _)| *n)
+    else {
+        return Attrs::new();
+    };
+    let Ok(kind) = name.parse::<aws_smithy_checksums::ChecksumAlgorithm>() else {
+        return Attrs::new();
+    };
+    let mut h = kind.into_impl();
+    h.update(body);
+    let value = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, h.finalize());
+    [(format!("checksum:{name}"), value)].into_iter().collect()
+}
+
 /// A multipart upload under way.
 struct Upload {
     id: String,
@@ -129,7 +148,10 @@ impl S3Writer {
 
     /// The algorithm parts are checksummed with: the client's CRC, else the mount's.
     fn part_algorithm(&self) -> Option<ChecksumAlgorithm> {
-        self.full_object.as_ref().map(|(_, a)| a.clone()).or_else(|| self.store.checksum.clone())
+        self.full_object
+            .as_ref()
+            .map(|(_, a)| a.clone())
+            .or_else(|| self.store.checksum.clone())
     }
 
     pub(crate) fn set_attrs(&mut self, attrs: Attrs) {
@@ -203,6 +225,7 @@ impl S3Writer {
         u.next += 1;
         let (store, full, key) = (self.store.clone(), self.full.clone(), self.key.clone());
         u.inflight.push(tokio::spawn(async move {
+            let sums = computed(algorithm.as_ref(), &body);
             let req = store
                 .client
                 .upload_part()
@@ -212,6 +235,7 @@ impl S3Writer {
                 .part_number(number)
                 .set_checksum_algorithm(algorithm)
                 .body(SdkStream::from(body));
+            let req = with_checksums!(req, &sums);
             let sent = if store.unsigned_payload {
                 req.customize().disable_payload_signing().send().await
             } else {
@@ -242,6 +266,16 @@ impl S3Writer {
                 1 => chunks.into_iter().next().unwrap_or_default(),
                 _ => chunks.concat().into(),
             };
+            // The algorithm is named too: some stores (moto) keep a checksum only then.
+            let named = ALGORITHMS
+                .iter()
+                .find(|(name, _)| self.attrs.contains_key(&format!("checksum:{name}")))
+                .map(|(_, alg)| alg.clone());
+            // The client's checksums, else one by the mount's algorithm, computed here.
+            let sums = match &named {
+                Some(_) => self.attrs.clone(),
+                None => computed(self.store.checksum.as_ref(), &body),
+            };
             let req = self
                 .store
                 .client
@@ -253,13 +287,7 @@ impl S3Writer {
                 .content_length(i64::try_from(body.len()).unwrap_or(i64::MAX))
                 .body(SdkStream::from(body));
             let req = with_attrs!(req, self.store, &self.attrs);
-            // The algorithm is named too: some stores (moto) keep a checksum only then.
-            let named = ALGORITHMS
-                .iter()
-                .find(|(name, _)| self.attrs.contains_key(&format!("checksum:{name}")))
-                .map(|(_, alg)| alg.clone());
-            let req = with_checksums!(req, &self.attrs)
-                .set_checksum_algorithm(named.or_else(|| self.store.checksum.clone()));
+            let req = with_checksums!(req, &sums).set_checksum_algorithm(named.or_else(|| self.store.checksum.clone()));
             let sent = if self.store.unsigned_payload {
                 req.customize().disable_payload_signing().send().await
             } else {
@@ -303,10 +331,7 @@ impl S3Writer {
             .set_if_none_match(self.condition.if_none_match())
             .set_if_match(self.condition.if_match())
             .set_checksum_type(self.full_object.as_ref().map(|_| ChecksumType::FullObject));
-        with_checksums!(req, &whole)
-            .send()
-            .await
-            .map_err(|e| self.err(e))?;
+        with_checksums!(req, &whole).send().await.map_err(|e| self.err(e))?;
         self.upload = None;
         Ok(())
     }
