@@ -45,7 +45,9 @@ def test_crash_leftovers_in_the_staging_dir_are_reclaimed_at_start():
         s3.complete_multipart_upload(Bucket="crash", Key="k", UploadId=up,
                                      MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]})
         assert s3.get_object(Bucket="crash", Key="k")["Body"].read() == body
-        assert os.listdir(staging) == []
+        # Its parts are gone; only the record a retried Complete is answered from stays.
+        assert os.listdir(staging) == [os.path.basename(live)]
+        assert os.listdir(live) == ["completed.json"]
     finally:
         gw.stop()
 

@@ -14,7 +14,7 @@ pub enum MetadataDirective {
     /// Keep the source's content type and user metadata.
     Copy,
     /// Use these instead.
-    Replace(PutOptions),
+    Replace(Box<PutOptions>),
 }
 
 impl Namespace {
@@ -29,7 +29,7 @@ impl Namespace {
     ) -> NsResult<ObjectInfo> {
         let src = self.head(src_bucket, src_key).await?;
         source_conditions.check(&src.info).map_err(|e| match e {
-            NsError::NotModified { key } => NsError::PreconditionFailed { key },
+            NsError::NotModified { key, .. } => NsError::PreconditionFailed { key },
             e => e,
         })?;
         let dst = self.resolve_object(bucket, key)?;
@@ -46,7 +46,7 @@ impl Namespace {
         // server-side copy, so new metadata is written with the bytes, streamed through.
         let rewrite = matches!(directive, MetadataDirective::Replace(_)) && dst.backend.keeps_attrs();
         let opts = match directive {
-            MetadataDirective::Replace(opts) => opts,
+            MetadataDirective::Replace(opts) => *opts,
             MetadataDirective::Copy if same_object => {
                 return Err(NsError::CopyToSelf { key: key.to_owned() });
             }
@@ -72,6 +72,7 @@ impl Namespace {
         let etag = src.info.etag.clone();
         let opts = PutOptions {
             known_etag: Some(etag.clone()),
+            part_sizes: src.info.part_sizes.clone(),
             ..opts
         };
         // The bytes are the source's, so is the ETag (multipart sources keep `md5-N`).
@@ -100,6 +101,7 @@ impl Namespace {
             user_meta: opts.user_meta.clone(),
             headers: opts.headers.clone(),
             checksums: info.checksums.clone(),
+            part_sizes: info.part_sizes.clone(),
         };
         self.records.put(&store, &dst.key, &rec)?;
         self.invalidate(&dst.backend, &dst.key);

@@ -43,9 +43,13 @@ pub enum NsError {
     /// A precondition (If-Match, If-None-Match, ...) failed.
     #[error("precondition failed for {key:?}")]
     PreconditionFailed { key: String },
-    /// Not modified (conditional GET/HEAD).
+    /// Not modified (conditional GET/HEAD): the 304 carries the object's ETag and date.
     #[error("not modified: {key:?}")]
-    NotModified { key: String },
+    NotModified {
+        key: String,
+        etag: String,
+        last_modified: chrono::DateTime<chrono::Utc>,
+    },
     /// The object changed while it was read; retry.
     #[error("object {key:?} changed while it was read")]
     Changed { key: String },

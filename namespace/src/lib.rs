@@ -2,6 +2,7 @@
 //! object operations, over stores reached through the cache.
 
 mod bucket;
+pub mod checksum;
 mod copy;
 mod error;
 mod fs;

@@ -3,8 +3,9 @@
 //! Every part is streamed straight to a file (`<staging>/<upload id>/<part>.part`, with its
 //! ETag in the same file: see [`crate::staging`]), so an upload holds no part in memory
 //! whatever the part size. Complete streams the parts, in order, into one all-or-nothing
-//! write; abort, completion and expiry remove the staging directory. Until Complete
-//! succeeds no object is visible.
+//! write; abort and expiry remove the staging directory. Until Complete succeeds no object
+//! is visible. A completed upload leaves only a record of its parts and ETag, so that a
+//! retried Complete (SDKs retry one that timed out) gets the same answer, as on AWS.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -17,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::io::ReaderStream;
 
+use crate::checksum::{self, Hasher, UploadChecksum};
 use crate::error::{NsError, NsResult};
 use crate::read::{ObjectHandle, ObjectInfo};
 use crate::staging::{self, UPLOAD_JSON, io};
@@ -43,6 +45,9 @@ pub struct UploadInfo {
     content_type: Option<String>,
     user_meta: std::collections::BTreeMap<String, String>,
     headers: std::collections::BTreeMap<String, String>,
+    /// The checksum it was created with, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<UploadChecksum>,
 }
 
 /// One uploaded part.
@@ -56,6 +61,40 @@ pub struct PartInfo {
     pub size: u64,
     /// When it was uploaded.
     pub last_modified: DateTime<Utc>,
+    /// Its checksum (base64) by the upload's algorithm, when the upload has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<String>,
+}
+
+/// What a completed upload leaves in its dir, for a retried Complete.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct CompletedUpload {
+    upload_id: String,
+    bucket: String,
+    key: String,
+    etag: String,
+    /// The `(part number, ETag)` pairs it was completed with, ETags unquoted.
+    parts: Vec<(i32, String)>,
+    completed: DateTime<Utc>,
+    /// The object's checksums, as the first Complete returned them.
+    #[serde(default)]
+    checksums: std::collections::BTreeMap<String, String>,
+}
+
+/// The lock that serialises Completes of one upload (store names never hold a NUL).
+const COMPLETING: &str = "\0complete";
+
+impl CompletedUpload {
+    pub(crate) fn upload_id(&self) -> &str {
+        &self.upload_id
+    }
+}
+
+fn unquoted(listed: &[(i32, String)]) -> Vec<(i32, String)> {
+    listed
+        .iter()
+        .map(|(n, e)| (*n, e.trim_matches('"').to_owned()))
+        .collect()
 }
 
 impl Namespace {
@@ -66,8 +105,14 @@ impl Namespace {
         Ok(self.staging.join(id.simple().to_string()))
     }
 
-    /// Starts an upload of `bucket/key`.
-    pub async fn create_upload(&self, bucket: &str, key: &str, opts: &PutOptions) -> NsResult<UploadInfo> {
+    /// Starts an upload of `bucket/key`, whose parts are checksummed by `checksum`.
+    pub async fn create_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        opts: &PutOptions,
+        checksum: Option<UploadChecksum>,
+    ) -> NsResult<UploadInfo> {
         let resolved = self.resolve_object(bucket, key)?;
         Self::check_writable(&resolved, &path::join(bucket, key))?;
         if !resolved.is_marker(key) {
@@ -87,6 +132,7 @@ impl Namespace {
             content_type: opts.content_type.clone(),
             user_meta: opts.user_meta.clone(),
             headers: opts.headers.clone(),
+            checksum,
         };
         let dir = self.staging.join(&info.upload_id);
         tokio::fs::create_dir_all(&dir).await.map_err(io(&dir))?;
@@ -155,10 +201,14 @@ impl Namespace {
         let written = async {
             let mut file = tokio::fs::File::create(&tmp).await.map_err(io(&tmp))?;
             let mut md5 = Md5::new();
+            let mut sum = upload.checksum.as_ref().and_then(|c| Hasher::new(&c.algorithm));
             let mut size = 0u64;
             while let Some(chunk) = body.next().await {
                 let chunk = chunk?;
                 md5.update(&chunk);
+                if let Some(h) = &mut sum {
+                    h.update(&chunk);
+                }
                 size += chunk.len() as u64;
                 file.write_all(&chunk).await.map_err(io(&tmp))?;
             }
@@ -171,6 +221,7 @@ impl Namespace {
                 etag: hex::encode(digest),
                 size,
                 last_modified: Utc::now(),
+                checksum: sum.map(Hasher::finish),
             };
             // One file holds the bytes and their ETag; one rename commits both.
             staging::append_record(&mut file, &tmp, &part).await?;
@@ -189,6 +240,40 @@ impl Namespace {
         staging::parts(&self.upload_dir(&upload.upload_id)?).await
     }
 
+    /// Completes the upload `upload_id` of `bucket/key` from the listed `(part number,
+    /// ETag)` pairs. A Complete of an upload already completed with the same parts (a
+    /// retry) gets the same ETag; one Complete of an upload runs at a time.
+    pub async fn complete_upload_id(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        listed: &[(i32, String)],
+        condition: PutCondition,
+    ) -> NsResult<ObjectInfo> {
+        let _one_at_a_time = self.locks.lock(COMPLETING, upload_id).await;
+        let dir = self.upload_dir(upload_id)?;
+        if let Some(done) = staging::completed(&dir).await
+            && done.bucket == bucket
+            && done.key == key
+        {
+            if done.parts != unquoted(listed) {
+                return Err(NsError::InvalidPart {
+                    reason: "the upload was completed with other parts".to_owned(),
+                });
+            }
+            return Ok(ObjectInfo {
+                key: key.to_owned(),
+                etag: done.etag,
+                last_modified: done.completed,
+                checksums: done.checksums,
+                ..ObjectInfo::default()
+            });
+        }
+        let upload = self.upload(bucket, key, upload_id).await?;
+        self.complete_upload(&upload, listed, condition).await
+    }
+
     /// Completes an upload from the listed `(part number, ETag)` pairs.
     pub async fn complete_upload(
         &self,
@@ -201,21 +286,27 @@ impl Namespace {
                 reason: "you must specify at least one part".to_owned(),
             });
         }
-        if listed.windows(2).any(|w| w[0].0 >= w[1].0) {
+        if listed.windows(2).any(|w| w[0].0 > w[1].0) {
             return Err(NsError::InvalidPartOrder);
         }
         let stored = self.list_parts(upload).await?;
-        let mut chosen = Vec::with_capacity(listed.len());
-        for (i, (number, etag)) in listed.iter().enumerate() {
+        // A number listed more than once (a part sent again while its first send was in
+        // flight, both ETags listed) is the part stored last, if it is one of those listed.
+        let runs: Vec<&[(i32, String)]> = listed.chunk_by(|a, b| a.0 == b.0).collect();
+        let mut chosen = Vec::with_capacity(runs.len());
+        for (i, run) in runs.iter().enumerate() {
+            let number = run[0].0;
             let part = stored
-                .iter()
-                .find(|p| p.part_number == *number && p.etag == etag.trim_matches('"'))
+                .binary_search_by_key(&number, |p| p.part_number)
+                .ok()
+                .map(|at| &stored[at])
+                .filter(|p| run.iter().any(|(_, e)| e.trim_matches('"') == p.etag))
                 .ok_or_else(|| NsError::InvalidPart {
-                    reason: format!("part {number} with ETag {etag} was not uploaded"),
+                    reason: format!("part {number} with ETag {} was not uploaded", run[run.len() - 1].1),
                 })?;
-            if i + 1 < listed.len() && part.size < MIN_PART {
+            if i + 1 < runs.len() && part.size < MIN_PART {
                 return Err(NsError::EntityTooSmall {
-                    part: *number,
+                    part: number,
                     size: part.size,
                 });
             }
@@ -229,6 +320,21 @@ impl Namespace {
             all.update(hex::decode(&p.etag).unwrap_or_default());
         }
         let etag = format!("{}-{}", hex::encode(all.finalize()), chosen.len());
+        let part_sizes: Vec<u64> = chosen.iter().map(|p| p.size).collect();
+        // The upload's checksum: COMPOSITE from its parts' checksums; FULL_OBJECT over the
+        // bytes as they stream to the store, which is given it to check and keep too.
+        let mut kept_checksums = std::collections::BTreeMap::new();
+        let mut full_object = None;
+        match &upload.checksum {
+            Some(c) if c.full_object => full_object = Some(c.algorithm.clone()),
+            Some(c) => {
+                let sums: Option<Vec<&str>> = chosen.iter().map(|p| p.checksum.as_deref()).collect();
+                if let Some(v) = sums.and_then(|s| checksum::composite(&c.algorithm, &s)) {
+                    kept_checksums.insert(c.algorithm.clone(), v);
+                }
+            }
+            None => {}
+        }
         let parts_dir = dir.clone();
         let body = stream::iter(chosen)
             .then(move |p| {
@@ -248,12 +354,23 @@ impl Namespace {
             })
             .try_flatten()
             .boxed();
+        let (body, checksums) = match &full_object {
+            Some(alg) => {
+                let (body, slot) = hashed(body, alg);
+                (body, Some(slot))
+            }
+            None => (body, None),
+        };
         let opts = PutOptions {
             content_type: upload.content_type.clone(),
             user_meta: upload.user_meta.clone(),
             headers: upload.headers.clone(),
             condition,
             known_etag: Some(etag.clone()),
+            part_sizes,
+            checksums,
+            checksum_algorithms: full_object.into_iter().collect(),
+            kept_checksums,
             ..PutOptions::default()
         };
         let info = if resolved.is_marker(&upload.key) {
@@ -263,7 +380,18 @@ impl Namespace {
             self.write_object_with(&resolved, &upload.key, body, &opts, |_| etag)
                 .await?
         };
-        let _ = tokio::fs::remove_dir_all(&dir).await;
+        let done = CompletedUpload {
+            upload_id: upload.upload_id.clone(),
+            bucket: upload.bucket.clone(),
+            key: upload.key.clone(),
+            etag: info.etag.clone(),
+            parts: unquoted(listed),
+            completed: Utc::now(),
+            checksums: info.checksums.clone(),
+        };
+        if let Err(e) = staging::retire(&dir, &done).await {
+            tracing::warn!(upload_id = %upload.upload_id, error = %e, "could not clear a completed upload's parts");
+        }
         Ok(info)
     }
 
@@ -304,7 +432,8 @@ impl Namespace {
         Ok(out)
     }
 
-    /// Removes uploads older than `max_age`, returning how many.
+    /// Removes uploads older than `max_age`, returning how many, and the records of
+    /// uploads completed longer ago.
     pub async fn expire_uploads(&self, max_age: Duration) -> NsResult<usize> {
         // An age past what a date can hold (a huge ARUSTIO_MULTIPART_EXPIRY_SECS) expires nothing.
         let Some(cutoff) = chrono::Duration::from_std(max_age)
@@ -320,6 +449,11 @@ impl Namespace {
                 tokio::fs::remove_dir_all(&dir).await.map_err(io(&dir))?;
                 tracing::info!(upload_id = %u.upload_id, bucket = %u.bucket, key = %u.key, "expired an unfinished multipart upload");
                 n += 1;
+            }
+        }
+        for (dir, done) in staging::all_completed(&self.staging).await {
+            if done.completed < cutoff {
+                tokio::fs::remove_dir_all(&dir).await.map_err(io(&dir))?;
             }
         }
         Ok(n)
@@ -350,6 +484,39 @@ fn time_ordered_id(now: DateTime<Utc>) -> String {
         .into_uuid()
         .simple()
         .to_string()
+}
+
+/// `body`, hashed by `algorithm` on the way; the checksum lands in the slot once the body
+/// has ended.
+fn hashed(
+    body: BoxStream<'static, NsResult<Bytes>>,
+    algorithm: &str,
+) -> (BoxStream<'static, NsResult<Bytes>>, crate::write::ChecksumSlot) {
+    let slot: crate::write::ChecksumSlot = std::sync::Arc::default();
+    let (out, name) = (std::sync::Arc::clone(&slot), algorithm.to_owned());
+    let state = (body, Hasher::new(algorithm));
+    let stream = stream::unfold(state, move |(mut body, mut h)| {
+        let (out, name) = (std::sync::Arc::clone(&out), name.clone());
+        async move {
+            match body.next().await {
+                Some(Ok(chunk)) => {
+                    if let Some(h) = &mut h {
+                        h.update(&chunk);
+                    }
+                    Some((Ok(chunk), (body, h)))
+                }
+                Some(Err(e)) => Some((Err(e), (body, None))),
+                None => {
+                    if let Some(h) = h.take() {
+                        let mut kept = out.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                        kept.insert(name, h.finish());
+                    }
+                    None
+                }
+            }
+        }
+    });
+    (stream.boxed(), slot)
 }
 
 /// A part that another upload of its number replaced after Complete chose it.

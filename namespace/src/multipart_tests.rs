@@ -30,7 +30,10 @@ async fn a_part_uploaded_twice_at_once_keeps_one_body_with_its_etag() {
     let mut rounds = 0;
     while rounds < 300 && Instant::now() < deadline {
         rounds += 1;
-        let up = ns.create_upload("bkt", "k", &PutOptions::default()).await.unwrap();
+        let up = ns
+            .create_upload("bkt", "k", &PutOptions::default(), None)
+            .await
+            .unwrap();
         let tasks: Vec<_> = [b'a', b'b']
             .into_iter()
             .map(|fill| {

@@ -32,6 +32,8 @@ pub struct ObjectInfo {
     pub headers: BTreeMap<String, String>,
     /// Whole-object checksums.
     pub checksums: BTreeMap<String, String>,
+    /// A multipart object's part sizes, in order; empty when it is one part or unknown.
+    pub part_sizes: Vec<u64>,
 }
 
 impl ObjectInfo {
@@ -48,6 +50,7 @@ impl ObjectInfo {
                 user_meta: r.user_meta,
                 headers: r.headers,
                 checksums: r.checksums,
+                part_sizes: r.part_sizes,
             },
             None => {
                 // What the store keeps with the object, where it keeps anything.
@@ -80,6 +83,7 @@ impl ObjectInfo {
                         .iter()
                         .filter_map(|(k, v)| k.strip_prefix("checksum:").map(|a| (a.to_owned(), v.clone())))
                         .collect(),
+                    part_sizes: Vec::new(),
                 }
             }
         }
@@ -96,6 +100,7 @@ impl ObjectInfo {
             user_meta: rec.user_meta,
             headers: rec.headers,
             checksums: rec.checksums,
+            part_sizes: rec.part_sizes,
         }
     }
 }
@@ -142,6 +147,11 @@ impl Conditions {
     pub fn check(&self, info: &ObjectInfo) -> NsResult<()> {
         let modified = info.last_modified.timestamp();
         let key = || info.key.clone();
+        let not_modified = || NsError::NotModified {
+            key: info.key.clone(),
+            etag: info.etag.clone(),
+            last_modified: info.last_modified,
+        };
         if let Some(list) = &self.if_match {
             if !etag_listed(list, &info.etag) {
                 return Err(NsError::PreconditionFailed { key: key() });
@@ -153,12 +163,12 @@ impl Conditions {
         }
         if let Some(list) = &self.if_none_match {
             if etag_listed(list, &info.etag) {
-                return Err(NsError::NotModified { key: key() });
+                return Err(not_modified());
             }
         } else if let Some(t) = self.if_modified_since
             && modified <= t.timestamp()
         {
-            return Err(NsError::NotModified { key: key() });
+            return Err(not_modified());
         }
         Ok(())
     }

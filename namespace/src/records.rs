@@ -35,6 +35,10 @@ pub struct ObjectRecord {
     pub headers: BTreeMap<String, String>,
     /// Whole-object checksums, by algorithm name (`crc32`, `sha256`, ...), base64.
     pub checksums: BTreeMap<String, String>,
+    /// The sizes of a multipart object's parts, in order (for `?partNumber=`); empty for
+    /// an object written in one piece, and in records written before parts were kept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub part_sizes: Vec<u64>,
 }
 
 impl ObjectRecord {

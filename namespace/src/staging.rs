@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use tokio::io::AsyncWriteExt;
 
 use crate::error::{NsError, NsResult};
-use crate::multipart::{PartInfo, UploadInfo};
+use crate::multipart::{CompletedUpload, PartInfo, UploadInfo};
 
 /// The last bytes of every committed part file.
 const MAGIC: &[u8; 8] = b"ARPART01";
@@ -20,6 +20,8 @@ const MAGIC: &[u8; 8] = b"ARPART01";
 const TAIL: u64 = 4 + MAGIC.len() as u64;
 /// The record of an upload in its dir.
 pub(crate) const UPLOAD_JSON: &str = "upload.json";
+/// The record a completed upload leaves in its dir, in place of the upload and its parts.
+const COMPLETED_JSON: &str = "completed.json";
 
 pub(crate) fn io(path: &Path) -> impl Fn(std::io::Error) -> NsError + '_ {
     move |e| NsError::io(path, e)
@@ -143,6 +145,55 @@ pub(crate) async fn parts(dir: &Path) -> NsResult<Vec<PartInfo>> {
     .await
 }
 
+/// Leaves only `done` in the dir of the upload just completed: the record first, so that a
+/// crash in between leaves an upload that is either whole or completed.
+pub(crate) async fn retire(dir: &Path, done: &CompletedUpload) -> NsResult<()> {
+    let json = serde_json::to_vec(done).map_err(|e| NsError::io(dir, std::io::Error::other(e)))?;
+    write_atomic(&dir.join(COMPLETED_JSON), &json).await?;
+    tokio::fs::remove_file(dir.join(UPLOAD_JSON)).await.map_err(io(dir))?;
+    let dir = dir.to_owned();
+    blocking(move || {
+        for entry in std::fs::read_dir(&dir).map_err(io(&dir))?.flatten() {
+            if entry.file_name() != COMPLETED_JSON {
+                remove(&entry.path(), entry.file_type().is_ok_and(|t| t.is_dir()));
+            }
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// The record of the completed upload whose dir is `dir`, if it is one.
+pub(crate) async fn completed(dir: &Path) -> Option<CompletedUpload> {
+    let raw = tokio::fs::read(dir.join(COMPLETED_JSON)).await.ok()?;
+    parse_completed(dir, &raw)
+}
+
+fn parse_completed(dir: &Path, raw: &[u8]) -> Option<CompletedUpload> {
+    let done: CompletedUpload = serde_json::from_slice(raw).ok()?;
+    (dir.file_name()? == done.upload_id()).then_some(done)
+}
+
+/// Every completed upload's dir and record in `staging`.
+pub(crate) async fn all_completed(staging: &Path) -> Vec<(PathBuf, CompletedUpload)> {
+    let staging = staging.to_owned();
+    blocking(move || {
+        let Ok(entries) = std::fs::read_dir(&staging) else {
+            return Ok(Vec::new());
+        };
+        Ok(entries
+            .flatten()
+            .filter_map(|entry| {
+                let dir = entry.path();
+                let raw = std::fs::read(dir.join(COMPLETED_JSON)).ok()?;
+                parse_completed(&dir, &raw).map(|done| (dir, done))
+            })
+            .collect())
+    })
+    .await
+    .unwrap_or_default()
+}
+
 /// Runs file work that blocks off the async threads.
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> NsResult<T> + Send + 'static) -> NsResult<T> {
     tokio::task::spawn_blocking(f)
@@ -157,8 +208,9 @@ pub(crate) fn parse_upload(dir: &Path, raw: &[u8]) -> Option<UploadInfo> {
     (dir.file_name()? == info.upload_id.as_str()).then_some(info)
 }
 
-/// Removes from `staging` what no upload holds: stray files, dirs without a whole
-/// `upload.json`, and within uploads every temp file and part file that is not whole.
+/// Removes from `staging` what no upload holds: stray files, dirs with neither a whole
+/// `upload.json` nor a completed upload's record, and within the others every temp file
+/// and part file that is not whole.
 /// Only for a start, when no write is in flight. Returns how many entries went.
 pub(crate) fn reclaim(staging: &Path) -> usize {
     let Ok(entries) = std::fs::read_dir(staging) else {
@@ -173,7 +225,13 @@ pub(crate) fn reclaim(staging: &Path) -> usize {
                 .ok()
                 .and_then(|raw| parse_upload(&path, &raw))
                 .is_some();
-        if live {
+        let completed = !live
+            && is_dir
+            && std::fs::read(path.join(COMPLETED_JSON))
+                .ok()
+                .and_then(|raw| parse_completed(&path, &raw))
+                .is_some();
+        if live || completed {
             removed += reclaim_upload(&path);
         } else if remove(&path, is_dir) {
             removed += 1;
@@ -182,7 +240,8 @@ pub(crate) fn reclaim(staging: &Path) -> usize {
     removed
 }
 
-/// Within the dir of a live upload, removes all but its record and its whole parts.
+/// Within the dir of a live or completed upload, removes all but its records and its whole
+/// parts.
 fn reclaim_upload(dir: &Path) -> usize {
     let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
     let mut removed = 0;
@@ -191,6 +250,7 @@ fn reclaim_upload(dir: &Path) -> usize {
         let name = entry.file_name();
         let name = name.to_string_lossy();
         let whole = name == UPLOAD_JSON
+            || name == COMPLETED_JSON
             || part_number(&name).is_some_and(|n| {
                 std::fs::File::open(&path)
                     .ok()

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use arustio_backends::BackendError;
+use arustio_backends::{BackendError, BackendWriter};
 use bytes::Bytes;
 use futures::stream::{BoxStream, StreamExt};
 use md5::{Digest, Md5};
@@ -55,6 +55,11 @@ pub struct PutOptions {
     pub checksum_algorithms: Vec<String>,
     /// The ETag, when it is known before the bytes are (a multipart Complete, a copy).
     pub known_etag: Option<String>,
+    /// A multipart object's part sizes, in order, kept for `?partNumber=` reads.
+    pub part_sizes: Vec<u64>,
+    /// Checksums for the record only, not for the store (a multipart upload's COMPOSITE
+    /// checksum, which no store takes for a body it is sent whole).
+    pub kept_checksums: BTreeMap<String, String>,
 }
 
 /// The attribute under which stores that keep attributes keep the S3 ETag.
@@ -77,17 +82,19 @@ impl PutOptions {
     }
 
     fn record(&self, etag: String) -> ObjectRecord {
-        let checksums = self
+        let mut checksums = self
             .checksums
             .as_ref()
             .map(|c| c.lock().unwrap_or_else(PoisonError::into_inner).clone())
             .unwrap_or_default();
+        checksums.extend(self.kept_checksums.clone());
         ObjectRecord {
             etag,
             content_type: self.content_type.clone(),
             user_meta: self.user_meta.clone(),
             headers: self.headers.clone(),
             checksums,
+            part_sizes: self.part_sizes.clone(),
             modified_ms: chrono::Utc::now().timestamp_millis(),
             ..ObjectRecord::default()
         }
@@ -171,7 +178,6 @@ impl Namespace {
         etag: impl FnOnce(&Written) -> String,
     ) -> NsResult<ObjectInfo> {
         let (backend, rel, store) = (&resolved.backend, resolved.key.as_str(), resolved.backend.id());
-        let _guard = self.locks.lock(&store, rel).await;
         let mut writer = backend.writer(rel)?;
         if backend.keeps_attrs() {
             writer = writer.with_attrs(opts.attrs());
@@ -179,29 +185,19 @@ impl Namespace {
         if !opts.checksum_algorithms.is_empty() {
             writer = writer.with_checksums(&opts.checksum_algorithms);
         }
-        if opts.condition != PutCondition::None {
-            let current = match backend.head(rel).await {
-                Ok(meta) => Some(meta),
-                Err(BackendError::NotFound { .. }) => None,
-                Err(e) => return Err(e.into()),
-            };
-            let existing = match &current {
-                Some(meta) => Some(ObjectInfo::from_store(
-                    key.to_owned(),
-                    &store,
-                    meta,
-                    self.records.get(&store, rel)?,
-                )),
-                None => None,
-            };
-            opts.condition.check(key, existing.as_ref())?;
-            if backend.conditional_put() {
-                // Another node may write between this check and the commit: let the store
-                // itself refuse a write over anything but the version just checked.
-                writer = writer.only_over(current.and_then(|m| m.e_tag));
+        // Each write stages on its own (a multipart upload in the store, a temp file, a
+        // buffer) and takes the key's lock only to commit: no writer waits on another's
+        // body, the last to commit wins, and a condition is checked at the commit.
+        let (writer, late, etag) = stream_body(writer, body, opts, etag).await?;
+        let _guard = self.locks.lock(&store, rel).await;
+        let writer = match self.at_commit(resolved, key, opts, writer).await {
+            Ok(writer) => writer,
+            Err((writer, e)) => {
+                writer.abort().await;
+                return Err(e);
             }
-        }
-        let etag = stream_into(writer, body, opts, etag).await?;
+        };
+        writer.finish_with(late).await?;
         let meta = backend.head(rel).await?;
         let mut rec = opts.record(etag);
         rec.size = meta.size;
@@ -221,6 +217,42 @@ impl Namespace {
                 .warm(backend, object, crate::read::read_options(resolved, true));
         }
         Ok(ObjectInfo::from_store(key.to_owned(), &store, &meta, Some(rec)))
+    }
+
+    /// Checks the write's condition against what the store holds now, under the key's
+    /// lock; where the store takes conditions, the commit carries it too, since another
+    /// node may write between this check and the commit.
+    async fn at_commit(
+        &self,
+        resolved: &Resolved,
+        key: &str,
+        opts: &PutOptions,
+        writer: BackendWriter,
+    ) -> Result<BackendWriter, (BackendWriter, NsError)> {
+        if opts.condition == PutCondition::None {
+            return Ok(writer);
+        }
+        let (backend, rel, store) = (&resolved.backend, resolved.key.as_str(), resolved.backend.id());
+        let current = match backend.head(rel).await {
+            Ok(meta) => Some(meta),
+            Err(BackendError::NotFound { .. }) => None,
+            Err(e) => return Err((writer, e.into())),
+        };
+        let existing = match &current {
+            Some(meta) => match self.records.get(&store, rel) {
+                Ok(rec) => Some(ObjectInfo::from_store(key.to_owned(), &store, meta, rec)),
+                Err(e) => return Err((writer, e)),
+            },
+            None => None,
+        };
+        if let Err(e) = opts.condition.check(key, existing.as_ref()) {
+            return Err((writer, e));
+        }
+        Ok(if backend.conditional_put() {
+            writer.only_over(current.and_then(|m| m.e_tag))
+        } else {
+            writer
+        })
     }
 
     async fn put_marker(
@@ -278,12 +310,13 @@ impl Namespace {
 }
 
 /// Streams `body` into `writer`, hashing; aborts on any failure so nothing is visible.
-async fn stream_into(
-    mut writer: arustio_backends::BackendWriter,
+/// Gives back the writer, ready to commit with the attributes known only now, and the ETag.
+async fn stream_body(
+    mut writer: BackendWriter,
     mut body: BoxStream<'static, NsResult<Bytes>>,
     opts: &PutOptions,
     etag: impl FnOnce(&Written) -> String,
-) -> NsResult<String> {
+) -> NsResult<(BackendWriter, arustio_backends::Attrs, String)> {
     let content_md5 = opts.content_md5;
     let mut md5 = Md5::new();
     loop {
@@ -315,6 +348,5 @@ async fn stream_into(
         let verified = slot.lock().unwrap_or_else(PoisonError::into_inner).clone();
         late.extend(verified.into_iter().map(|(alg, v)| (format!("checksum:{alg}"), v)));
     }
-    writer.finish_with(late).await?;
-    Ok(etag)
+    Ok((writer, late, etag))
 }

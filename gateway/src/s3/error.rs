@@ -35,7 +35,9 @@ pub fn s3_error(err: NsError) -> S3Error {
             C::PreconditionFailed,
             "At least one of the pre-conditions you specified did not hold".to_owned(),
         ),
-        NsError::NotModified { .. } => (C::NotModified, msg),
+        NsError::NotModified {
+            etag, last_modified, ..
+        } => return not_modified(&etag, last_modified),
         NsError::BadDigest => (C::BadDigest, msg),
         NsError::Body { source } => return body_error(source),
         NsError::NoSuchUpload { .. } => (C::NoSuchUpload, msg),
@@ -71,6 +73,22 @@ pub fn s3_error(err: NsError) -> S3Error {
         other => return internal(&other),
     };
     with_id(S3Error::with_message(code, msg))
+}
+
+/// A 304 carries the ETag and Last-Modified a 200 would (RFC 9110 15.4.5), so that a
+/// client revalidating its copy keeps them.
+fn not_modified(etag: &str, last_modified: chrono::DateTime<chrono::Utc>) -> S3Error {
+    let mut e = with_id(S3Error::new(S3ErrorCode::NotModified));
+    let mut headers = http::HeaderMap::new();
+    if let Ok(v) = http::HeaderValue::from_str(&format!("\"{etag}\"")) {
+        headers.insert(http::header::ETAG, v);
+    }
+    let date = super::object::http_date(last_modified);
+    if let Ok(v) = http::HeaderValue::from_str(&date) {
+        headers.insert(http::header::LAST_MODIFIED, v);
+    }
+    e.set_headers(headers);
+    e
 }
 
 /// A failed request body: our own checksum errors pass through; anything else means

@@ -129,7 +129,9 @@ pub async fn handle_list_objects_v2(
     require_bucket(ns, &input.bucket).await?;
     let prefix = input.prefix.clone().unwrap_or_default();
     let delimiter = input.delimiter.clone().filter(|d| !d.is_empty());
-    let (after, after_is_prefix) = match (&input.continuation_token, &input.start_after) {
+    // An empty token is no token, as on AWS.
+    let token = input.continuation_token.as_deref().filter(|t| !t.is_empty());
+    let (after, after_is_prefix) = match (token, &input.start_after) {
         (Some(t), _) => {
             let (a, p) = decode_token(t)?;
             (Some(a), p)

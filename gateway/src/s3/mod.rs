@@ -40,6 +40,7 @@ macro_rules! stored_headers {
             content_disposition: $input.content_disposition,
             content_encoding: $input.content_encoding,
             content_language: $input.content_language,
+            expires: $input.expires.map(crate::s3::chrono_of),
         }
     };
 }
@@ -57,6 +58,7 @@ mod proxy;
 pub use proxy::ListedUpload;
 mod settings;
 mod sigv2;
+mod sigv4;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -103,8 +105,9 @@ impl hyper::service::Service<http::Request<hyper::body::Incoming>> for WithReque
         if is_post_object(&req) {
             return Box::pin(std::future::ready(Ok(post_object_refused())));
         }
-        // SigV2's request time and signature, checked before s3s (see sigv2.rs).
-        let refused = self.sigv2.screen(&mut req);
+        // SigV2's request time and signature, and SigV4 rules s3s does not apply, checked
+        // before s3s (see sigv2.rs and sigv4.rs).
+        let refused = self.sigv2.screen(&mut req).or_else(|| sigv4::screen(&mut req));
         let (parts, body) = req.into_parts();
         let body = drain::SharedBody::new(body, self.body_timeout);
         let owner = self.owners.remote_owner(&parts.uri);
@@ -265,7 +268,7 @@ fn ts(t: DateTime<Utc>) -> Timestamp {
 }
 
 /// s3s → chrono time.
-fn chrono_of(t: Timestamp) -> DateTime<Utc> {
+pub(crate) fn chrono_of(t: Timestamp) -> DateTime<Utc> {
     let t: time::OffsetDateTime = t.into();
     DateTime::from_timestamp(t.unix_timestamp(), t.nanosecond()).unwrap_or_default()
 }

@@ -1,12 +1,14 @@
 //! Multipart uploads: Create, UploadPart, UploadPartCopy, Complete, Abort, ListParts,
 //! ListMultipartUploads.
 
-use arustio_namespace::{Namespace, UploadInfo};
+use arustio_namespace::checksum::UploadChecksum;
+use arustio_namespace::{Namespace, PartInfo, UploadInfo};
 use s3s::dto::{
-    AbortMultipartUploadInput, AbortMultipartUploadOutput, CompleteMultipartUploadInput, CompleteMultipartUploadOutput,
-    CopyPartResult, CreateMultipartUploadInput, CreateMultipartUploadOutput, ETag, ListMultipartUploadsInput,
-    ListMultipartUploadsOutput, ListPartsInput, ListPartsOutput, MultipartUpload, Part, UploadPartCopyInput,
-    UploadPartCopyOutput, UploadPartInput, UploadPartOutput,
+    AbortMultipartUploadInput, AbortMultipartUploadOutput, ChecksumAlgorithm, ChecksumType,
+    CompleteMultipartUploadInput, CompleteMultipartUploadOutput, CopyPartResult, CreateMultipartUploadInput,
+    CreateMultipartUploadOutput, ETag, ListMultipartUploadsInput, ListMultipartUploadsOutput, ListPartsInput,
+    ListPartsOutput, MultipartUpload, Part, UploadPartCopyInput, UploadPartCopyOutput, UploadPartInput,
+    UploadPartOutput,
 };
 use s3s::{S3ErrorCode, S3Request, S3Response, S3Result};
 
@@ -19,14 +21,31 @@ use super::{conditions, ts};
 
 const MAX_PARTS: usize = 1000;
 
+fn algorithm_of(c: &UploadChecksum) -> ChecksumAlgorithm {
+    ChecksumAlgorithm::from(c.algorithm.to_ascii_uppercase())
+}
+
+fn type_of(c: &UploadChecksum) -> ChecksumType {
+    ChecksumType::from_static(c.type_name())
+}
+
+/// A part's checksum by the upload's algorithm, as the response fields carry it.
+fn part_checksum(up: &UploadInfo, part: &PartInfo) -> s3s::dto::Checksum {
+    match (&up.checksum, &part.checksum) {
+        (Some(c), Some(v)) => to_checksum(&std::collections::BTreeMap::from([(c.algorithm.clone(), v.clone())])),
+        _ => s3s::dto::Checksum::default(),
+    }
+}
+
 /// Upload ids name the node that stages the upload: `<node>-<id>`.
 fn cluster_id(node: u64, local: &str) -> String {
     format!("{node}-{local}")
 }
 
-/// The upload `upload_id` staged on this node (others' were passed to their node before).
-async fn upload(ns: &Namespace, node: u64, bucket: &str, key: &str, upload_id: &str) -> S3Result<UploadInfo> {
-    let local = upload_id
+/// The node-local part of `upload_id`, staged on this node (others' were passed to their
+/// node before).
+fn local_id(node: u64, upload_id: &str) -> S3Result<&str> {
+    upload_id
         .split_once('-')
         .filter(|(n, _)| n.parse() == Ok(node))
         .map(|(_, id)| id)
@@ -35,8 +54,14 @@ async fn upload(ns: &Namespace, node: u64, bucket: &str, key: &str, upload_id: &
                 S3ErrorCode::NoSuchUpload,
                 format!("The specified upload does not exist: {upload_id}"),
             )
-        })?;
-    ns.upload(bucket, key, local).await.map_err(s3_error)
+        })
+}
+
+/// The upload `upload_id` staged on this node.
+async fn upload(ns: &Namespace, node: u64, bucket: &str, key: &str, upload_id: &str) -> S3Result<UploadInfo> {
+    ns.upload(bucket, key, local_id(node, upload_id)?)
+        .await
+        .map_err(s3_error)
 }
 
 pub async fn handle_create(
@@ -45,15 +70,23 @@ pub async fn handle_create(
     req: S3Request<CreateMultipartUploadInput>,
 ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
     let input = req.input;
+    let checksum = input
+        .checksum_algorithm
+        .as_ref()
+        .map(|a| UploadChecksum::new(a.as_str(), input.checksum_type.as_ref().map(|t| t.as_str())))
+        .transpose()
+        .map_err(|msg| err(S3ErrorCode::InvalidRequest, msg))?;
     let opts = put_options(input.content_type, input.metadata, stored_headers!(input));
     let info = ns
-        .create_upload(&input.bucket, &input.key, &opts)
+        .create_upload(&input.bucket, &input.key, &opts, checksum)
         .await
         .map_err(s3_error)?;
     Ok(S3Response::new(CreateMultipartUploadOutput {
         bucket: Some(input.bucket),
         key: Some(input.key),
         upload_id: Some(cluster_id(node, &info.upload_id)),
+        checksum_algorithm: info.checksum.as_ref().map(algorithm_of),
+        checksum_type: info.checksum.as_ref().map(type_of),
         ..CreateMultipartUploadOutput::default()
     }))
 }
@@ -68,13 +101,17 @@ pub async fn handle_upload_part(
     let input = req.input;
     let up = upload(ns, node, &input.bucket, &input.key, &input.upload_id).await?;
     let declared = Declared::new(input.checksum_algorithm.as_ref(), declared_checksums!(input), &headers);
-    let md5 = content_md5(input.content_md5.as_deref())?;
+    let md5 = content_md5(input.content_md5.as_deref(), &headers)?;
     let (body, slot) = verified(input.body, declared, trailers)?;
     let part = ns
         .upload_part(&up, input.part_number, body, md5)
         .await
         .map_err(s3_error)?;
-    let checksum = to_checksum(&slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+    let mut sums = slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+    if let (Some(c), Some(v)) = (&up.checksum, &part.checksum) {
+        sums.insert(c.algorithm.clone(), v.clone());
+    }
+    let checksum = to_checksum(&sums);
     Ok(S3Response::new(with_checksums!(
         UploadPartOutput {
             e_tag: Some(ETag::Strong(part.etag))
@@ -124,7 +161,7 @@ pub async fn handle_upload_part_copy(
     )
     .check(&src.info)
     .map_err(|e| match e {
-        arustio_namespace::NsError::NotModified { key } => {
+        arustio_namespace::NsError::NotModified { key, .. } => {
             s3_error(arustio_namespace::NsError::PreconditionFailed { key })
         }
         e => s3_error(e),
@@ -150,7 +187,7 @@ pub async fn handle_complete(
     req: S3Request<CompleteMultipartUploadInput>,
 ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
     let input = req.input;
-    let up = upload(ns, node, &input.bucket, &input.key, &input.upload_id).await?;
+    let local = local_id(node, &input.upload_id)?;
     let parts = input.multipart_upload.and_then(|m| m.parts).unwrap_or_default();
     let listed = parts
         .into_iter()
@@ -163,14 +200,25 @@ pub async fn handle_complete(
         })
         .collect::<S3Result<Vec<_>>>()?;
     let condition = put_condition(input.if_match, input.if_none_match)?;
-    let info = ns.complete_upload(&up, &listed, condition).await.map_err(s3_error)?;
-    Ok(S3Response::new(CompleteMultipartUploadOutput {
-        location: Some(format!("/{}/{}", input.bucket, input.key)),
-        bucket: Some(input.bucket),
-        key: Some(input.key),
-        e_tag: Some(ETag::Strong(info.etag)),
-        ..CompleteMultipartUploadOutput::default()
-    }))
+    let info = ns
+        .complete_upload_id(&input.bucket, &input.key, local, &listed, condition)
+        .await
+        .map_err(s3_error)?;
+    let checksum_type = info
+        .checksums
+        .values()
+        .next()
+        .map(|v| ChecksumType::from_static(arustio_namespace::checksum::type_of(v)));
+    Ok(S3Response::new(with_checksums!(
+        CompleteMultipartUploadOutput {
+            location: Some(format!("/{}/{}", input.bucket, input.key)),
+            bucket: Some(input.bucket),
+            key: Some(input.key),
+            e_tag: Some(ETag::Strong(info.etag.clone())),
+            checksum_type: checksum_type,
+        },
+        to_checksum(&info.checksums)
+    )))
 }
 
 pub async fn handle_abort(
@@ -213,14 +261,23 @@ pub async fn handle_list_parts(
         },
         part_number_marker: input.part_number_marker,
         max_parts: i32::try_from(max).ok(),
+        checksum_algorithm: up.checksum.as_ref().map(algorithm_of),
+        checksum_type: up.checksum.as_ref().map(type_of),
         parts: Some(
-            page.into_iter()
-                .map(|p| Part {
-                    part_number: Some(p.part_number),
-                    e_tag: Some(ETag::Strong(p.etag)),
-                    size: i64::try_from(p.size).ok(),
-                    last_modified: Some(ts(p.last_modified)),
-                    ..Part::default()
+            page.iter()
+                .map(|p| {
+                    let c = part_checksum(&up, p);
+                    Part {
+                        part_number: Some(p.part_number),
+                        e_tag: Some(ETag::Strong(p.etag.clone())),
+                        size: i64::try_from(p.size).ok(),
+                        last_modified: Some(ts(p.last_modified)),
+                        checksum_crc32: c.checksum_crc32,
+                        checksum_crc32c: c.checksum_crc32c,
+                        checksum_crc64nvme: c.checksum_crc64nvme,
+                        checksum_sha1: c.checksum_sha1,
+                        checksum_sha256: c.checksum_sha256,
+                    }
                 })
                 .collect(),
         ),

@@ -24,24 +24,38 @@ pub struct StoredHeaders {
     pub content_disposition: Option<String>,
     pub content_encoding: Option<String>,
     pub content_language: Option<String>,
+    pub expires: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// An HTTP date (RFC 9110 5.6.7), as `Expires` and `Last-Modified` carry.
+pub fn http_date(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+}
+
+/// A stored `Expires`, back as a timestamp.
+fn expires(info: &ObjectInfo) -> Option<s3s::dto::Timestamp> {
+    let t = chrono::DateTime::parse_from_rfc2822(info.headers.get("expires")?).ok()?;
+    Some(ts(t.with_timezone(&chrono::Utc)))
 }
 
 impl StoredHeaders {
     fn into_map(self) -> BTreeMap<String, String> {
-        // `aws-chunked` describes the transfer, not the object.
+        // `aws-chunked` describes the transfer, not the object; the rest is kept as sent.
         let encoding = self.content_encoding.and_then(|e| {
             let rest: Vec<&str> = e
                 .split(',')
-                .map(str::trim)
-                .filter(|p| !p.eq_ignore_ascii_case("aws-chunked"))
+                .filter(|p| !p.trim().eq_ignore_ascii_case("aws-chunked"))
                 .collect();
-            (!rest.is_empty()).then(|| rest.join(","))
+            let rest = rest.join(",");
+            let rest = rest.trim();
+            (!rest.is_empty()).then(|| rest.to_owned())
         });
         [
             ("cache-control", self.cache_control),
             ("content-disposition", self.content_disposition),
             ("content-encoding", encoding),
             ("content-language", self.content_language),
+            ("expires", self.expires.map(http_date)),
         ]
         .into_iter()
         .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v)))
@@ -76,16 +90,19 @@ pub fn put_condition(if_match: Option<ETagCondition>, if_none_match: Option<ETag
     }
 }
 
-/// Decodes Content-MD5.
-pub fn content_md5(v: Option<&str>) -> S3Result<Option<[u8; 16]>> {
-    v.map(|v| {
-        base64::engine::general_purpose::STANDARD
-            .decode(v.trim())
-            .ok()
-            .and_then(|b| <[u8; 16]>::try_from(b).ok())
-            .ok_or_else(|| err(S3ErrorCode::InvalidDigest, "The Content-MD5 you specified is not valid"))
-    })
-    .transpose()
+/// Decodes Content-MD5, as s3s parsed it or, when it dropped the value (an empty
+/// header), as the request has it: an empty Content-MD5 is InvalidDigest, as on AWS.
+pub fn content_md5(v: Option<&str>, headers: &http::HeaderMap) -> S3Result<Option<[u8; 16]>> {
+    let raw = headers.get("content-md5").map(|v| v.to_str().unwrap_or("?"));
+    v.or(raw)
+        .map(|v| {
+            base64::engine::general_purpose::STANDARD
+                .decode(v.trim())
+                .ok()
+                .and_then(|b| <[u8; 16]>::try_from(b).ok())
+                .ok_or_else(|| err(S3ErrorCode::InvalidDigest, "The Content-MD5 you specified is not valid"))
+        })
+        .transpose()
 }
 
 /// HEAD and GET answer with the same headers; GET adds the body.
@@ -105,10 +122,25 @@ macro_rules! object_output {
                 content_disposition: header(&$info, "content-disposition"),
                 content_encoding: header(&$info, "content-encoding"),
                 content_language: header(&$info, "content-language"),
+                expires: expires(&$info),
             },
             $checksum
         )
     };
+}
+
+/// The checksums a HEAD or GET with `x-amz-checksum-mode: ENABLED` of the whole object
+/// returns, and their type (a multipart upload's `<base64>-N` is COMPOSITE).
+fn checksums_of(info: &ObjectInfo, asked: bool) -> (s3s::dto::Checksum, Option<s3s::dto::ChecksumType>) {
+    if !asked {
+        return Default::default();
+    }
+    let kind = info
+        .checksums
+        .values()
+        .next()
+        .map(|v| s3s::dto::ChecksumType::from_static(arustio_namespace::checksum::type_of(v)));
+    (to_checksum(&info.checksums), kind)
 }
 
 fn header(info: &ObjectInfo, name: &str) -> Option<String> {
@@ -131,6 +163,60 @@ fn plan_range(range: Option<Range>, size: u64) -> S3Result<(Option<std::ops::Ran
     Ok((Some(r), Some(content_range)))
 }
 
+/// The byte range of part `n` (`?partNumber=n`) and the object's part count: a multipart
+/// object's parts as they were completed; any other object is one part. A part past the
+/// last is 416 InvalidPartNumber, as on AWS.
+fn part_range(info: &ObjectInfo, n: Option<i32>, range: Option<Range>) -> S3Result<(Option<Range>, Option<i32>)> {
+    let Some(n) = n else { return Ok((range, None)) };
+    if range.is_some() {
+        return Err(err(
+            S3ErrorCode::InvalidRequest,
+            "Cannot specify both Range header and partNumber query parameter",
+        ));
+    }
+    if !(1..=10_000).contains(&n) {
+        return Err(err(
+            S3ErrorCode::InvalidArgument,
+            "Part number must be an integer between 1 and 10000, inclusive",
+        ));
+    }
+    let beyond = || {
+        let mut e = err(
+            S3ErrorCode::Custom("InvalidPartNumber".into()),
+            "The requested partnumber is not satisfiable",
+        );
+        e.set_status_code(http::StatusCode::RANGE_NOT_SATISFIABLE);
+        e
+    };
+    let index = usize::try_from(n - 1).map_err(|_| beyond())?;
+    if info.part_sizes.is_empty() {
+        return match (index, info.size) {
+            (0, 0) => Ok((None, None)),
+            (0, size) => Ok((
+                Some(Range::Int {
+                    first: 0,
+                    last: Some(size - 1),
+                }),
+                None,
+            )),
+            _ => Err(beyond()),
+        };
+    }
+    let size = *info.part_sizes.get(index).ok_or_else(beyond)?;
+    let first: u64 = info.part_sizes[..index].iter().sum();
+    let count = i32::try_from(info.part_sizes.len()).ok();
+    if size == 0 {
+        return Ok((None, count));
+    }
+    Ok((
+        Some(Range::Int {
+            first,
+            last: Some(first + size - 1),
+        }),
+        count,
+    ))
+}
+
 pub async fn handle_head_object(
     ns: &Namespace,
     req: S3Request<HeadObjectInput>,
@@ -145,20 +231,19 @@ pub async fn handle_head_object(
     )
     .check(&h.info)
     .map_err(s3_error)?;
-    let (range, content_range) = plan_range(input.range, h.info.size)?;
+    let (asked, parts_count) = part_range(&h.info, input.part_number, input.range)?;
+    let (range, content_range) = plan_range(asked, h.info.size)?;
     let len = range.as_ref().map_or(h.info.size, |r| r.end - r.start);
     let info = h.info;
-    let checksum = if input.checksum_mode.is_some() && range.is_none() {
-        to_checksum(&info.checksums)
-    } else {
-        Default::default()
-    };
+    let (checksum, checksum_type) = checksums_of(&info, input.checksum_mode.is_some() && range.is_none());
     Ok(S3Response::new(object_output!(
         HeadObjectOutput,
         info,
         len,
         content_range,
-        checksum
+        checksum,
+        parts_count: parts_count,
+        checksum_type: checksum_type
     )))
 }
 
@@ -181,13 +266,22 @@ pub async fn handle_get_object(
         input.if_modified_since,
         input.if_unmodified_since,
     );
+    // `?partNumber=N`: the part's range, from the object's record.
+    let (asked, parts_count) = match input.part_number {
+        None => (input.range, None),
+        Some(n) => {
+            let h = ns.head(&input.bucket, &input.key).await.map_err(s3_error)?;
+            conds.check(&h.info).map_err(s3_error)?;
+            part_range(&h.info, Some(n), input.range)?
+        }
+    };
     // A second try when the object changed between the HEAD (perhaps cached, on a ttl
     // mount) and the read.
     let mut retried = false;
     let (h, body, range, content_range) = loop {
         // One store request at most, cold or warm; the client's conditions are checked
         // on what the store (or the cache of its metadata) says before any bytes are read.
-        let span = input.range.map(|r| match r {
+        let span = asked.map(|r| match r {
             Range::Int { first, last } => ByteSpan::From(first, last),
             Range::Suffix { length } => ByteSpan::Suffix(length),
         });
@@ -201,7 +295,7 @@ pub async fn handle_get_object(
         match opened {
             Ok((h, body)) => {
                 conds.check(&h.info).map_err(s3_error)?;
-                let (range, content_range) = plan_range(input.range, h.info.size)?;
+                let (range, content_range) = plan_range(asked, h.info.size)?;
                 break (h, body, range, content_range);
             }
             Err(NsError::Changed { .. }) if !retried => retried = true,
@@ -211,14 +305,10 @@ pub async fn handle_get_object(
     let len = range.as_ref().map_or(h.info.size, |r| r.end - r.start);
     let whole = range.is_none();
     let info = h.info;
-    let checksum = if input.checksum_mode.is_some() && whole {
-        to_checksum(&info.checksums)
-    } else {
-        Default::default()
-    };
+    let (checksum, checksum_type) = checksums_of(&info, input.checksum_mode.is_some() && whole);
     let stream = body.stream;
     let mut resp = S3Response::new(
-        object_output!(GetObjectOutput, info, len, content_range, checksum, body: Some(StreamingBlob::wrap(sync_wrapper::SyncStream::new(stream)))),
+        object_output!(GetObjectOutput, info, len, content_range, checksum, parts_count: parts_count, checksum_type: checksum_type, body: Some(StreamingBlob::wrap(sync_wrapper::SyncStream::new(stream)))),
     );
     if let Ok(v) = http::HeaderValue::from_str(&body.sources.header()) {
         resp.headers.insert("x-arustio-cache", v);
@@ -236,7 +326,7 @@ pub async fn handle_put_object(
     let declared = Declared::new(input.checksum_algorithm.as_ref(), declared_checksums!(input), &headers);
     let mut opts = put_options(input.content_type, input.metadata, stored_headers!(input));
     opts.condition = put_condition(input.if_match, input.if_none_match)?;
-    opts.content_md5 = content_md5(input.content_md5.as_deref())?;
+    opts.content_md5 = content_md5(input.content_md5.as_deref(), &headers)?;
     opts.checksum_algorithms = declared.names()?;
     let (body, slot) = verified(input.body, declared, trailers)?;
     opts.checksums = Some(std::sync::Arc::clone(&slot));
@@ -334,7 +424,11 @@ pub async fn handle_copy_object(
         .as_ref()
         .is_some_and(|d| d.as_str().eq_ignore_ascii_case("REPLACE"));
     let directive = if replace {
-        MetadataDirective::Replace(put_options(input.content_type, input.metadata, stored_headers!(input)))
+        MetadataDirective::Replace(Box::new(put_options(
+            input.content_type,
+            input.metadata,
+            stored_headers!(input),
+        )))
     } else {
         MetadataDirective::Copy
     };
