@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# loopback: MinIO as the store, everything on 127.0.0.1. Rows: MinIO direct, the gateway
+# with caching off, cold (its cache freed before every round) and warm, for GETs of 4 KiB,
+# 1 MiB and 64 MiB objects at concurrency 1, 8 and 32; then PUTs.
+#   bench/scenarios/loopback.sh            # the full table (minutes)
+#   bench/scenarios/loopback.sh --smoke    # a few seconds, tiny sizes: that it runs
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+SIZES=(4KiB 1MiB 64MiB) CONC=(1 8 32) DURATION=15s ROUNDS=3 OBJECTS=32
+if [ "${1:-}" = --smoke ]; then
+  SIZES=(4KiB) CONC=(2) DURATION=600ms ROUNDS=2 OBJECTS=4
+fi
+binaries
+start_minio
+start_gateway gw
+mount_minio gw /bench-off -o cache=false
+mount_minio gw /bench-cold
+mount_minio gw /bench-warm
+M="$MINIO_USER $MINIO_SECRET"
+G="$GW_KEY $GW_SECRET"
+targets=(
+  --target "$(target direct "$MINIO_URL" bench $M "$MINIO_PID")"
+  --target "$(target cache-off "$GW_URL_gw" bench-off $G "$GW_PID_gw")"
+  --target "$(target cold "$GW_URL_gw" bench-cold $G "$GW_PID_gw")"
+  --target "$(target warm "$GW_URL_gw" bench-warm $G "$GW_PID_gw")"
+)
+cold="cold=ARUSTIO_SERVER=$GW_GRPC_gw ARUSTIO_ACCESS_KEY=$GW_KEY ARUSTIO_SECRET_KEY=$GW_SECRET $ARUSTIO_BIN cache free /bench-cold -R >/dev/null"
+echo "# loopback: $(date -u +%F), commit $(git -C "$ROOT" rev-parse --short HEAD), $(nproc) cores"
+for size in "${SIZES[@]}"; do
+  for c in "${CONC[@]}"; do
+    "$ARUSTIO_BENCH_BIN" "${targets[@]}" --workload get --size "$size" --concurrency "$c" \
+      --duration "$DURATION" --rounds "$ROUNDS" --objects "$OBJECTS" --before-round "$cold" --warmup --no-progress
+  done
+  "$ARUSTIO_BENCH_BIN" "${targets[@]}" --workload put --size "$size" --concurrency "${CONC[-1]}" \
+    --duration "$DURATION" --rounds "$ROUNDS" --objects "$OBJECTS" --no-progress
+done
