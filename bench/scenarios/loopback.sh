@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # loopback: MinIO as the store, everything on 127.0.0.1. Rows: MinIO direct, the gateway
-# with caching off, cold (its cache freed before every round) and warm, for GETs of 4 KiB,
+# with caching off, cold (its cache freed before every round), warm, and warm on a mount with
+# `consistency=ttl` (no store request for a warm GET), for GETs of 4 KiB,
 # 1 MiB and 64 MiB objects at concurrency 1, 8 and 32; then PUTs.
 #   bench/scenarios/loopback.sh            # the full table (minutes)
 #   bench/scenarios/loopback.sh --smoke    # a few seconds, tiny sizes: that it runs
@@ -18,6 +19,7 @@ start_gateway gw
 mount_minio gw /bench-off -o cache=false
 mount_minio gw /bench-cold
 mount_minio gw /bench-warm
+mount_minio gw /bench-ttl -o consistency=ttl:600
 M="$MINIO_USER $MINIO_SECRET"
 G="$GW_KEY $GW_SECRET"
 targets=(
@@ -25,6 +27,7 @@ targets=(
   --target "$(target cache-off "$GW_URL_gw" bench-off $G "$GW_PID_gw")"
   --target "$(target cold "$GW_URL_gw" bench-cold $G "$GW_PID_gw")"
   --target "$(target warm "$GW_URL_gw" bench-warm $G "$GW_PID_gw")"
+  --target "$(target warm-ttl "$GW_URL_gw" bench-ttl $G "$GW_PID_gw")"
 )
 cold="cold=ARUSTIO_SERVER=$GW_GRPC_gw ARUSTIO_ACCESS_KEY=$GW_KEY ARUSTIO_SECRET_KEY=$GW_SECRET $ARUSTIO_BIN cache free /bench-cold -R >/dev/null"
 echo "# loopback: $(date -u +%F), commit $(git -C "$ROOT" rev-parse --short HEAD), $(nproc) cores"

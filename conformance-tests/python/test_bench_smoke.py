@@ -18,7 +18,7 @@ def bench_binary():
 
 
 @pytest.mark.parametrize("scenario, rows", [
-    ("loopback", ["direct", "cache-off", "cold", "warm"]),
+    ("loopback", ["direct", "cache-off", "cold", "warm", "warm-ttl"]),
 ])
 def test_a_scenario_runs_and_prints_its_tables(scenario, rows):
     env = dict(os.environ, ARUSTIO_BIN=binary(), ARUSTIO_BENCH_BIN=bench_binary())
