@@ -124,7 +124,7 @@ fn add_slash<B>(req: &mut http::Request<B>) {
 struct Headers<'a>(Vec<(&'a str, &'a str)>);
 
 /// The query string as s3s parses it (form-decoded pairs, sorted by name).
-struct Query(Vec<(String, String)>);
+pub(super) struct Query(Vec<(String, String)>);
 
 /// The one value of `name` among sorted pairs, if there is exactly one.
 fn unique<'a, K: AsRef<str>, V: AsRef<str>>(pairs: &'a [(K, V)], name: &str) -> Option<&'a str> {
@@ -158,13 +158,13 @@ impl<'a> Headers<'a> {
 }
 
 impl Query {
-    fn parse(q: &str) -> Option<Self> {
+    pub(super) fn parse(q: &str) -> Option<Self> {
         let mut v: Vec<(String, String)> = serde_urlencoded::from_str(q).ok()?;
         v.sort_by(|a, b| a.0.cmp(&b.0));
         Some(Self(v))
     }
 
-    fn unique(&self, name: &str) -> Option<&str> {
+    pub(super) fn unique(&self, name: &str) -> Option<&str> {
         unique(&self.0, name)
     }
 }

@@ -6,6 +6,7 @@ use chrono::DateTime;
 use s3s::S3ErrorCode;
 
 use super::error;
+use super::sigv2::Query;
 
 /// The longest a presigned URL may live: seven days.
 const MAX_EXPIRES: i64 = 604_800;
@@ -14,10 +15,10 @@ const MAX_EXPIRES: i64 = 604_800;
 /// gives a header-signed request that dates itself by `Date` alone the `x-amz-date` s3s
 /// reads the time from. Reads no body.
 pub fn screen<B>(req: &mut http::Request<B>) -> Option<s3s::HttpResponse> {
-    if let Some(query) = req.uri().query()
-        && query_value(query, "X-Amz-Algorithm") == Some("AWS4-HMAC-SHA256")
+    if let Some(query) = req.uri().query().and_then(Query::parse)
+        && query.unique("X-Amz-Algorithm") == Some("AWS4-HMAC-SHA256")
     {
-        let expires = query_value(query, "X-Amz-Expires")?;
+        let expires = query.unique("X-Amz-Expires")?;
         let refuse = |msg: &str| Some(error::response(S3ErrorCode::AuthorizationQueryParametersError, msg));
         return match expires.parse::<i64>() {
             Ok(n) if n < 0 => refuse("X-Amz-Expires must be non-negative"),
@@ -45,14 +46,6 @@ pub fn screen<B>(req: &mut http::Request<B>) -> Option<s3s::HttpResponse> {
         req.headers_mut().insert("x-amz-date", v);
     }
     None
-}
-
-/// The raw value of the query parameter `name` (these are never percent-encoded).
-fn query_value<'a>(query: &'a str, name: &str) -> Option<&'a str> {
-    query
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .find_map(|(k, v)| (k == name).then_some(v))
 }
 
 #[cfg(test)]
