@@ -6,6 +6,7 @@
 //! store, and sorted listings.
 
 mod backend;
+pub mod checksum;
 mod cloud;
 mod error;
 mod keys;

@@ -1,56 +1,10 @@
-//! S3's checksum algorithms (`crc32`, `crc32c`, `crc64nvme`, `sha1`, `sha256`) over bytes,
-//! and the checksums of a multipart upload: `COMPOSITE` (the checksum of the parts'
-//! checksums, `<base64>-N`) or `FULL_OBJECT` (of the whole body, CRCs only).
+//! The checksums of a multipart upload: `COMPOSITE` (the checksum of the parts' checksums,
+//! `<base64>-N`) or `FULL_OBJECT` (of the whole body, CRCs only). The algorithms themselves
+//! are the backends crate's ([`arustio_backends::checksum`]).
 
-use base64::Engine;
-use crc_fast::{CrcAlgorithm, Digest as Crc};
-use md5::Digest;
 use serde::{Deserialize, Serialize};
 
-/// The names of the algorithms S3 has.
-pub const ALGORITHMS: [&str; 5] = ["crc32", "crc32c", "crc64nvme", "sha1", "sha256"];
-
-/// A running checksum of one algorithm.
-pub(crate) enum Hasher {
-    Crc32(Crc),
-    Crc64(Crc),
-    Sha1(sha1::Sha1),
-    Sha256(sha2::Sha256),
-}
-
-impl Hasher {
-    /// A hasher for `algorithm` (a name in [`ALGORITHMS`]).
-    pub(crate) fn new(algorithm: &str) -> Option<Self> {
-        Some(match algorithm {
-            "crc32" => Self::Crc32(Crc::new(CrcAlgorithm::Crc32IsoHdlc)),
-            "crc32c" => Self::Crc32(Crc::new(CrcAlgorithm::Crc32Iscsi)),
-            "crc64nvme" => Self::Crc64(Crc::new(CrcAlgorithm::Crc64Nvme)),
-            "sha1" => Self::Sha1(sha1::Sha1::new()),
-            "sha256" => Self::Sha256(sha2::Sha256::new()),
-            _ => return None,
-        })
-    }
-
-    pub(crate) fn update(&mut self, bytes: &[u8]) {
-        match self {
-            Self::Crc32(c) | Self::Crc64(c) => c.update(bytes),
-            Self::Sha1(h) => h.update(bytes),
-            Self::Sha256(h) => h.update(bytes),
-        }
-    }
-
-    /// The checksum, base64, as S3 gives it.
-    pub(crate) fn finish(self) -> String {
-        let raw: Vec<u8> = match self {
-            // A CRC-32 is the low 4 bytes, big-endian.
-            Self::Crc32(c) => c.finalize().to_be_bytes()[4..].to_vec(),
-            Self::Crc64(c) => c.finalize().to_be_bytes().to_vec(),
-            Self::Sha1(h) => h.finalize().to_vec(),
-            Self::Sha256(h) => h.finalize().to_vec(),
-        };
-        base64::engine::general_purpose::STANDARD.encode(raw)
-    }
-}
+pub use arustio_backends::checksum::{ALGORITHMS, Hasher};
 
 /// The checksum a multipart upload was created with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,6 +47,7 @@ impl UploadChecksum {
 /// The `COMPOSITE` checksum of parts with the base64 checksums `parts`: the checksum of
 /// their bytes concatenated, then `-N`. `None` when a part's checksum is not base64.
 pub(crate) fn composite(algorithm: &str, parts: &[&str]) -> Option<String> {
+    use base64::Engine;
     let mut h = Hasher::new(algorithm)?;
     for p in parts {
         h.update(&base64::engine::general_purpose::STANDARD.decode(p).ok()?);
@@ -113,23 +68,10 @@ pub fn type_of(value: &str) -> &'static str {
 mod tests {
     use super::*;
 
-    fn sum(alg: &str, bytes: &[u8]) -> String {
-        let mut h = Hasher::new(alg).unwrap();
-        h.update(bytes);
-        h.finish()
-    }
+    use base64::Engine;
 
-    #[test]
-    fn known_values() {
-        // "123456789", the CRC catalogue's check input.
-        let b64 = |raw: &[u8]| base64::engine::general_purpose::STANDARD.encode(raw);
-        assert_eq!(sum("crc32", b"123456789"), b64(&0xcbf4_3926_u32.to_be_bytes()));
-        assert_eq!(sum("crc32c", b"123456789"), b64(&0xe306_9283_u32.to_be_bytes()));
-        assert_eq!(
-            sum("crc64nvme", b"123456789"),
-            b64(&0xae8b_1486_0a79_9888_u64.to_be_bytes())
-        );
-        assert_eq!(sum("sha256", b""), "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=");
+    fn sum(alg: &str, bytes: &[u8]) -> String {
+        arustio_backends::checksum::of(alg, bytes).unwrap()
     }
 
     #[test]

@@ -15,7 +15,7 @@ use aws_sdk_s3::Client;
 
 pub use error::S3Failure;
 pub(crate) use options::build;
-pub(crate) use write::{Condition, S3Writer};
+pub(crate) use write::{ALGORITHMS, Condition, S3Writer};
 
 /// How an S3 mount encrypts what it writes (`aws_server_side_encryption` and friends).
 #[derive(Debug, Clone, Default)]

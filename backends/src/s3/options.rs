@@ -120,14 +120,12 @@ pub(crate) fn build(uri: &MountUri, options: &MountOptions) -> Result<S3Store, B
             "aws_unsigned_payload" => store.unsigned_payload = flag(key, value)?,
             "aws_conditional_put" => store.conditional = value != "disabled",
             "aws_checksum_algorithm" => {
-                store.checksum = Some(match value.to_ascii_lowercase().as_str() {
-                    "sha256" => ChecksumAlgorithm::Sha256,
-                    "sha1" => ChecksumAlgorithm::Sha1,
-                    "crc32" => ChecksumAlgorithm::Crc32,
-                    "crc32c" => ChecksumAlgorithm::Crc32C,
-                    "crc64nvme" => ChecksumAlgorithm::Crc64Nvme,
-                    _ => return Err(bad(key, "expected sha256, sha1, crc32, crc32c or crc64nvme")),
-                });
+                let name = value.to_ascii_lowercase();
+                let (_, alg) = super::ALGORITHMS
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .ok_or_else(|| bad(key, "expected sha256, sha1, crc32, crc32c or crc64nvme"))?;
+                store.checksum = Some(alg.clone());
             }
             "aws_server_side_encryption" => {
                 store.encryption.mode = Some(match value.as_str() {

@@ -38,7 +38,7 @@ impl Condition {
 }
 
 /// The checksum algorithms by the names the gateway keeps them under.
-const ALGORITHMS: [(&str, ChecksumAlgorithm); 5] = [
+pub(crate) const ALGORITHMS: [(&str, ChecksumAlgorithm); 5] = [
     ("crc32", ChecksumAlgorithm::Crc32),
     ("crc32c", ChecksumAlgorithm::Crc32C),
     ("crc64nvme", ChecksumAlgorithm::Crc64Nvme),
@@ -62,19 +62,11 @@ macro_rules! with_checksums {
 /// names an algorithm (the SDK, set to compute checksums only where S3 requires them, would
 /// send the name alone, which a store refuses on the parts of an upload made with one).
 fn computed(algorithm: Option<&ChecksumAlgorithm>, body: &[u8]) -> Attrs {
-    let Some(name) = algorithm
+    algorithm
         .and_then(|a| ALGORITHMS.iter().find(|(_, x)| x == a))
-        .map(|(n, _)| *n)
-    else {
-        return Attrs::new();
-    };
-    let Ok(kind) = name.parse::<aws_smithy_checksums::ChecksumAlgorithm>() else {
-        return Attrs::new();
-    };
-    let mut h = kind.into_impl();
-    h.update(body);
-    let value = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, h.finalize());
-    [(format!("checksum:{name}"), value)].into_iter().collect()
+        .and_then(|(name, _)| Some((format!("checksum:{name}"), crate::checksum::of(name, body)?)))
+        .into_iter()
+        .collect()
 }
 
 /// A multipart upload under way.

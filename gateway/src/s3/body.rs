@@ -12,8 +12,7 @@ use s3s::{S3ErrorCode, TrailingHeaders};
 
 use super::error::err;
 
-/// The names the checksums are kept and returned under.
-const ALGORITHMS: [&str; 5] = ["crc32", "crc32c", "sha1", "sha256", "crc64nvme"];
+use arustio_namespace::checksum::ALGORITHMS;
 
 /// Checksums a request declares, from its headers.
 #[derive(Debug, Default, Clone)]
