@@ -15,7 +15,7 @@ use s3s::{S3ErrorCode, S3Request, S3Response, S3Result};
 use super::body::{Declared, to_checksum, verified};
 use super::bucket::require_bucket;
 use super::error::{err, s3_error};
-use super::object::{content_md5, copy_source, put_condition, put_options};
+use super::object::{checksums_of, content_md5, copy_source, put_condition, put_options};
 use super::proxy::{ListedUpload, Owners};
 use super::{conditions, ts};
 
@@ -204,11 +204,7 @@ pub async fn handle_complete(
         .complete_upload_id(&input.bucket, &input.key, local, &listed, condition)
         .await
         .map_err(s3_error)?;
-    let checksum_type = info
-        .checksums
-        .values()
-        .next()
-        .map(|v| ChecksumType::from_static(arustio_namespace::checksum::type_of(v)));
+    let (checksum, checksum_type) = checksums_of(&info, true);
     Ok(S3Response::new(with_checksums!(
         CompleteMultipartUploadOutput {
             location: Some(format!("/{}/{}", input.bucket, input.key)),
@@ -217,7 +213,7 @@ pub async fn handle_complete(
             e_tag: Some(ETag::Strong(info.etag.clone())),
             checksum_type: checksum_type,
         },
-        to_checksum(&info.checksums)
+        checksum
     )))
 }
 

@@ -131,7 +131,7 @@ macro_rules! object_output {
 
 /// The checksums a HEAD or GET with `x-amz-checksum-mode: ENABLED` of the whole object
 /// returns, and their type (a multipart upload's `<base64>-N` is COMPOSITE).
-fn checksums_of(info: &ObjectInfo, asked: bool) -> (s3s::dto::Checksum, Option<s3s::dto::ChecksumType>) {
+pub fn checksums_of(info: &ObjectInfo, asked: bool) -> (s3s::dto::Checksum, Option<s3s::dto::ChecksumType>) {
     if !asked {
         return Default::default();
     }
