@@ -91,12 +91,20 @@ gw_cli() {
   ARUSTIO_SERVER="${!grpc}" ARUSTIO_ACCESS_KEY=$GW_KEY ARUSTIO_SECRET_KEY=$GW_SECRET "$ARUSTIO_BIN" "$@"
 }
 
-# mount_minio NAME PATH [mount options...]: mounts MinIO's bucket `bench` at PATH.
+# mount_minio NAME PATH [mount options...]: mounts MinIO's bucket `bench` at PATH, at
+# STORE_URL if set (a delay proxy in front of MinIO), else at MinIO itself.
 mount_minio() {
   local name=$1 path=$2
   shift 2
-  gw_cli "$name" fs mount -o "endpoint=$MINIO_URL" -o "access_key_id=$MINIO_USER" \
-    -o "secret_access_key=$MINIO_SECRET" "$@" "$path" s3://bench >/dev/null
+  mount_minio_at "$name" "$path" s3://bench "$@"
+}
+
+# mount_minio_at NAME PATH URI [mount options...]: as mount_minio, of URI (s3://bench/...).
+mount_minio_at() {
+  local name=$1 path=$2 uri=$3
+  shift 3
+  gw_cli "$name" fs mount -o "endpoint=${STORE_URL:-$MINIO_URL}" -o "access_key_id=$MINIO_USER" \
+    -o "secret_access_key=$MINIO_SECRET" "$@" "$path" "$uri" >/dev/null
 }
 
 # target NAME URL BUCKET KEY SECRET [PID]: a --target for the bench.
@@ -104,4 +112,118 @@ target() {
   local t="name=$1,url=$2,bucket=$3,access-key=$4,secret-key=$5"
   [ -n "${6:-}" ] && t="$t,pid=$6"
   printf '%s' "$t"
+}
+
+# need_tool COMMAND DEBIAN_PACKAGE: installs the package when root; else prints the command
+# and returns 1.
+need_tool() {
+  command -v "$1" >/dev/null 2>&1 && return 0
+  if [ "$(id -u)" -eq 0 ]; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null) || true
+    command -v "$1" >/dev/null 2>&1 && return 0
+  fi
+  echo "# $1 is missing; run: sudo apt-get install -y $2" >&2
+  return 1
+}
+
+# iperf3_ceiling: TCP over loopback with iperf3, 1 and 8 streams, the ceiling for large
+# objects (a table of its own: its unit is the wire, not an S3 operation).
+iperf3_ceiling() {
+  if ! need_tool iperf3 iperf3; then
+    echo "iperf3 ceiling: skipped, iperf3 is not installed"
+    return 0
+  fi
+  local port pid streams secs=${IPERF_SECS:-5}
+  port=$(free_port)
+  iperf3 -s -B 127.0.0.1 -p "$port" >/dev/null 2>&1 &
+  pid=$!
+  PIDS+=("$pid")
+  wait_port "$port" iperf3
+  echo
+  echo "iperf3 on loopback, ${secs}s per row"
+  echo
+  echo "| streams | MiB/s |"
+  echo "|---|---|"
+  for streams in 1 8; do
+    iperf3 -c 127.0.0.1 -p "$port" -t "$secs" -P "$streams" -J 2>/dev/null | python3 -c '
+import json, sys
+bps = json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]
+print(f"| {sys.argv[1]} | {bps / 8 / 2**20:.1f} |")' "$streams"
+  done
+}
+
+# start_delayproxy UPSTREAM_URL DELAY_MS [RATE_MBIT]: bench/delayproxy.py in front of
+# UPSTREAM_URL, DELAY_MS each way (no netem here); sets PROXY_URL.
+start_delayproxy() {
+  local port up=${1##*:}
+  port=$(free_port)
+  python3 "$ROOT/bench/delayproxy.py" --listen "127.0.0.1:$port" --upstream "127.0.0.1:$up" \
+    --delay-ms "$2" --rate-mbit "${3:-0}" >"$WORK/delayproxy-$port.log" 2>&1 &
+  PIDS+=("$!")
+  wait_port "$port" "the delay proxy"
+  PROXY_URL="http://127.0.0.1:$port"
+}
+
+# seed_rows SIZE OBJECTS ROW...: puts OBJECTS objects of SIZE for each ROW into MinIO
+# directly, under lb/SIZE/ROW/: no gateway has seen them, and each row reads its own (the
+# cache is keyed by store and key, so rows over one store must not share objects).
+seed_rows() {
+  local size=$1 objects=$2 row seed=()
+  shift 2
+  for row in "$@"; do
+    seed+=(--target "$(target "$row" "$MINIO_URL" bench "$MINIO_USER" "$MINIO_SECRET"),prefix=lb/$size/$row/")
+  done
+  "$ARUSTIO_BENCH_BIN" "${seed[@]}" --workload put --size "$size" --concurrency 8 --rounds 1 \
+    --ops "$objects" --objects "$objects" --duration 1h --keep --no-progress >/dev/null
+}
+
+# objects_for SIZE: OBJECTS for small objects, fewer for large ones (the store and the
+# cache hold them easily).
+objects_for() {
+  case $1 in
+    1MiB) echo $(( OBJECTS < 128 ? OBJECTS : 128 )) ;;
+    64MiB) echo $(( OBJECTS < 16 ? OBJECTS : 16 )) ;;
+    *) echo "$OBJECTS" ;;
+  esac
+}
+
+# mount_rows: the mounts of the rows on gateway gw, each on MinIO (or STORE_URL).
+mount_rows() {
+  mount_minio gw /bench-off -o cache=false
+  mount_minio gw /bench-cold
+  mount_minio gw /bench-warm
+  mount_minio gw /bench-ttl -o consistency=ttl:600
+}
+
+# row_target ROW SIZE: the row's target (direct is MinIO, or DIRECT_URL), reading the
+# objects seed_rows put for it.
+row_target() {
+  local g="$GW_KEY $GW_SECRET"
+  case $1 in
+    direct) target direct "${DIRECT_URL:-$MINIO_URL}" bench "$MINIO_USER" "$MINIO_SECRET" "$MINIO_PID" ;;
+    cache-off) target cache-off "$GW_URL_gw" bench-off $g "$GW_PID_gw" ;;
+    cold) target cold "$GW_URL_gw" bench-cold $g "$GW_PID_gw" ;;
+    warm) target warm "$GW_URL_gw" bench-warm $g "$GW_PID_gw" ;;
+    warm-ttl) target warm-ttl "$GW_URL_gw" bench-ttl $g "$GW_PID_gw" ;;
+  esac
+  printf ',prefix=lb/%s/%s/' "$2" "$1"
+}
+
+# cold_hook: a --before-round that frees the cold row's cache.
+cold_hook() {
+  printf 'cold=ARUSTIO_SERVER=%s ARUSTIO_ACCESS_KEY=%s ARUSTIO_SECRET_KEY=%s %s cache free /bench-cold -R >/dev/null' \
+    "$GW_GRPC_gw" "$GW_KEY" "$GW_SECRET" "$ARUSTIO_BIN"
+}
+
+# get_tables SIZE ROW...: seeds the rows' objects, then one GET table per CONC, each
+# object read once a round (the cold row's cache freed before each).
+get_tables() {
+  local size=$1 c targets=() row
+  shift
+  seed_rows "$size" "$(objects_for "$size")" "$@"
+  for row in "$@"; do targets+=(--target "$(row_target "$row" "$size")"); done
+  for c in "${CONC[@]}"; do
+    "$ARUSTIO_BENCH_BIN" "${targets[@]}" --workload get --list-existing --each-once --warmup \
+      --concurrency "$c" --duration "$DURATION" --rounds "$ROUNDS" --before-round "$(cold_hook)" --no-progress
+  done
 }

@@ -30,7 +30,7 @@ enum Workload {
     Ranged,
     /// HEAD of objects put first.
     Stat,
-    /// ListObjectsV2 of the prefix, one page of up to 1000 keys.
+    /// ListObjectsV2 of the whole prefix (objects put first), page by page of 1000 keys.
     List,
     /// The operations of --mix, by weight.
     Mixed,
@@ -40,9 +40,10 @@ enum Workload {
 #[derive(Debug, Parser)]
 #[command(name = "arustio-bench", version)]
 struct Args {
-    /// A target: `name=N,url=http://host:port[,access-key=K,secret-key=S,bucket=B,pid=P]`.
+    /// A target: `name=N,url=http://host:port[,access-key=K,secret-key=S,bucket=B,pid=P,prefix=X]`.
     /// Repeat for each; the first is the baseline of the ratios. `pid` is a process to
-    /// sample for RSS and CPU time (`--watch-pid` does the same by target name).
+    /// sample for RSS and CPU time (`--watch-pid` does the same by target name); `prefix`
+    /// is the target's own key prefix, as it is (instead of `<--prefix><name>/`).
     #[arg(long = "target", required = true)]
     targets: Vec<String>,
     /// `NAME=PID`: samples PID's RSS and CPU while target NAME runs.
@@ -98,6 +99,10 @@ struct Args {
     /// Read every object once before the rounds, untimed (a warm cache, a warm page cache).
     #[arg(long)]
     warmup: bool,
+    /// Each round reads every object exactly once, in key order, and ends when all are
+    /// read (or at its time): with a cache freed before each round, every read is a miss.
+    #[arg(long)]
+    each_once: bool,
     /// Make each target's bucket first, if it is not there.
     #[arg(long)]
     create_bucket: bool,
@@ -168,11 +173,12 @@ async fn main() {
         .map(|t| {
             Arc::new(Spec {
                 mix: mix.clone(),
-                prefix: if args.list_existing {
-                    args.prefix.clone()
-                } else {
-                    format!("{}{}/", args.prefix, t.name)
+                prefix: match &t.prefix {
+                    Some(p) => p.clone(),
+                    None if args.list_existing => args.prefix.clone(),
+                    None => format!("{}{}/", args.prefix, t.name),
                 },
+                each_once: args.each_once,
                 body: body.clone(),
                 range: args.range_size,
                 put_keys: args.objects,
@@ -247,6 +253,14 @@ async fn main() {
                     fail(&format!("--before-round for {}: {cmd:?} failed", t.name));
                 }
             }
+            let budget = if args.each_once {
+                Budget {
+                    ops: Some(budget.ops.unwrap_or(u64::MAX).min(objects[at].keys.len() as u64)),
+                    ..budget
+                }
+            } else {
+                budget
+            };
             let s = run::round(
                 &clients[at],
                 &t.bucket,
@@ -270,9 +284,19 @@ async fn main() {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&rows).unwrap_or_default());
     } else {
+        // Existing objects: their own size (the first target's, on average), not --size.
+        let size = match objects.first().filter(|_| args.list_existing) {
+            Some(o) if !o.keys.is_empty() => o.keys.iter().map(|(_, n)| n).sum::<u64>() / o.keys.len() as u64,
+            _ => args.size,
+        };
+        let once = if args.each_once {
+            " (each object once a round)"
+        } else {
+            ""
+        };
         let title = format!(
-            "{:?} of {} B objects, concurrency {}, {} rounds of {:?} per target",
-            args.workload, args.size, args.concurrency, rounds, budget.duration
+            "{:?} of {size} B objects{once}, concurrency {}, {} rounds of up to {:?} per target",
+            args.workload, args.concurrency, rounds, budget.duration
         );
         println!("{}", report::markdown(&title, &rows));
     }

@@ -16,6 +16,8 @@ pub struct Target {
     pub url: String,
     /// The bucket the workload uses.
     pub bucket: String,
+    /// The key prefix this target works under, as it is, instead of `<--prefix><name>/`.
+    pub prefix: Option<String>,
     access_key: String,
     secret_key: String,
     /// A process whose RSS and CPU time are sampled while this target runs.
@@ -39,14 +41,14 @@ pub struct Defaults {
 }
 
 impl Target {
-    /// Parses `name=direct,url=http://127.0.0.1:9000,access-key=K,secret-key=S,bucket=B,pid=N`;
+    /// Parses `name=direct,url=http://127.0.0.1:9000,access-key=K,secret-key=S,bucket=B,pid=N,prefix=P`;
     /// `name` and `url` are needed, the rest fall back to `defaults`.
     pub fn parse(spec: &str, defaults: &Defaults) -> Result<Self, TargetError> {
         let bad = |reason: &str| TargetError {
             spec: spec.to_owned(),
             reason: reason.to_owned(),
         };
-        let (mut name, mut url, mut pid) = (None, None, None);
+        let (mut name, mut url, mut pid, mut prefix) = (None, None, None, None);
         let (mut access_key, mut secret_key, mut bucket) = (
             defaults.access_key.clone(),
             defaults.secret_key.clone(),
@@ -61,6 +63,7 @@ impl Target {
                 "access-key" => access_key = Some(v),
                 "secret-key" => secret_key = Some(v),
                 "bucket" => bucket = Some(v),
+                "prefix" => prefix = Some(v),
                 "pid" => pid = Some(v.parse().map_err(|_| bad("pid is a process id"))?),
                 other => return Err(bad(&format!("unknown field {other:?}"))),
             }
@@ -73,6 +76,7 @@ impl Target {
             name: name.ok_or_else(|| bad("name is missing"))?,
             url,
             bucket: bucket.ok_or_else(|| bad("no bucket: give bucket= or --bucket"))?,
+            prefix,
             access_key: access_key.ok_or_else(|| bad("no access key: give access-key= or --access-key"))?,
             secret_key: secret_key.ok_or_else(|| bad("no secret key: give secret-key= or --secret-key"))?,
             watch_pid: pid,
@@ -119,10 +123,10 @@ mod tests {
             secret_key: Some("SK".into()),
             bucket: Some("b".into()),
         };
-        let t = Target::parse("name=gw,url=http://127.0.0.1:9000,bucket=other,pid=42", &d).unwrap();
+        let t = Target::parse("name=gw,url=http://127.0.0.1:9000,bucket=other,pid=42,prefix=d7/", &d).unwrap();
         assert_eq!(
-            (t.name.as_str(), t.bucket.as_str(), t.watch_pid),
-            ("gw", "other", Some(42))
+            (t.name.as_str(), t.bucket.as_str(), t.watch_pid, t.prefix.as_deref()),
+            ("gw", "other", Some(42), Some("d7/"))
         );
         assert!(Target::parse("name=gw", &d).is_err());
         assert!(Target::parse("name=gw,url=ftp://x", &d).is_err());

@@ -77,11 +77,11 @@ impl Mix {
         self.0[0].0
     }
 
-    /// Whether any operation reads objects that must be there first.
+    /// Whether any operation reads objects (or lists them) that must be there first.
     pub fn reads(&self) -> bool {
         self.0
             .iter()
-            .any(|(op, _)| matches!(op, Op::Get | Op::Stat | Op::Ranged))
+            .any(|(op, _)| matches!(op, Op::Get | Op::Stat | Op::Ranged | Op::List))
     }
 }
 
@@ -97,6 +97,8 @@ pub struct Spec {
     pub range: u64,
     /// Distinct keys PUT cycles over, per worker.
     pub put_keys: usize,
+    /// Reads take the objects in order, the `seq`-th read the `seq`-th object.
+    pub each_once: bool,
 }
 
 /// The objects reads pick from.
@@ -106,11 +108,16 @@ pub struct Objects {
 }
 
 impl Objects {
-    fn pick(&self, rng: &mut StdRng) -> Option<&(String, u64)> {
+    fn pick(&self, spec: &Spec, seq: u64, rng: &mut StdRng) -> Option<&(String, u64)> {
         if self.keys.is_empty() {
             return None;
         }
-        self.keys.get(rng.random_range(0..self.keys.len()))
+        let at = if spec.each_once {
+            usize::try_from(seq).unwrap_or(usize::MAX) % self.keys.len()
+        } else {
+            rng.random_range(0..self.keys.len())
+        };
+        self.keys.get(at)
     }
 }
 
@@ -260,18 +267,20 @@ pub async fn run(w: &Worker<'_>, op: Op, seq: u64, rng: &mut StdRng) -> Result<u
             Ok(0)
         }
         Op::List => {
-            let out = client
+            let mut pages = client
                 .list_objects_v2()
                 .bucket(bucket)
                 .prefix(&spec.prefix)
                 .max_keys(1000)
-                .send()
-                .await
-                .map_err(|e| describe(&e))?;
-            Ok(out.key_count().map_or(0, |n| u64::try_from(n).unwrap_or(0)))
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                page.map_err(|e| describe(&e))?;
+            }
+            Ok(0)
         }
         Op::Stat => {
-            let (key, _) = objects.pick(rng).ok_or("no objects to read")?;
+            let (key, _) = objects.pick(spec, seq, rng).ok_or("no objects to read")?;
             client
                 .head_object()
                 .bucket(bucket)
@@ -282,7 +291,7 @@ pub async fn run(w: &Worker<'_>, op: Op, seq: u64, rng: &mut StdRng) -> Result<u
             Ok(0)
         }
         Op::Get | Op::Ranged => {
-            let (key, size) = objects.pick(rng).ok_or("no objects to read")?;
+            let (key, size) = objects.pick(spec, seq, rng).ok_or("no objects to read")?;
             let mut req = client.get_object().bucket(bucket).key(key);
             if op == Op::Ranged && *size > 0 {
                 let len = spec.range.clamp(1, *size);
@@ -334,6 +343,6 @@ mod tests {
         assert!((2700..3300).contains(&gets), "{gets} gets of 4000");
         assert!(Mix::parse("get=1,fly=2").is_err());
         assert!(Mix::parse("get=0").is_err());
-        assert!(m.reads() && !Mix::only(Op::Put).reads());
+        assert!(m.reads() && Mix::only(Op::List).reads() && !Mix::only(Op::Put).reads());
     }
 }
