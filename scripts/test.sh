@@ -12,6 +12,8 @@ need_nextest
 need_clients_venv
 need_spark_jars
 need_trino
+# The benchmark's peer gateways (versitygw, rclone, SeaweedFS): built once, into $HOME.
+bash "$ROOT/bench/scenarios/peers.sh" --install
 cd "$ROOT"
 export PATH="$VENV/bin:$PATH"
 
