@@ -22,6 +22,7 @@ def bench_binary():
     ("remote", 1, ["direct", "cold", "warm", "warm-ttl"]),
     ("bigobject", 2, ["direct", "gateway"]),
     ("metadata", 3, ["direct", "gateway", "strict", "ttl", "mounts-2", "mounts-5"]),
+    ("builds", 2, ["direct", "debug", "release"]),
     ("peers", 3, ["direct", "arustio", "arustio-ttl", "versitygw", "rclone", "seaweedfs", "direct-proxy"]),
 ])
 def test_a_scenario_runs_and_prints_its_tables(scenario, tables, rows):

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# builds: the test build (debug: dependencies at opt-level 1) against the release build of
+# the gateway, side by side on one MinIO, warm mounts. Rows: MinIO direct, debug, release;
+# GETs of 4 KiB and 64 MiB, and PUTs of 4 KiB, at concurrency 8.
+#   bench/scenarios/builds.sh            # builds the release binary if needed (once, long)
+#   bench/scenarios/builds.sh --smoke    # a few seconds: that it runs (the test build in
+#                                        # both rows, unless ARUSTIO_RELEASE_BIN is given)
+# ARUSTIO_RELEASE_BIN chooses the release binary; SIZES, CONC, DURATION, ROUNDS, OBJECTS as
+# in loopback.sh.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+read -r -a SIZES <<<"${SIZES:-4KiB 64MiB}"
+read -r -a CONC <<<"${CONC:-8}"
+DURATION=${DURATION:-15s} ROUNDS=${ROUNDS:-3} OBJECTS=${OBJECTS:-1000}
+binaries
+if [ "${1:-}" = --smoke ]; then
+  SIZES=(4KiB) CONC=(2) DURATION=600ms ROUNDS=2 OBJECTS=8
+  # That the script runs: without a release binary, the test build in both rows.
+  ARUSTIO_RELEASE_BIN=${ARUSTIO_RELEASE_BIN:-$ARUSTIO_BIN}
+fi
+if [ -z "${ARUSTIO_RELEASE_BIN:-}" ]; then
+  (cd "$ROOT" && cargo build -q --release -p arustio-gateway --bin arustio)
+  ARUSTIO_RELEASE_BIN="$CARGO_TARGET_DIR/release/arustio"
+fi
+start_minio
+start_gateway debug
+mount_minio debug /bench-warm
+ARUSTIO_BIN=$ARUSTIO_RELEASE_BIN start_gateway release
+ARUSTIO_BIN=$ARUSTIO_RELEASE_BIN mount_minio release /bench-warm
+M="$MINIO_USER $MINIO_SECRET"
+G="$GW_KEY $GW_SECRET"
+echo "# builds: $(date -u +%F), commit $(git -C "$ROOT" rev-parse --short HEAD), $(nproc) cores, debug $ARUSTIO_BIN, release $ARUSTIO_RELEASE_BIN"
+for size in "${SIZES[@]}"; do
+  objects=$(objects_for "$size")
+  seed_rows "$size" "$objects" direct debug release
+  targets=(
+    --target "$(target direct "$MINIO_URL" bench $M "$MINIO_PID"),prefix=lb/$size/direct/"
+    --target "$(target debug "$GW_URL_debug" bench-warm $G "$GW_PID_debug"),prefix=lb/$size/debug/"
+    --target "$(target release "$GW_URL_release" bench-warm $G "$GW_PID_release"),prefix=lb/$size/release/"
+  )
+  for c in "${CONC[@]}"; do
+    "$ARUSTIO_BENCH_BIN" "${targets[@]}" --workload get --list-existing --each-once --warmup \
+      --concurrency "$c" --duration "$DURATION" --rounds "$ROUNDS" --no-progress
+  done
+  [ "$size" = 64MiB ] && continue
+  targets=()
+  for row in direct debug release; do
+    url=$MINIO_URL bucket=bench key=$MINIO_USER secret=$MINIO_SECRET pid=$MINIO_PID
+    if [ "$row" != direct ]; then
+      url_var="GW_URL_$row" pid_var="GW_PID_$row"
+      url=${!url_var} bucket=bench-warm key=$GW_KEY secret=$GW_SECRET pid=${!pid_var}
+    fi
+    targets+=(--target "$(target "$row" "$url" "$bucket" "$key" "$secret" "$pid"),prefix=lb/$size/$row/put/")
+  done
+  "$ARUSTIO_BENCH_BIN" "${targets[@]}" --workload put --size "$size" --concurrency "${CONC[-1]}" \
+    --duration "$DURATION" --rounds "$ROUNDS" --objects "$objects" --no-progress
+done
