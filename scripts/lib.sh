@@ -28,7 +28,6 @@ need_apt_packages() {
 # Build and lint in one pass: clippy-driver compiles the workspace's own crates, and the
 # dependencies are built once, as a plain `cargo build` builds them. (`cargo clippy` would
 # build its own variant of every dependency, RocksDB's C++ included: 20 CPU-minutes more.)
-# start.sh builds the same way, so the two commands share one build.
 use_lint_build() {
   RUSTC_WORKSPACE_WRAPPER="$(rustup which clippy-driver 2>/dev/null || command -v clippy-driver || true)"
   if [ -z "$RUSTC_WORKSPACE_WRAPPER" ]; then
