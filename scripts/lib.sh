@@ -25,6 +25,18 @@ need_apt_packages() {
   fi
 }
 
+# need_tool COMMAND DEBIAN_PACKAGE: installs the package when root; else prints the command
+# and returns 1.
+need_tool() {
+  command -v "$1" >/dev/null 2>&1 && return 0
+  if [ "$(id -u)" -eq 0 ]; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null) || true
+    command -v "$1" >/dev/null 2>&1 && return 0
+  fi
+  echo "# $1 is missing; run: sudo apt-get install -y $2" >&2
+  return 1
+}
+
 # Build and lint in one pass: clippy-driver compiles the workspace's own crates, and the
 # dependencies are built once, as a plain `cargo build` builds them. (`cargo clippy` would
 # build its own variant of every dependency, RocksDB's C++ included: 20 CPU-minutes more.)

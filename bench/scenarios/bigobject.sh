@@ -17,11 +17,11 @@ mount_minio gw /bench-big
 M="$MINIO_USER $MINIO_SECRET"
 G="$GW_KEY $GW_SECRET"
 echo "# bigobject: $(date -u +%F), commit $(git -C "$ROOT" rev-parse --short HEAD), $(nproc) cores, $ARUSTIO_BIN, cache memory $CACHE_MEMORY"
-"$ARUSTIO_BENCH_BIN" --workload put --size "$SIZE" --concurrency 1 --rounds 1 --ops 1 --duration 1h --keep --no-progress \
-  --target "$(target direct "$MINIO_URL" bench $M "$MINIO_PID"),prefix=big/direct/" \
+targets=(
+  --target "$(target direct "$MINIO_URL" bench $M "$MINIO_PID"),prefix=big/direct/"
   --target "$(target gateway "$GW_URL_gw" bench-big $G "$GW_PID_gw"),prefix=big/gateway/"
-free="gateway=ARUSTIO_SERVER=$GW_GRPC_gw ARUSTIO_ACCESS_KEY=$GW_KEY ARUSTIO_SECRET_KEY=$GW_SECRET $ARUSTIO_BIN cache free /bench-big -R >/dev/null"
-"$ARUSTIO_BENCH_BIN" --workload get --list-existing --each-once --concurrency 1 --rounds 1 --duration 1h --no-progress \
-  --before-round "$free" \
-  --target "$(target direct "$MINIO_URL" bench $M "$MINIO_PID"),prefix=big/direct/" \
-  --target "$(target gateway "$GW_URL_gw" bench-big $G "$GW_PID_gw"),prefix=big/gateway/"
+)
+"$ARUSTIO_BENCH_BIN" "${targets[@]}" --workload put --size "$SIZE" --concurrency 1 --rounds 1 --ops 1 \
+  --duration 1h --keep --no-progress
+"$ARUSTIO_BENCH_BIN" "${targets[@]}" --workload get --list-existing --each-once --concurrency 1 --rounds 1 \
+  --duration 1h --no-progress --before-round "$(free_hook gateway /bench-big)"

@@ -29,28 +29,24 @@ ARUSTIO_BIN=$ARUSTIO_RELEASE_BIN mount_minio release /bench-warm
 M="$MINIO_USER $MINIO_SECRET"
 G="$GW_KEY $GW_SECRET"
 echo "# builds: $(date -u +%F), commit $(git -C "$ROOT" rev-parse --short HEAD), $(nproc) cores, debug $ARUSTIO_BIN, release $ARUSTIO_RELEASE_BIN"
+# build_targets SIZE [SUFFIX]: the three rows, each under lb/SIZE/ROW/SUFFIX.
+build_targets() {
+  targets=(
+    --target "$(target direct "$MINIO_URL" bench $M "$MINIO_PID"),prefix=lb/$1/direct/${2:-}"
+    --target "$(target debug "$GW_URL_debug" bench-warm $G "$GW_PID_debug"),prefix=lb/$1/debug/${2:-}"
+    --target "$(target release "$GW_URL_release" bench-warm $G "$GW_PID_release"),prefix=lb/$1/release/${2:-}"
+  )
+}
 for size in "${SIZES[@]}"; do
   objects=$(objects_for "$size")
   seed_rows "$size" "$objects" direct debug release
-  targets=(
-    --target "$(target direct "$MINIO_URL" bench $M "$MINIO_PID"),prefix=lb/$size/direct/"
-    --target "$(target debug "$GW_URL_debug" bench-warm $G "$GW_PID_debug"),prefix=lb/$size/debug/"
-    --target "$(target release "$GW_URL_release" bench-warm $G "$GW_PID_release"),prefix=lb/$size/release/"
-  )
+  build_targets "$size"
   for c in "${CONC[@]}"; do
     "$ARUSTIO_BENCH_BIN" "${targets[@]}" --workload get --list-existing --each-once --warmup \
       --concurrency "$c" --duration "$DURATION" --rounds "$ROUNDS" --no-progress
   done
   [ "$size" = 64MiB ] && continue
-  targets=()
-  for row in direct debug release; do
-    url=$MINIO_URL bucket=bench key=$MINIO_USER secret=$MINIO_SECRET pid=$MINIO_PID
-    if [ "$row" != direct ]; then
-      url_var="GW_URL_$row" pid_var="GW_PID_$row"
-      url=${!url_var} bucket=bench-warm key=$GW_KEY secret=$GW_SECRET pid=${!pid_var}
-    fi
-    targets+=(--target "$(target "$row" "$url" "$bucket" "$key" "$secret" "$pid"),prefix=lb/$size/$row/put/")
-  done
+  build_targets "$size" put/
   "$ARUSTIO_BENCH_BIN" "${targets[@]}" --workload put --size "$size" --concurrency "${CONC[-1]}" \
     --duration "$DURATION" --rounds "$ROUNDS" --objects "$objects" --no-progress
 done

@@ -114,18 +114,6 @@ target() {
   printf '%s' "$t"
 }
 
-# need_tool COMMAND DEBIAN_PACKAGE: installs the package when root; else prints the command
-# and returns 1.
-need_tool() {
-  command -v "$1" >/dev/null 2>&1 && return 0
-  if [ "$(id -u)" -eq 0 ]; then
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null) || true
-    command -v "$1" >/dev/null 2>&1 && return 0
-  fi
-  echo "# $1 is missing; run: sudo apt-get install -y $2" >&2
-  return 1
-}
-
 # iperf3_ceiling: TCP over loopback with iperf3, 1 and 8 streams, the ceiling for large
 # objects (a table of its own: its unit is the wire, not an S3 operation).
 iperf3_ceiling() {
@@ -209,10 +197,12 @@ row_target() {
   printf ',prefix=lb/%s/%s/' "$2" "$1"
 }
 
-# cold_hook: a --before-round that frees the cold row's cache.
-cold_hook() {
-  printf 'cold=ARUSTIO_SERVER=%s ARUSTIO_ACCESS_KEY=%s ARUSTIO_SECRET_KEY=%s %s cache free /bench-cold -R >/dev/null' \
-    "$GW_GRPC_gw" "$GW_KEY" "$GW_SECRET" "$ARUSTIO_BIN"
+# free_hook ROW MOUNT [GATEWAY]: a --before-round that frees, for target ROW, the cache of
+# MOUNT on GATEWAY (gw by default).
+free_hook() {
+  local grpc="GW_GRPC_${3:-gw}"
+  printf '%s=ARUSTIO_SERVER=%s ARUSTIO_ACCESS_KEY=%s ARUSTIO_SECRET_KEY=%s %s cache free %s -R >/dev/null' \
+    "$1" "${!grpc}" "$GW_KEY" "$GW_SECRET" "$ARUSTIO_BIN" "$2"
 }
 
 # get_tables SIZE ROW...: seeds the rows' objects, then one GET table per CONC, each
@@ -224,6 +214,6 @@ get_tables() {
   for row in "$@"; do targets+=(--target "$(row_target "$row" "$size")"); done
   for c in "${CONC[@]}"; do
     "$ARUSTIO_BENCH_BIN" "${targets[@]}" --workload get --list-existing --each-once --warmup \
-      --concurrency "$c" --duration "$DURATION" --rounds "$ROUNDS" --before-round "$(cold_hook)" --no-progress
+      --concurrency "$c" --duration "$DURATION" --rounds "$ROUNDS" --before-round "$(free_hook cold /bench-cold)" --no-progress
   done
 }

@@ -27,6 +27,7 @@ done
 mount_minio_at many /many/lb/4KiB/many s3://bench/lb/4KiB/many
 M="$MINIO_USER $MINIO_SECRET"
 G="$GW_KEY $GW_SECRET"
+direct="$(target direct "$MINIO_URL" bench $M "$MINIO_PID")"
 echo "# metadata: $(date -u +%F), commit $(git -C "$ROOT" rev-parse --short HEAD), $(nproc) cores, $ARUSTIO_BIN"
 
 # LIST: every page of a 10,000-key prefix (empty objects, put into MinIO directly).
@@ -34,20 +35,20 @@ echo "# metadata: $(date -u +%F), commit $(git -C "$ROOT" rev-parse --short HEAD
   --duration 1h --keep --no-progress --target "$(target seed "$MINIO_URL" bench $M),prefix=list/" >/dev/null
 "$ARUSTIO_BENCH_BIN" --workload list --list-existing --prefix list/ --concurrency 1 \
   --duration "$DURATION" --rounds "$ROUNDS" --no-progress \
-  --target "$(target direct "$MINIO_URL" bench $M "$MINIO_PID")" \
+  --target "$direct" \
   --target "$(target gateway "$GW_URL_gw" meta $G "$GW_PID_gw")"
 
 # HEAD storms, each row on its own objects (the gateway keeps HEADs by store and key).
 seed_rows 4KiB "$OBJECTS" direct strict ttl one many
 "$ARUSTIO_BENCH_BIN" --workload stat --list-existing --warmup --concurrency "$CONC" \
   --duration "$DURATION" --rounds "$ROUNDS" --no-progress \
-  --target "$(target direct "$MINIO_URL" bench $M "$MINIO_PID"),prefix=lb/4KiB/direct/" \
+  --target "$direct,prefix=lb/4KiB/direct/" \
   --target "$(target strict "$GW_URL_gw" meta $G "$GW_PID_gw"),prefix=lb/4KiB/strict/" \
   --target "$(target ttl "$GW_URL_gw" meta-ttl $G "$GW_PID_gw"),prefix=lb/4KiB/ttl/"
 
 # Resolution: HEADs through the gateway with 2 mounts, and through the longest of $MOUNTS.
 "$ARUSTIO_BENCH_BIN" --workload stat --list-existing --warmup --concurrency "$CONC" \
   --duration "$DURATION" --rounds "$ROUNDS" --no-progress \
-  --target "$(target direct "$MINIO_URL" bench $M "$MINIO_PID"),prefix=lb/4KiB/direct/" \
+  --target "$direct,prefix=lb/4KiB/direct/" \
   --target "$(target mounts-2 "$GW_URL_gw" meta $G "$GW_PID_gw"),prefix=lb/4KiB/one/" \
   --target "$(target "mounts-$MOUNTS" "$GW_URL_many" many $G "$GW_PID_many"),prefix=lb/4KiB/many/"
