@@ -133,10 +133,19 @@ iperf3_ceiling() {
   echo "| streams | MiB/s |"
   echo "|---|---|"
   for streams in 1 8; do
-    iperf3 -c 127.0.0.1 -p "$port" -t "$secs" -P "$streams" -J 2>/dev/null | python3 -c '
+    # The port probe above can leave the server busy for a moment: a few tries.
+    for _ in 1 2 3; do
+      if iperf3 -c 127.0.0.1 -p "$port" -t "$secs" -P "$streams" -J 2>/dev/null | python3 -c '
 import json, sys
-bps = json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]
-print(f"| {sys.argv[1]} | {bps / 8 / 2**20:.1f} |")' "$streams"
+out = json.load(sys.stdin)
+if "sum_received" not in out.get("end", {}):
+    sys.exit(1)
+bps = out["end"]["sum_received"]["bits_per_second"]
+print(f"| {sys.argv[1]} | {bps / 8 / 2**20:.1f} |")' "$streams"; then
+        break
+      fi
+      sleep 1
+    done
   done
 }
 
