@@ -90,31 +90,34 @@ impl Namespace {
             return self.head_then_read(get, false).await;
         }
         let identity = resolved.backend.cache_identity();
-        let mut hint = self.heads.hint(&identity, &resolved.key);
-        if let (Some(ttl), Some((age, h))) = (policy.ttl, &hint)
+        let local = self.heads.hint(&identity, &resolved.key);
+        if let (Some(ttl), Some((age, s))) = (policy.ttl, &local)
             && *age < ttl
         {
             // Trusted metadata: no store request (the HEAD path would look it up again).
-            let h = h.clone().rebased(get.key, resolved);
+            let h = s.handle.clone().rebased(get.key, resolved);
             get.conditions.check(&h.info)?;
             return self.read_held(h, get.span, false).await;
         }
-        if hint.is_none() && self.cache.has_peers(!resolved.backend.kind().node_local()) {
+        let mut peer = None;
+        if local.is_none() && self.cache.has_peers(!resolved.backend.kind().node_local()) {
             // Another node may hold the blocks: the version it saw makes the one store
             // request a conditional one, whose 304 sends this read to the owners.
-            hint = self
+            peer = self
                 .cache
                 .peer_lookup(&identity, &resolved.key)
                 .await
                 .and_then(|(version, meta)| {
                     let info: ObjectInfo = serde_json::from_slice(&meta).ok()?;
-                    Some((
-                        std::time::Duration::MAX,
-                        ObjectHandle::new(info, resolved.clone(), version),
-                    ))
+                    Some(ObjectHandle::new(info, resolved.clone(), version))
                 });
         }
-        let known = hint.as_ref().map(|(_, h)| h.version.clone());
+        let seen_before = local.is_some() || peer.is_some();
+        let known = local
+            .as_ref()
+            .map(|(_, s)| &s.handle)
+            .or(peer.as_ref())
+            .map(|h| h.version.clone());
         let asked = aligned(get.span, bs);
         let fetched = match resolved
             .backend
@@ -128,14 +131,24 @@ impl Namespace {
         };
         let Some((meta, stream, from)) = fetched else {
             // Not modified: the blocks of the version seen before are current.
-            let Some((_, h)) = hint else {
-                return Err(BackendError::Precondition {
-                    key: get.key.to_owned(),
+            let h = match (local, peer) {
+                (Some((_, s)), _) => {
+                    // Confirmed: the entry's age renews in place, no cache write.
+                    self.heads.confirm(&s);
+                    s.handle.clone().rebased(get.key, resolved)
                 }
-                .into());
+                (None, Some(h)) => {
+                    let h = h.rebased(get.key, resolved);
+                    self.heads.put(&identity, &h.resolved.key, h.clone());
+                    h
+                }
+                (None, None) => {
+                    return Err(BackendError::Precondition {
+                        key: get.key.to_owned(),
+                    }
+                    .into());
+                }
             };
-            let h = h.rebased(get.key, resolved);
-            self.heads.put(&identity, &h.resolved.key, h.clone());
             get.conditions.check(&h.info)?;
             return self.read_held(h, get.span, false).await;
         };
@@ -157,7 +170,7 @@ impl Namespace {
             Some(Some(r)) => Some(r),
             None => None,
         };
-        if hint.is_none() && self.cache.holds(&object, range.as_ref().map_or(0, |r| r.start)).await {
+        if !seen_before && self.cache.holds(&object, range.as_ref().map_or(0, |r| r.start)).await {
             // Held from before this node last started: the tiers, not the store.
             drop(stream);
             return self.read_held(h, get.span, false).await;

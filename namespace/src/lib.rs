@@ -144,9 +144,9 @@ impl Namespace {
     /// The version and metadata (as JSON) of (`store`, `key`) this node saw last, for a
     /// peer that has not seen the object.
     pub fn last_seen(&self, store: &str, key: &str) -> Option<(String, Vec<u8>)> {
-        let (_, h) = self.heads.hint(store, key)?;
-        let meta = serde_json::to_vec(&h.info).ok()?;
-        Some((h.version, meta))
+        let (_, s) = self.heads.hint(store, key)?;
+        let meta = serde_json::to_vec(&s.handle.info).ok()?;
+        Some((s.handle.version.clone(), meta))
     }
 
     /// The cache, for its admin operations.
