@@ -18,6 +18,7 @@ mod multipart_tests;
 mod path;
 mod read;
 mod records;
+mod resolver;
 mod staging;
 mod write;
 
@@ -48,6 +49,7 @@ pub struct Namespace {
     records: records::Records,
     cache: CacheManager,
     heads: head_cache::HeadCache,
+    resolver: resolver::Resolver,
     locks: locks::KeyLocks,
     staging: PathBuf,
 }
@@ -76,6 +78,7 @@ impl Namespace {
             records: records::Records::new(kv),
             cache,
             heads: head_cache::HeadCache::default(),
+            resolver: resolver::Resolver::default(),
             locks: locks::KeyLocks::default(),
             staging,
         }
@@ -107,16 +110,7 @@ impl Namespace {
 
     /// Resolves a normalised path to its mount, store and key.
     pub fn resolve(&self, path: &str) -> NsResult<Resolved> {
-        let mounts = self.mounts.mounts();
-        let mount = longest_mount(&mounts, path).ok_or_else(|| NsError::NoMount {
-            path: format!("/{path}"),
-        })?;
-        let backend = self.registry.backend(&mount.uri, &mount.options)?;
-        Ok(Resolved {
-            key: mount.relative(path).to_owned(),
-            mount: mount.clone(),
-            backend,
-        })
+        self.resolver.resolve(self.mounts.mounts(), &self.registry, path)
     }
 
     /// Resolves `bucket/key` after checking the key rules.

@@ -68,7 +68,7 @@ impl MountTable for StaticMounts {
 #[derive(Debug, Clone)]
 pub struct Resolved {
     /// The mount whose point is the longest prefix of the path.
-    pub mount: MountEntry,
+    pub mount: Arc<MountEntry>,
     /// Its store.
     pub backend: Arc<Backend>,
     /// The path relative to the mount point (the key in the store).
@@ -86,7 +86,14 @@ impl Resolved {
 
 /// The mount whose point is the longest segment-prefix of `path`.
 pub fn longest_mount<'a>(mounts: &'a [MountEntry], path: &str) -> Option<&'a MountEntry> {
-    mounts.iter().filter(|m| m.covers(path)).max_by_key(|m| m.path.len())
+    longest_index(mounts, path).map(|i| &mounts[i])
+}
+
+/// The index in `mounts` of [`longest_mount`]'s answer.
+pub(crate) fn longest_index(mounts: &[MountEntry], path: &str) -> Option<usize> {
+    (0..mounts.len())
+        .filter(|&i| mounts[i].covers(path))
+        .max_by_key(|&i| mounts[i].path.len())
 }
 
 #[cfg(test)]
