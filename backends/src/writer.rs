@@ -130,14 +130,15 @@ impl BackendWriter {
 
     /// Makes the object visible.
     pub async fn finish(self) -> Result<(), BackendError> {
-        self.finish_with(Attrs::new()).await
+        self.finish_with(Attrs::new()).await.map(drop)
     }
 
     /// Makes the object visible; `late` attributes, known only now (an MD5), are kept too
-    /// when the body went out in one request.
-    pub async fn finish_with(self, late: Attrs) -> Result<(), BackendError> {
+    /// when the body went out in one request. Returns the store's ETag of what it committed
+    /// where its reply names one (S3's PUT and Complete do), so the caller needs no HEAD.
+    pub async fn finish_with(self, late: Attrs) -> Result<Option<String>, BackendError> {
         match self.0 {
-            Inner::Os(w) => w.finish_with(late).await,
+            Inner::Os(w) => w.finish_with(late).await.map(|()| None),
             Inner::S3(w) => w.finish_with(late).await,
         }
     }

@@ -206,6 +206,41 @@ def test_store_requests_per_get(gw, minio, upstream):
         proxy.close()
 
 
+def test_store_requests_per_put(gw, minio, upstream):
+    """A PUT through an S3 mount is one store request: the store's reply names the ETag, so
+    no HEAD follows; what the gateway then reports is what the store holds."""
+    from counting_proxy import CountingProxy
+
+    proxy = CountingProxy(int(minio.rsplit(":", 1)[1]))
+    try:
+        mount(gw, proxy.endpoint, "/countput")
+        s3 = gw.client()
+        proxy.reset()
+        put = s3.put_object(Bucket="countput", Key="p/obj", Body=b"small body", ContentType="text/x-a",
+                            Metadata={"k": "v"})
+        time.sleep(0.2)
+        assert proxy.requests == 1 and proxy.lines[0].startswith("PUT "), proxy.lines
+        head = s3.head_object(Bucket="countput", Key="p/obj")
+        assert head["ETag"] == put["ETag"] == upstream.head_object(Bucket="cached", Key="p/obj")["ETag"]
+        assert (head["ContentType"], head["Metadata"], head["ContentLength"]) == ("text/x-a", {"k": "v"}, 10)
+        # A multipart upload: Complete is one request too, and the ETag is the gateway's
+        # (of the client's parts), kept across the HEAD that follows.
+        up = s3.create_multipart_upload(Bucket="countput", Key="p/mp", ContentType="text/x-b")
+        parts = []
+        for n in (1, 2):
+            body = bytes([n]) * (5 * MIB if n == 1 else 100)
+            r = s3.upload_part(Bucket="countput", Key="p/mp", UploadId=up["UploadId"], PartNumber=n, Body=body)
+            parts.append({"PartNumber": n, "ETag": r["ETag"]})
+        done = s3.complete_multipart_upload(Bucket="countput", Key="p/mp", UploadId=up["UploadId"],
+                                            MultipartUpload={"Parts": parts})
+        assert done["ETag"].endswith('-2"'), done["ETag"]
+        head = s3.head_object(Bucket="countput", Key="p/mp")
+        assert (head["ETag"], head["ContentType"], head["ContentLength"]) == (done["ETag"], "text/x-b", 5 * MIB + 100)
+        assert s3.get_object(Bucket="countput", Key="p/mp")["Body"].read() == b"\x01" * (5 * MIB) + b"\x02" * 100
+    finally:
+        proxy.close()
+
+
 def test_no_cache_request_header_bypasses(gw, upstream):
     upstream.put_object(Bucket="cached", Key="bypass/obj", Body=b"x" * 1000)
     s3 = gw.client()

@@ -5,7 +5,7 @@ use futures::StreamExt;
 
 use crate::error::{NsError, NsResult};
 use crate::read::{Conditions, ObjectInfo};
-use crate::write::PutOptions;
+use crate::write::{PutOptions, Stamp};
 use crate::{Namespace, path};
 
 /// What a copy does with the source's metadata.
@@ -76,7 +76,9 @@ impl Namespace {
             ..opts
         };
         // The bytes are the source's, so is the ETag (multipart sources keep `md5-N`).
-        self.write_object_with(&dst, key, body, &opts, |_| etag).await
+        // The copy's reply carries the new object's time, as the store keeps it.
+        self.write_object_with(&dst, key, body, &opts, Stamp::Store, |_| etag)
+            .await
     }
 
     /// A copy inside one store: the store copies the bytes itself.

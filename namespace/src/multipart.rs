@@ -22,7 +22,7 @@ use crate::checksum::{self, Hasher, UploadChecksum};
 use crate::error::{NsError, NsResult};
 use crate::read::{ObjectHandle, ObjectInfo};
 use crate::staging::{self, UPLOAD_JSON, io};
-use crate::write::{BodyStream, PutCondition, PutOptions};
+use crate::write::{BodyStream, PutCondition, PutOptions, Stamp};
 use crate::{Namespace, path};
 
 /// Smallest size of every part but the last.
@@ -377,7 +377,7 @@ impl Namespace {
             self.put(&upload.bucket, &upload.key, stream::empty().boxed(), opts)
                 .await?
         } else {
-            self.write_object_with(&resolved, &upload.key, body, &opts, |_| etag)
+            self.write_object_with(&resolved, &upload.key, body, &opts, Stamp::Commit, |_| etag)
                 .await?
         };
         let done = CompletedUpload {

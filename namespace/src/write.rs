@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use arustio_backends::{BackendError, BackendWriter};
+use arustio_backends::{BackendError, BackendWriter, ObjectMeta};
 use bytes::Bytes;
 use futures::stream::{BoxStream, StreamExt};
 use md5::{Digest, Md5};
@@ -127,6 +127,17 @@ pub(crate) struct Written {
     pub md5: [u8; 16],
 }
 
+/// The modification time a write reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stamp {
+    /// The time of the commit, as the gateway saw it, where the store's reply names the
+    /// ETag (no S3 reply to a PUT or a Complete carries a time, so no client sees it);
+    /// else the store's, read back.
+    Commit,
+    /// The store's, read back (a copy's reply carries it).
+    Store,
+}
+
 impl Namespace {
     /// Writes `bucket/key` from `body`. Nothing is visible unless the whole body arrived
     /// and every check passed.
@@ -165,16 +176,19 @@ impl Namespace {
         body: BoxStream<'static, NsResult<Bytes>>,
         opts: &PutOptions,
     ) -> NsResult<ObjectInfo> {
-        self.write_object_with(resolved, key, body, opts, |w| hex::encode(w.md5))
+        self.write_object_with(resolved, key, body, opts, Stamp::Commit, |w| hex::encode(w.md5))
             .await
     }
 
+    /// [`Self::write_object`] with the ETag `etag` gives and the modification time `stamp`
+    /// asks for. What it returns has the store's size and ETag.
     pub(crate) async fn write_object_with(
         &self,
         resolved: &Resolved,
         key: &str,
         body: BoxStream<'static, NsResult<Bytes>>,
         opts: &PutOptions,
+        stamp: Stamp,
         etag: impl FnOnce(&Written) -> String,
     ) -> NsResult<ObjectInfo> {
         let (backend, rel, store) = (&resolved.backend, resolved.key.as_str(), resolved.backend.id());
@@ -188,7 +202,7 @@ impl Namespace {
         // Each write stages on its own (a multipart upload in the store, a temp file, a
         // buffer) and takes the key's lock only to commit: no writer waits on another's
         // body, the last to commit wins, and a condition is checked at the commit.
-        let (writer, late, etag) = stream_body(writer, body, opts, etag).await?;
+        let (writer, late, etag, size) = stream_body(writer, body, opts, etag).await?;
         let _guard = self.locks.lock(&store, rel).await;
         let writer = match self.at_commit(resolved, key, opts, writer).await {
             Ok(writer) => writer,
@@ -197,8 +211,17 @@ impl Namespace {
                 return Err(e);
             }
         };
-        writer.finish_with(late).await?;
-        let meta = backend.head(rel).await?;
+        let meta = match (writer.finish_with(late).await?, stamp) {
+            // The store named what it committed: no HEAD (a round trip per PUT).
+            (Some(e_tag), Stamp::Commit) => ObjectMeta {
+                key: rel.to_owned(),
+                size,
+                last_modified: chrono::Utc::now(),
+                e_tag: Some(e_tag),
+                attrs: None,
+            },
+            _ => backend.head(rel).await?,
+        };
         let mut rec = opts.record(etag);
         rec.size = meta.size;
         rec.store_etag.clone_from(&meta.e_tag);
@@ -316,9 +339,10 @@ async fn stream_body(
     mut body: BoxStream<'static, NsResult<Bytes>>,
     opts: &PutOptions,
     etag: impl FnOnce(&Written) -> String,
-) -> NsResult<(BackendWriter, arustio_backends::Attrs, String)> {
+) -> NsResult<(BackendWriter, arustio_backends::Attrs, String, u64)> {
     let content_md5 = opts.content_md5;
     let mut md5 = Md5::new();
+    let mut size = 0u64;
     loop {
         let chunk = match body.next().await {
             None => break,
@@ -329,6 +353,7 @@ async fn stream_body(
             }
         };
         md5.update(&chunk);
+        size += chunk.len() as u64;
         if let Err(e) = writer.write(chunk).await {
             writer.abort().await;
             return Err(e.into());
@@ -348,5 +373,5 @@ async fn stream_body(
         let verified = slot.lock().unwrap_or_else(PoisonError::into_inner).clone();
         late.extend(verified.into_iter().map(|(alg, v)| (format!("checksum:{alg}"), v)));
     }
-    Ok((writer, late, etag))
+    Ok((writer, late, etag, size))
 }

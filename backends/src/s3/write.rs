@@ -248,8 +248,8 @@ impl S3Writer {
     }
 
     /// Makes the object visible: `late` attributes, known only now (an MD5), are kept too
-    /// when the body goes out in one request.
-    pub(crate) async fn finish_with(mut self, late: Attrs) -> Result<(), BackendError> {
+    /// when the body goes out in one request. Returns the ETag the store replied with.
+    pub(crate) async fn finish_with(mut self, late: Attrs) -> Result<Option<String>, BackendError> {
         if self.upload.is_none() {
             self.attrs.extend(late);
             let chunks = std::mem::take(&mut self.held).into_chunks();
@@ -285,7 +285,7 @@ impl S3Writer {
             } else {
                 req.send().await
             };
-            return sent.map(|_| ()).map_err(|e| self.err(e));
+            return sent.map(|out| out.e_tag).map_err(|e| self.err(e));
         }
         let result = self.complete(&late).await;
         if result.is_err() {
@@ -296,9 +296,9 @@ impl S3Writer {
 
     /// Sends the last part and completes the upload, with the whole object's CRC from the
     /// `late` attributes, verified as the body came in, for the store to check and keep.
-    async fn complete(&mut self, late: &Attrs) -> Result<(), BackendError> {
+    async fn complete(&mut self, late: &Attrs) -> Result<Option<String>, BackendError> {
         self.send_part(true).await?;
-        let Some(u) = self.upload.as_mut() else { return Ok(()) };
+        let Some(u) = self.upload.as_mut() else { return Ok(None) };
         while let Some(done) = u.inflight.next().await {
             u.done.push(joined(&self.key, done)?);
         }
@@ -323,9 +323,9 @@ impl S3Writer {
             .set_if_none_match(self.condition.if_none_match())
             .set_if_match(self.condition.if_match())
             .set_checksum_type(self.full_object.as_ref().map(|_| ChecksumType::FullObject));
-        with_checksums!(req, &whole).send().await.map_err(|e| self.err(e))?;
+        let out = with_checksums!(req, &whole).send().await.map_err(|e| self.err(e))?;
         self.upload = None;
-        Ok(())
+        Ok(out.e_tag)
     }
 
     /// Drops the upload and every part sent.
