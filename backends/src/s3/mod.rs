@@ -3,6 +3,7 @@
 //! and large copies go part by part.
 
 mod copy;
+mod endpoint;
 mod error;
 mod options;
 mod read;

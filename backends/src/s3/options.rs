@@ -164,6 +164,7 @@ pub(crate) fn build(uri: &MountUri, options: &MountOptions) -> Result<S3Store, B
         }
     }
     let conf = conf
+        .endpoint_resolver(super::endpoint::PerBucket::default())
         .force_path_style(path_style)
         .timeout_config(
             TimeoutConfig::builder()
