@@ -206,8 +206,8 @@ row_target() {
   printf ',prefix=lb/%s/%s/' "$2" "$1"
 }
 
-# free_hook ROW MOUNT [GATEWAY]: a --before-round that frees, for target ROW, the cache of
-# MOUNT on GATEWAY (gw by default).
+# free_hook ROW PATH [GATEWAY]: a --before-round that frees, for target ROW, the cache of
+# every file under PATH on GATEWAY (gw by default).
 free_hook() {
   local grpc="GW_GRPC_${3:-gw}"
   printf '%s=ARUSTIO_SERVER=%s ARUSTIO_ACCESS_KEY=%s ARUSTIO_SECRET_KEY=%s %s cache free %s -R >/dev/null' \
@@ -215,7 +215,8 @@ free_hook() {
 }
 
 # get_tables SIZE ROW...: seeds the rows' objects, then one GET table per CONC, each
-# object read once a round (the cold row's cache freed before each).
+# object read once a round (the cold row's cache freed before each: its own prefix only,
+# since every row's mount is the whole bucket, and freeing the mount would free theirs).
 get_tables() {
   local size=$1 c targets=() row
   shift
@@ -223,6 +224,6 @@ get_tables() {
   for row in "$@"; do targets+=(--target "$(row_target "$row" "$size")"); done
   for c in "${CONC[@]}"; do
     "$ARUSTIO_BENCH_BIN" "${targets[@]}" --workload get --list-existing --each-once --warmup \
-      --concurrency "$c" --duration "$DURATION" --rounds "$ROUNDS" --before-round "$(free_hook cold /bench-cold)" --no-progress
+      --concurrency "$c" --duration "$DURATION" --rounds "$ROUNDS" --before-round "$(free_hook cold "/bench-cold/lb/$size/cold")" --no-progress
   done
 }
