@@ -10,7 +10,9 @@ mod node;
 mod s3;
 mod secret;
 mod serve;
+mod serve_error;
 mod tls;
+mod uploads;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

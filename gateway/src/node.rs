@@ -18,7 +18,7 @@ use rand::Rng;
 use tracing::{info, warn};
 
 use crate::config::{Config, MetadataBackend};
-use crate::serve::ServeError;
+use crate::serve_error::ServeError;
 
 fn create_private_dir(path: &Path) -> Result<(), ServeError> {
     use std::os::unix::fs::PermissionsExt;

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use crate::config::Config;
-use crate::serve::ServeError;
+use crate::serve_error::ServeError;
 
 /// Fewest bytes a cluster secret may have.
 const MIN_LEN: usize = 16;

@@ -12,6 +12,7 @@ use tracing::{debug, error, info, warn};
 
 use crate::config::Config;
 use crate::node::open_node;
+use crate::serve_error::ServeError;
 
 /// Flags of `arustio serve`; each overrides the config file and environment.
 #[derive(Debug, Default, clap::Args, Serialize)]
@@ -94,23 +95,6 @@ pub struct ServeArgs {
     config: Option<PathBuf>,
 }
 
-/// Errors that stop the server from starting.
-#[derive(Debug, thiserror::Error)]
-pub enum ServeError {
-    #[error("configuration: {0}")]
-    Config(#[from] Box<figment::Error>),
-    #[error("data dir {path}: {source}")]
-    DataDir { path: String, source: std::io::Error },
-    #[error("metadata: {0}")]
-    Meta(String),
-    #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: String, source: std::io::Error },
-    #[error(transparent)]
-    Tls(#[from] crate::tls::TlsError),
-    #[error("{0}")]
-    Other(String),
-}
-
 /// Runs the server.
 pub fn run(args: ServeArgs) -> Result<(), ServeError> {
     let config = Config::load(args.config.as_deref(), &args)?;
@@ -118,6 +102,8 @@ pub fn run(args: ServeArgs) -> Result<(), ServeError> {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colours only on a terminal: a log file gets plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     fixed_mmap_threshold();
     let rt = tokio::runtime::Runtime::new().map_err(|e| ServeError::Other(e.to_string()))?;

@@ -5,9 +5,9 @@ use futures::StreamExt;
 
 use crate::Namespace;
 use crate::error::{NsError, NsResult};
+use crate::info::EMPTY_MD5;
 use crate::list::{ListEntry, ListRequest};
 use crate::path::check_bucket_name;
-use crate::read::EMPTY_MD5;
 use crate::records::ObjectRecord;
 
 /// Most buckets ListBuckets returns.

@@ -4,7 +4,8 @@
 use futures::StreamExt;
 
 use crate::error::{NsError, NsResult};
-use crate::read::{Conditions, ObjectInfo};
+use crate::info::ObjectInfo;
+use crate::read::Conditions;
 use crate::write::{PutOptions, Stamp};
 use crate::{Namespace, path};
 

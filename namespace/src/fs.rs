@@ -5,10 +5,10 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 
 use crate::error::{NsError, NsResult};
+use crate::info::ObjectInfo;
 use crate::list::{ListEntry, ListRequest};
 use crate::mount::MountEntry;
 use crate::path::{check_mount_path, normalize_path};
-use crate::read::ObjectInfo;
 use crate::write::PutOptions;
 use crate::{MetadataDirective, Namespace};
 

@@ -7,7 +7,8 @@ use arustio_cache::ObjectId;
 
 use crate::Namespace;
 use crate::error::NsResult;
-use crate::read::{Conditions, ObjectBody, ObjectHandle, ObjectInfo, store_version};
+use crate::info::ObjectInfo;
+use crate::read::{Conditions, ObjectBody, ObjectHandle, store_version};
 
 /// The bytes a GET asks for, as its Range header says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,6 +8,7 @@ mod error;
 mod fs;
 mod get;
 mod head_cache;
+mod info;
 mod kv;
 mod list;
 mod locks;
@@ -30,15 +31,16 @@ use arustio_cache::CacheManager;
 
 pub use bucket::BucketInfo;
 pub use copy::MetadataDirective;
-pub use error::{KvError, NsError, NsResult};
+pub use error::{KvError, NsError, NsResult, StoreFault};
 pub use fs::FsEntry;
 pub use get::{ByteSpan, GetRequest};
+pub use info::ObjectInfo;
 pub use kv::{KvOp, KvPairs, KvStore, MemKv, prefix_end};
 pub use list::{ListEntry, ListPage, ListRequest};
 pub use mount::{MountEntry, MountTable, Resolved, StaticMounts, longest_mount};
 pub use multipart::{PartInfo, UploadInfo};
 pub use path::{check_bucket_name, check_key, check_mount_path, normalize_path};
-pub use read::{Conditions, ObjectBody, ObjectHandle, ObjectInfo};
+pub use read::{Conditions, ObjectBody, ObjectHandle};
 pub use records::ObjectRecord;
 pub use write::{BodyStream, ChecksumSlot, PutCondition, PutOptions};
 

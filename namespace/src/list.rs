@@ -15,8 +15,8 @@ use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 
 use crate::Namespace;
 use crate::error::NsResult;
+use crate::info::ObjectInfo;
 use crate::mount::MountEntry;
-use crate::read::ObjectInfo;
 use crate::records::{ObjectRecord, Records};
 
 /// Sorts after every key that starts with a given prefix.

@@ -20,7 +20,8 @@ use tokio_util::io::ReaderStream;
 
 use crate::checksum::{self, Hasher, UploadChecksum};
 use crate::error::{NsError, NsResult};
-use crate::read::{ObjectHandle, ObjectInfo};
+use crate::info::ObjectInfo;
+use crate::read::ObjectHandle;
 use crate::staging::{self, UPLOAD_JSON, io};
 use crate::write::{BodyStream, PutCondition, PutOptions, Stamp};
 use crate::{Namespace, path};

@@ -9,8 +9,8 @@ use futures::stream::{BoxStream, StreamExt};
 use md5::{Digest, Md5};
 
 use crate::error::{NsError, NsResult};
+use crate::info::{EMPTY_MD5, ETAG_ATTR, ObjectInfo};
 use crate::mount::Resolved;
-use crate::read::{EMPTY_MD5, ObjectInfo};
 use crate::records::ObjectRecord;
 use crate::{Namespace, path};
 
@@ -61,9 +61,6 @@ pub struct PutOptions {
     /// checksum, which no store takes for a body it is sent whole).
     pub kept_checksums: BTreeMap<String, String>,
 }
-
-/// The attribute under which stores that keep attributes keep the S3 ETag.
-pub(crate) const ETAG_ATTR: &str = "meta:arustio_etag";
 
 impl PutOptions {
     /// Content-Type, stored headers and user metadata as store attributes.

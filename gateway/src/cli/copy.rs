@@ -8,7 +8,7 @@ use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::fs::list_all;
+use super::list::list_all;
 use super::{CliError, Client};
 
 const CHUNK: usize = 1024 * 1024;

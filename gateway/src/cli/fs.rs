@@ -4,13 +4,15 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use arustio_proto::admin::{
-    FileInfo, ListMountsRequest, ListRequest, MkdirRequest, MountInfo, MountRequest, PathRequest, RemoveRequest,
-    RenameRequest, UnmountRequest,
+    FileInfo, ListMountsRequest, MkdirRequest, MountInfo, MountRequest, PathRequest, RemoveRequest, RenameRequest,
+    UnmountRequest,
 };
 use clap::Subcommand;
 use futures::StreamExt;
 
 use super::copy::{copy_from_local, copy_to_local};
+use super::list::list_all;
+use super::table::print_table;
 use super::{CliError, Client};
 
 /// File-system commands.
@@ -372,49 +374,6 @@ fn print_mounts(mounts: &[MountInfo], json: bool) {
         })
         .collect();
     print_table(["Mount Point", "Type", "URI", "Options", "Mode", "Scope"], &rows);
-}
-
-fn print_table<const N: usize>(header: [&str; N], rows: &[[String; N]]) {
-    let mut widths = header.map(str::len);
-    for r in rows {
-        for (w, cell) in widths.iter_mut().zip(r) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: Vec<&str>| {
-        let parts: Vec<String> = cells.iter().zip(widths).map(|(c, w)| format!("{c:<w$}")).collect();
-        println!("{}", parts.join("  ").trim_end());
-    };
-    line(header.to_vec());
-    for r in rows {
-        line(r.iter().map(String::as_str).collect());
-    }
-}
-
-/// Every entry of a directory, page by page.
-pub(super) async fn list_all(c: &mut Client, path: &str) -> Result<Vec<FileInfo>, CliError> {
-    let mut out = Vec::new();
-    let (mut after, mut after_is_dir) = (String::new(), false);
-    loop {
-        let page = c
-            .list(ListRequest {
-                path: path.to_owned(),
-                after: after.clone(),
-                after_is_dir,
-                limit: 1000,
-                consistent: false,
-            })
-            .await?
-            .into_inner();
-        if let Some(last) = page.entries.last() {
-            after = last.path.rsplit('/').next().unwrap_or_default().to_owned();
-            after_is_dir = last.is_dir;
-        }
-        out.extend(page.entries);
-        if !page.truncated {
-            return Ok(out);
-        }
-    }
 }
 
 fn name(f: &FileInfo) -> String {

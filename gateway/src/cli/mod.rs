@@ -4,6 +4,8 @@ pub mod cache;
 pub mod cluster;
 mod copy;
 pub mod fs;
+mod list;
+mod table;
 
 use std::path::{Path, PathBuf};
 
