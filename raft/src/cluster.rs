@@ -431,12 +431,12 @@ pub async fn forward_to(addr: &str, key: &Key, dial: &Dial, op: &LeaderOp) -> Re
     from_json::<Result<LeaderReply, ClusterError>>(reply.get_ref()).map_err(unreachable)?
 }
 
-/// Writes: [`RaftClient::write`] sends a [`MetaCmd`] to the current leader (from any node)
+/// The cluster metadata's writer: [`MetaWriter::write`] sends a [`MetaCmd`] to the current leader (from any node)
 /// and returns once it is committed and applied there.
 #[derive(Debug, Clone)]
-pub struct RaftClient(Arc<ClusterNode>);
+pub struct MetaWriter(Arc<ClusterNode>);
 
-impl RaftClient {
+impl MetaWriter {
     pub fn new(node: Arc<ClusterNode>) -> Self {
         Self(node)
     }

@@ -10,6 +10,7 @@ mod log_store;
 mod meta_cmd;
 mod meta_store;
 mod network;
+mod pb_impl;
 mod rocks;
 mod rocks_open;
 mod service;
@@ -18,8 +19,8 @@ mod types;
 
 pub use apply::{ApplyError, apply_to_kv};
 pub use cluster::{
-    ClusterError, ClusterNode, ClusterStatus, LeaderOp, LeaderReply, LinearizableReadHandle, Member, QUORUM_WAIT,
-    RaftClient, Timings, forward_to,
+    ClusterError, ClusterNode, ClusterStatus, LeaderOp, LeaderReply, LinearizableReadHandle, Member, MetaWriter,
+    QUORUM_WAIT, Timings, forward_to,
 };
 pub use log_store::LogStore;
 pub use meta_cmd::{MetaCmd, RootCredentials};

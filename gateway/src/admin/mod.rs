@@ -7,22 +7,23 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use arustio_backends::{MountOptions, MountUri};
-use arustio_namespace::{FsEntry, MountEntry, MountTable, Namespace, NsError, PutOptions};
+use arustio_namespace::{FsEntry, MountEntry, MountTable, Namespace, NsError, PutOptions, StoreFault};
 use arustio_proto::admin::admin_server::{Admin, AdminServer};
 use arustio_proto::admin::{
-    AddNodeRequest, CacheFreeResponse, CacheLoadResponse, CacheStatsRequest, ClusterJson, ClusterStatusRequest,
-    DataChunk, FileInfo, GetInfoRequest, GetInfoResponse, ListMountsRequest, ListMountsResponse, ListRequest,
-    ListResponse, ListUploadsRequest, MkdirRequest, MountInfo, MountRequest, PathRequest, RemoveNodeRequest,
-    RemoveRequest, RemoveResponse, RenameRequest, UnmountRequest, UnmountResponse, WriteRequest,
+    AddNodeRequest, CacheFreeResponse, CacheLoadResponse, CacheStatsRequest, ClusterJson, ClusterStatusReply,
+    ClusterStatusRequest, DataChunk, FileInfo, GetInfoRequest, GetInfoResponse, ListMountsRequest, ListMountsResponse,
+    ListRequest, ListResponse, ListUploadsRequest, ListUploadsResponse, MkdirRequest, MountInfo, MountRequest,
+    PathRequest, RemoveNodeRequest, RemoveRequest, RemoveResponse, RenameRequest, UnmountRequest, UnmountResponse,
+    WriteRequest,
 };
 use arustio_proto::auth::{AuthLayer, Key};
-use arustio_raft::{ClusterError, ClusterNode, LinearizableReadHandle, MetaCmd, MetaStore, RaftClient, RaftService};
+use arustio_raft::{ClusterError, ClusterNode, LinearizableReadHandle, MetaCmd, MetaStore, MetaWriter, RaftService};
 use futures::stream::{BoxStream, StreamExt};
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::s3::ListedUpload;
+use crate::uploads::ListedUpload;
 
 pub use arustio_proto::auth::Signed;
 
@@ -33,7 +34,7 @@ struct AdminService {
     meta: Arc<MetaStore>,
     ns: Arc<Namespace>,
     cluster: Arc<ClusterNode>,
-    writes: RaftClient,
+    writes: MetaWriter,
     reads: LinearizableReadHandle,
     /// The S3 endpoint's address, once it is open.
     s3_addr: tokio::sync::watch::Receiver<Option<SocketAddr>>,
@@ -41,7 +42,7 @@ struct AdminService {
 
 impl AdminService {
     /// A linearizable read first, when asked for.
-    async fn fresh(&self, consistent: bool) -> Result<(), Status> {
+    async fn read_barrier(&self, consistent: bool) -> Result<(), Status> {
         if consistent {
             self.reads.ensure().await.map_err(cluster_status)?;
         }
@@ -62,7 +63,10 @@ fn status(e: NsError) -> Status {
         | NsError::InvalidBucketName { .. }
         | NsError::KeyTooLong { .. }
         | NsError::InvalidArgument(_)
-        | NsError::Backend(arustio_backends::BackendError::InvalidKey { .. }) => Status::invalid_argument(msg),
+        | NsError::Store {
+            fault: StoreFault::InvalidKey { .. },
+            ..
+        } => Status::invalid_argument(msg),
         NsError::MountRefused { .. }
         | NsError::FsRefused { .. }
         | NsError::BucketExists { .. }
@@ -160,7 +164,7 @@ impl Admin for AdminService {
             readonly,
         };
         // The check reads the mount table: strictly, so a mount just made elsewhere counts.
-        self.fresh(true).await?;
+        self.read_barrier(true).await?;
         self.ns
             .check_new_mount(&entry, r.shadow, !r.no_check)
             .await
@@ -168,7 +172,7 @@ impl Admin for AdminService {
         if let Err(e) = self.writes.write(MetaCmd::Mount(entry.clone())).await {
             // A write retried after a leader change may find its first attempt applied.
             let applied = matches!(e, ClusterError::Refused(_))
-                && self.fresh(true).await.is_ok()
+                && self.read_barrier(true).await.is_ok()
                 && self.meta.mounts().contains(&entry);
             if !applied {
                 return Err(cluster_status(e));
@@ -186,7 +190,7 @@ impl Admin for AdminService {
                 "/ is the root mount and cannot be unmounted",
             ));
         }
-        self.fresh(true).await?;
+        self.read_barrier(true).await?;
         if !self.meta.mounts().iter().any(|m| m.path == path) {
             return Err(Status::not_found(format!("/{path} is not a mount point")));
         }
@@ -202,7 +206,7 @@ impl Admin for AdminService {
         }
         if let Err(e) = self.writes.write(MetaCmd::Unmount { path: path.clone() }).await {
             let applied = matches!(e, ClusterError::Refused(_))
-                && self.fresh(true).await.is_ok()
+                && self.read_barrier(true).await.is_ok()
                 && !self.meta.mounts().iter().any(|m| m.path == path);
             if !applied {
                 return Err(cluster_status(e));
@@ -215,7 +219,7 @@ impl Admin for AdminService {
     }
 
     async fn list_mounts(&self, _req: Request<ListMountsRequest>) -> Result<Response<ListMountsResponse>, Status> {
-        self.fresh(true).await?;
+        self.read_barrier(true).await?;
         let mut mounts: Vec<MountInfo> = self.meta.mounts().iter().map(mount_info).collect();
         mounts.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(Response::new(ListMountsResponse { mounts }))
@@ -223,7 +227,7 @@ impl Admin for AdminService {
 
     async fn list(&self, req: Request<ListRequest>) -> Result<Response<ListResponse>, Status> {
         let r = req.into_inner();
-        self.fresh(r.consistent).await?;
+        self.read_barrier(r.consistent).await?;
         let after = (!r.after.is_empty()).then_some((r.after, r.after_is_dir));
         let limit = if r.limit == 0 { MAX_LIST } else { r.limit.min(MAX_LIST) };
         let (entries, truncated) = self.ns.fs_list(&r.path, after, limit as usize).await.map_err(status)?;
@@ -235,7 +239,7 @@ impl Admin for AdminService {
 
     async fn stat(&self, req: Request<PathRequest>) -> Result<Response<FileInfo>, Status> {
         let r = req.into_inner();
-        self.fresh(r.consistent).await?;
+        self.read_barrier(r.consistent).await?;
         Ok(Response::new(file_info(
             self.ns.fs_stat(&r.path).await.map_err(status)?,
         )))
@@ -265,7 +269,7 @@ impl Admin for AdminService {
 
     async fn read(&self, req: Request<PathRequest>) -> Result<Response<Self::ReadStream>, Status> {
         let PathRequest { path, consistent } = req.into_inner();
-        self.fresh(consistent).await?;
+        self.read_barrier(consistent).await?;
         let entry = self.ns.fs_stat(&path).await.map_err(status)?;
         if entry.is_dir {
             return Err(Status::failed_precondition(format!("{}: is a directory", entry.path)));
@@ -281,27 +285,26 @@ impl Admin for AdminService {
         Ok(Response::new(out.boxed()))
     }
 
-    async fn cluster_status(&self, req: Request<ClusterStatusRequest>) -> Result<Response<ClusterJson>, Status> {
+    async fn cluster_status(&self, req: Request<ClusterStatusRequest>) -> Result<Response<ClusterStatusReply>, Status> {
         cluster::status(&self.cluster, req.into_inner().local).await
     }
 
-    async fn add_node(&self, req: Request<AddNodeRequest>) -> Result<Response<ClusterJson>, Status> {
+    async fn add_node(&self, req: Request<AddNodeRequest>) -> Result<Response<ClusterStatusReply>, Status> {
         cluster::add_node(&self.cluster, req.into_inner()).await
     }
 
-    async fn remove_node(&self, req: Request<RemoveNodeRequest>) -> Result<Response<ClusterJson>, Status> {
+    async fn remove_node(&self, req: Request<RemoveNodeRequest>) -> Result<Response<ClusterStatusReply>, Status> {
         cluster::remove_node(&self.cluster, req.into_inner()).await
     }
 
-    async fn list_uploads(&self, req: Request<ListUploadsRequest>) -> Result<Response<ClusterJson>, Status> {
+    async fn list_uploads(&self, req: Request<ListUploadsRequest>) -> Result<Response<ListUploadsResponse>, Status> {
         let r = req.into_inner();
         let uploads = self.ns.list_uploads(&r.bucket, &r.prefix).await.map_err(status)?;
-        let listed: Vec<ListedUpload> = uploads
-            .into_iter()
-            .map(|u| ListedUpload::new(self.cluster.id(), &u))
+        let uploads = uploads
+            .iter()
+            .map(|u| ListedUpload::new(self.cluster.id(), u).into())
             .collect();
-        let json = serde_json::to_string(&listed).map_err(|e| Status::internal(e.to_string()))?;
-        Ok(Response::new(ClusterJson { json }))
+        Ok(Response::new(ListUploadsResponse { uploads }))
     }
 
     async fn cache_stats(&self, _req: Request<CacheStatsRequest>) -> Result<Response<ClusterJson>, Status> {
@@ -377,7 +380,7 @@ pub async fn serve(
     let admin = AdminService {
         meta,
         ns,
-        writes: RaftClient::new(Arc::clone(&cluster)),
+        writes: MetaWriter::new(Arc::clone(&cluster)),
         reads: LinearizableReadHandle::new(Arc::clone(&cluster)),
         cluster: Arc::clone(&cluster),
         s3_addr,

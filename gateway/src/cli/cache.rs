@@ -5,7 +5,7 @@ use arustio_proto::admin::{CacheStatsRequest, ClusterStatusRequest, FileInfo, Pa
 use arustio_raft::ClusterStatus;
 use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::fs::list_all;
+use super::list::list_all;
 use super::{CliError, Client};
 
 /// Commands of `arustio cache`.
@@ -124,9 +124,7 @@ async fn stats(c: &mut Client, json: bool) -> Result<(), CliError> {
     let mut all: Vec<CacheStats> = Vec::new();
     // Every member, each asked directly; this node alone if the cluster cannot say.
     let members = match c.cluster_status(ClusterStatusRequest { local: true }).await {
-        Ok(r) => serde_json::from_str::<ClusterStatus>(&r.into_inner().json)
-            .map(|s| s.members)
-            .unwrap_or_default(),
+        Ok(r) => ClusterStatus::from(r.into_inner()).members,
         Err(_) => Vec::new(),
     };
     if members.len() > 1 {

@@ -1,8 +1,9 @@
 //! `arustio cluster ...`: the cluster's members and roles, adding and removing nodes.
 
-use arustio_proto::admin::{AddNodeRequest, ClusterJson, ClusterStatusRequest, RemoveNodeRequest};
+use arustio_proto::admin::{AddNodeRequest, ClusterStatusRequest, RemoveNodeRequest};
 use arustio_raft::ClusterStatus;
 
+use super::table::print_table;
 use super::{CliError, Client};
 
 /// Commands of `arustio cluster`.
@@ -40,10 +41,6 @@ pub enum ClusterCmd {
     },
 }
 
-fn parse(reply: ClusterJson) -> Result<ClusterStatus, CliError> {
-    serde_json::from_str(&reply.json).map_err(|e| CliError::Status(format!("bad status from the server: {e}")))
-}
-
 fn print(status: &ClusterStatus) {
     let leader = status.leader.map_or_else(|| "none".to_owned(), |l| l.to_string());
     let opt = |v: Option<u64>| v.map_or_else(|| "-".to_owned(), |v| v.to_string());
@@ -55,21 +52,24 @@ fn print(status: &ClusterStatus) {
         opt(status.snapshot),
         status.node
     );
-    println!("{:<6} {:<8} {:<24} LAG", "ID", "ROLE", "ADDRESS");
-    for m in &status.members {
-        println!("{:<6} {:<8} {:<24} {}", m.id, m.role, m.addr, opt(m.lag));
-    }
+    let rows: Vec<[String; 4]> = status
+        .members
+        .iter()
+        .map(|m| [m.id.to_string(), m.role.clone(), m.addr.clone(), opt(m.lag)])
+        .collect();
+    print_table(["ID", "ROLE", "ADDRESS", "LAG"], &rows);
 }
 
 pub async fn run(cmd: ClusterCmd, c: &mut Client) -> Result<(), CliError> {
     let status = match cmd {
         ClusterCmd::Status { json, local } => {
-            let reply = c.cluster_status(ClusterStatusRequest { local }).await?.into_inner();
+            let status = ClusterStatus::from(c.cluster_status(ClusterStatusRequest { local }).await?.into_inner());
             if json {
-                println!("{}", reply.json);
+                let json = serde_json::to_string(&status).map_err(|e| CliError::Status(e.to_string()))?;
+                println!("{json}");
                 return Ok(());
             }
-            parse(reply)?
+            status
         }
         ClusterCmd::AddNode { id, addr, learner, .. } => {
             let request = AddNodeRequest {
@@ -77,12 +77,12 @@ pub async fn run(cmd: ClusterCmd, c: &mut Client) -> Result<(), CliError> {
                 addr,
                 voter: !learner,
             };
-            let status = parse(c.add_node(request).await?.into_inner())?;
+            let status = ClusterStatus::from(c.add_node(request).await?.into_inner());
             println!("added node {id} as a {}", if learner { "learner" } else { "voter" });
             status
         }
         ClusterCmd::RemoveNode { id } => {
-            let status = parse(c.remove_node(RemoveNodeRequest { id }).await?.into_inner())?;
+            let status = ClusterStatus::from(c.remove_node(RemoveNodeRequest { id }).await?.into_inner());
             println!("removed node {id}");
             status
         }

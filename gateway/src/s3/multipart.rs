@@ -16,8 +16,9 @@ use super::body::{Declared, to_checksum, verified};
 use super::bucket::require_bucket;
 use super::error::{err, s3_error};
 use super::object::{checksums_of, content_md5, copy_source, put_condition, put_options};
-use super::proxy::{ListedUpload, Owners};
+use super::proxy::UploadRouter;
 use super::{conditions, ts};
+use crate::uploads::ListedUpload;
 
 const MAX_PARTS: usize = 1000;
 
@@ -284,7 +285,7 @@ pub async fn handle_list_parts(
 pub async fn handle_list_uploads(
     ns: &Namespace,
     node: u64,
-    owners: &Owners,
+    owners: &UploadRouter,
     req: S3Request<ListMultipartUploadsInput>,
 ) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
     let input = req.input;

@@ -10,14 +10,13 @@ use arustio_proto::admin::ListUploadsRequest;
 use arustio_proto::admin::admin_client::AdminClient;
 use arustio_proto::auth::{Key, Signed};
 use arustio_raft::{ClusterNode, MetaStore};
-use chrono::{DateTime, Utc};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use serde::{Deserialize, Serialize};
 
 use super::drain::SharedBody;
+use crate::uploads::ListedUpload;
 
 /// Marks a request one node passed to another, with the sender's id.
 const FORWARDED: &str = "x-arustio-forwarded-by";
@@ -35,25 +34,6 @@ pub enum ForwardError {
     Failed(String),
 }
 
-/// An upload in flight somewhere in the cluster, as ListMultipartUploads shows it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ListedUpload {
-    /// The cluster-wide id, `<node>-<id>`.
-    pub upload_id: String,
-    pub key: String,
-    pub initiated: DateTime<Utc>,
-}
-
-impl ListedUpload {
-    pub fn new(node: u64, u: &arustio_namespace::UploadInfo) -> Self {
-        Self {
-            upload_id: format!("{node}-{}", u.upload_id),
-            key: u.key.clone(),
-            initiated: u.initiated,
-        }
-    }
-}
-
 /// The node an upload id names.
 pub fn upload_node(upload_id: &str) -> Option<u64> {
     upload_id.split_once('-')?.0.parse().ok()
@@ -68,7 +48,7 @@ fn query_upload_id(uri: &http::Uri) -> Option<String> {
 }
 
 /// Passes requests for other nodes' uploads to them.
-pub struct Owners {
+pub struct UploadRouter {
     node: u64,
     meta: Arc<MetaStore>,
     cluster: Arc<ClusterNode>,
@@ -78,7 +58,7 @@ pub struct Owners {
     timeout: std::time::Duration,
 }
 
-impl Owners {
+impl UploadRouter {
     pub fn new(node: u64, meta: Arc<MetaStore>, cluster: Arc<ClusterNode>, timeout: std::time::Duration) -> Self {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
@@ -132,7 +112,7 @@ impl Owners {
                         .list_uploads(req)
                         .await
                         .map_err(|s| s.message().to_owned())?;
-                    serde_json::from_str::<Vec<ListedUpload>>(&reply.into_inner().json).map_err(|e| e.to_string())
+                    Ok::<_, String>(reply.into_inner().uploads.into_iter().map(ListedUpload::from).collect())
                 };
                 match tokio::time::timeout(std::time::Duration::from_secs(3), asked).await {
                     Ok(Ok(list)) => list,
