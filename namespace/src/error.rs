@@ -98,9 +98,10 @@ pub enum NsError {
     /// The node-local metadata store failed.
     #[error("metadata store: {0}")]
     Kv(#[from] KvError),
-    /// A store failed.
-    #[error(transparent)]
-    Backend(#[from] BackendError),
+    /// A store failed; `fault` says what that means to a caller, which needs no more of
+    /// the backends' errors than that.
+    #[error("{source}")]
+    Store { fault: StoreFault, source: BackendError },
     /// Local staging I/O failed.
     #[error("staging I/O on {path}: {source}")]
     Io {
@@ -115,6 +116,55 @@ impl NsError {
         Self::Io {
             path: path.display().to_string(),
             source,
+        }
+    }
+}
+
+impl From<BackendError> for NsError {
+    fn from(source: BackendError) -> Self {
+        Self::Store {
+            fault: StoreFault::of(&source),
+            source,
+        }
+    }
+}
+
+/// What a store's failure means, in the namespace's terms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoreFault {
+    /// No object at the key.
+    NotFound,
+    /// A condition did not hold, or an object exists where the write wanted none.
+    Conflict,
+    /// The store cannot hold the key: the rule it breaks.
+    InvalidKey { key: String, rule: String },
+    /// The store refused the credentials or the operation.
+    Denied { key: String },
+    /// The store was still throttling after the retries.
+    Throttled { key: String },
+    /// The store was unreachable, timing out or failing after the retries.
+    Unavailable { key: String },
+    /// The store holds a key its client cannot list.
+    Unlistable,
+    /// Anything else: a fault of the gateway's or the store's.
+    Other,
+}
+
+impl StoreFault {
+    fn of(e: &BackendError) -> Self {
+        match e {
+            BackendError::NotFound { .. } => Self::NotFound,
+            BackendError::Precondition { .. } | BackendError::AlreadyExists { .. } => Self::Conflict,
+            BackendError::InvalidKey { key, rule, .. } => Self::InvalidKey {
+                key: key.clone(),
+                rule: rule.to_string(),
+            },
+            BackendError::Denied { key, .. } => Self::Denied { key: key.clone() },
+            BackendError::Throttled { key, .. } => Self::Throttled { key: key.clone() },
+            BackendError::Unavailable { key, .. } => Self::Unavailable { key: key.clone() },
+            BackendError::UnlistableKey { .. } => Self::Unlistable,
+            _ => Self::Other,
         }
     }
 }

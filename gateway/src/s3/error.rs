@@ -1,8 +1,14 @@
 //! The one map from every layer's errors to S3 error codes.
 
-use arustio_backends::BackendError;
-use arustio_namespace::NsError;
+use arustio_namespace::{NsError, StoreFault};
 use s3s::{S3Error, S3ErrorCode};
+
+/// A pattern: a store failure of this fault.
+macro_rules! store {
+    ($fault:pat) => {
+        NsError::Store { fault: $fault, .. }
+    };
+}
 
 /// Maps a namespace error to the S3 error a client expects, with a request id.
 /// Unexpected failures are logged with that id and answered as InternalError.
@@ -11,7 +17,7 @@ pub fn s3_error(err: NsError) -> S3Error {
     let msg = err.to_string();
     let (code, msg) = match err {
         NsError::NoSuchBucket { .. } | NsError::NoMount { .. } => (C::NoSuchBucket, msg),
-        NsError::NoSuchKey { .. } | NsError::Backend(BackendError::NotFound { .. }) => (C::NoSuchKey, msg),
+        NsError::NoSuchKey { .. } | store!(StoreFault::NotFound) => (C::NoSuchKey, msg),
         NsError::BucketExists { .. } => (C::BucketAlreadyOwnedByYou, msg),
         NsError::BucketNotEmpty { .. } => (C::BucketNotEmpty, msg),
         NsError::BucketIsMount { .. } => (C::InvalidBucketState, msg),
@@ -20,7 +26,7 @@ pub fn s3_error(err: NsError) -> S3Error {
             (C::InvalidArgument, msg)
         }
         // The client is told which rule its key broke, not where the store is.
-        NsError::Backend(BackendError::InvalidKey { key, rule, .. }) => {
+        store!(StoreFault::InvalidKey { key, rule }) => {
             tracing::debug!(key = %key, error = %msg, "key refused by its store");
             (
                 C::InvalidArgument,
@@ -30,8 +36,7 @@ pub fn s3_error(err: NsError) -> S3Error {
         NsError::KeyTooLong { .. } => (C::KeyTooLongError, msg),
         NsError::MetadataTooLarge { .. } => (C::MetadataTooLarge, msg),
         NsError::ReadOnly { .. } => (C::AccessDenied, msg),
-        NsError::PreconditionFailed { .. }
-        | NsError::Backend(BackendError::Precondition { .. } | BackendError::AlreadyExists { .. }) => (
+        NsError::PreconditionFailed { .. } | store!(StoreFault::Conflict) => (
             C::PreconditionFailed,
             "At least one of the pre-conditions you specified did not hold".to_owned(),
         ),
@@ -46,11 +51,11 @@ pub fn s3_error(err: NsError) -> S3Error {
         NsError::EntityTooSmall { .. } => (C::EntityTooSmall, msg),
         NsError::UploadsInFlight { .. } | NsError::CopyToSelf { .. } => (C::InvalidRequest, msg),
         NsError::Changed { .. } => (C::ServiceUnavailable, format!("{msg}; retry")),
-        NsError::Backend(BackendError::Denied { key, .. }) => {
+        store!(StoreFault::Denied { key }) => {
             tracing::warn!(key = %key, error = %msg, "store denied access");
             (C::AccessDenied, "The store behind this path denied access".to_owned())
         }
-        NsError::Backend(BackendError::Throttled { key, .. }) => {
+        store!(StoreFault::Throttled { key }) => {
             tracing::warn!(key = %key, error = %msg, "store throttling");
             (
                 C::SlowDown,
@@ -59,11 +64,11 @@ pub fn s3_error(err: NsError) -> S3Error {
         }
         // Not a fault to retry: the store holds a key object_store cannot list. The client is
         // told which (a key of its own data) and why.
-        NsError::Backend(BackendError::UnlistableKey { .. }) => {
+        store!(StoreFault::Unlistable) => {
             tracing::warn!(error = %msg, "a listing met a key the store's client cannot represent");
             (C::InternalError, msg)
         }
-        NsError::Backend(BackendError::Unavailable { key, .. }) => {
+        store!(StoreFault::Unavailable { key }) => {
             tracing::warn!(key = %key, error = %msg, "store unavailable");
             (
                 C::ServiceUnavailable,
@@ -115,9 +120,9 @@ fn internal(err: &dyn std::error::Error) -> S3Error {
     e
 }
 
-/// Gives an error a fresh request id.
+/// Gives an error the id of the request it answers.
 pub fn with_id(mut e: S3Error) -> S3Error {
-    e.set_request_id(uuid::Uuid::new_v4().simple().to_string());
+    e.set_request_id(super::request_id::current());
     e
 }
 
@@ -126,20 +131,35 @@ pub fn err(code: S3ErrorCode, msg: impl Into<String>) -> S3Error {
     with_id(S3Error::with_message(code, msg.into()))
 }
 
-/// A whole S3 error response, for answers made outside s3s (a failed pass to another node).
+/// A whole S3 error response, for answers made outside s3s (a failed pass to another node),
+/// with the request's id.
 pub fn response(code: S3ErrorCode, msg: &str) -> s3s::HttpResponse {
-    let escaped = msg.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
-    let xml = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{}</Code><Message>{escaped}</Message></Error>",
-        code.as_str()
-    );
-    let mut resp = http::Response::new(s3s::Body::from(xml));
+    let mut resp = http::Response::new(s3s::Body::from(error_xml(
+        code.as_str(),
+        msg,
+        &super::request_id::current(),
+    )));
     *resp.status_mut() = code.status_code().unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
     resp.headers_mut().insert(
         http::header::CONTENT_TYPE,
         http::HeaderValue::from_static("application/xml"),
     );
     resp
+}
+
+/// An S3 `<Error>` document.
+fn error_xml(code: &str, msg: &str, request_id: &str) -> String {
+    use quick_xml::events::{BytesDecl, BytesText, Event};
+    let mut w = quick_xml::Writer::new(Vec::new());
+    // Writing into a Vec cannot fail.
+    let _ = w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)));
+    let _ = w.create_element("Error").write_inner_content(|w| {
+        for (name, text) in [("Code", code), ("Message", msg), ("RequestId", request_id)] {
+            w.create_element(name).write_text_content(BytesText::new(text))?;
+        }
+        Ok(())
+    });
+    String::from_utf8(w.into_inner()).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -192,5 +212,15 @@ mod tests {
             source: Box::new(std::io::Error::other("eof")),
         });
         assert_eq!(e.code(), &S3ErrorCode::IncompleteBody);
+    }
+
+    #[test]
+    fn error_bodies_are_escaped_and_carry_the_request_id() {
+        let xml = error_xml("NoSuchKey", "a <b> & c", "0123abcd");
+        assert_eq!(
+            xml,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>NoSuchKey</Code>\
+             <Message>a &lt;b&gt; &amp; c</Message><RequestId>0123abcd</RequestId></Error>"
+        );
     }
 }

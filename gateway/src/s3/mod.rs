@@ -54,8 +54,8 @@ mod list;
 mod multipart;
 mod object;
 mod proxy;
+mod request_id;
 
-pub use proxy::ListedUpload;
 mod settings;
 mod sigv2;
 mod sigv4;
@@ -76,7 +76,7 @@ pub struct Gateway {
     /// This node's id: multipart upload ids carry it.
     node: u64,
     /// The other nodes, for their uploads.
-    owners: Arc<proxy::Owners>,
+    owners: Arc<proxy::UploadRouter>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -88,32 +88,38 @@ impl std::fmt::Debug for Gateway {
 /// The S3 service with an `x-amz-request-id` on every response, errors from s3s's own
 /// parsing and authentication included.
 #[derive(Clone)]
-pub struct WithRequestId {
+pub struct S3HttpService {
     s3: S3Service,
-    owners: Arc<proxy::Owners>,
+    owners: Arc<proxy::UploadRouter>,
     sigv2: Arc<sigv2::SigV2>,
     /// How long a request body may stall before the request fails with RequestTimeout.
     body_timeout: std::time::Duration,
 }
 
-impl hyper::service::Service<http::Request<hyper::body::Incoming>> for WithRequestId {
+impl hyper::service::Service<http::Request<hyper::body::Incoming>> for S3HttpService {
     type Response = s3s::HttpResponse;
     type Error = s3s::HttpError;
     type Future = futures::future::BoxFuture<'static, Result<Self::Response, Self::Error>>;
 
     fn call(&self, mut req: http::Request<hyper::body::Incoming>) -> Self::Future {
+        // The request's one id: the response header, any error body, and its log span.
+        let id = request_id::mint();
+        let span = tracing::info_span!("s3", request_id = %id, method = %req.method(), path = %req.uri().path());
         if is_post_object(&req) {
-            return Box::pin(std::future::ready(Ok(post_object_refused())));
+            let resp = request_id::sync_scope(id.clone(), post_object_refused);
+            return Box::pin(std::future::ready(Ok(with_request_id(resp, &id))));
         }
         // SigV2's request time and signature, and SigV4 rules s3s does not apply, checked
         // before s3s (see sigv2.rs and sigv4.rs).
-        let refused = self.sigv2.screen(&mut req).or_else(|| sigv4::screen(&mut req));
+        let refused = request_id::sync_scope(id.clone(), || {
+            self.sigv2.screen(&mut req).or_else(|| sigv4::screen(&mut req))
+        });
         let (parts, body) = req.into_parts();
         let body = drain::SharedBody::new(body, self.body_timeout);
         let owner = self.owners.remote_owner(&parts.uri);
         let owners = Arc::clone(&self.owners);
         let service = self.s3.clone();
-        Box::pin(async move {
+        let served = async move {
             let mut resp = match (refused, owner) {
                 (Some(refused), _) => refused,
                 (None, None) => {
@@ -147,13 +153,24 @@ impl hyper::service::Service<http::Request<hyper::body::Incoming>> for WithReque
                 resp.headers_mut()
                     .insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
             }
-            let id = uuid::Uuid::new_v4().simple().to_string();
-            if let Ok(v) = http::HeaderValue::from_str(&id) {
-                resp.headers_mut().entry("x-amz-request-id").or_insert(v);
+            if resp.status().is_client_error() || resp.status().is_server_error() {
+                tracing::debug!(status = resp.status().as_u16(), "request failed");
             }
             Ok(resp)
+        };
+        Box::pin(async move {
+            let resp = request_id::scope(id.clone(), tracing::Instrument::instrument(served, span)).await?;
+            Ok(with_request_id(resp, &id))
         })
     }
+}
+
+/// Sets the request's id as the response's `x-amz-request-id`.
+fn with_request_id(mut resp: s3s::HttpResponse, id: &str) -> s3s::HttpResponse {
+    if let Ok(v) = http::HeaderValue::from_str(id) {
+        resp.headers_mut().insert("x-amz-request-id", v);
+    }
+    resp
 }
 
 /// A POST Object (an HTML form upload): s3s would read its file part into memory before
@@ -173,10 +190,6 @@ fn post_object_refused() -> s3s::HttpResponse {
         s3s::S3ErrorCode::NotImplemented,
         "POST Object (HTML form uploads) is not supported; use PUT or a presigned PUT URL",
     );
-    let id = uuid::Uuid::new_v4().simple().to_string();
-    if let Ok(v) = http::HeaderValue::from_str(&id) {
-        resp.headers_mut().insert("x-amz-request-id", v);
-    }
     // The body was not read: the connection cannot carry another request.
     resp.headers_mut()
         .insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
@@ -218,9 +231,14 @@ pub fn build_service(
     domain: Option<&str>,
     forward_timeout: std::time::Duration,
     body_timeout: std::time::Duration,
-) -> Result<WithRequestId, String> {
+) -> Result<S3HttpService, String> {
     let node = cluster.id();
-    let owners = Arc::new(proxy::Owners::new(node, Arc::clone(&meta), cluster, forward_timeout));
+    let owners = Arc::new(proxy::UploadRouter::new(
+        node,
+        Arc::clone(&meta),
+        cluster,
+        forward_timeout,
+    ));
     let mut b = S3ServiceBuilder::new(Gateway {
         ns,
         node,
@@ -234,7 +252,7 @@ pub fn build_service(
     }
     let vh = domain.map(host::Domain::new).transpose()?;
     let sigv2 = Arc::new(sigv2::SigV2::new(meta, vh));
-    Ok(WithRequestId {
+    Ok(S3HttpService {
         s3: b.build(),
         owners,
         sigv2,
