@@ -29,6 +29,17 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --no-fail-fast
 fi
+# The tests marked #[ignore] need network namespaces: run where the machine allows.
+if [ "$(id -u)" -eq 0 ] && command -v ip >/dev/null 2>&1; then
+  echo "== rust tests that need network namespaces (root)"
+  if cargo nextest --version >/dev/null 2>&1; then
+    cargo nextest run --workspace --no-fail-fast --run-ignored only
+  else
+    cargo test --workspace --no-fail-fast -- --ignored
+  fi
+else
+  echo "== skipped: the rust tests that need network namespaces (root and iproute2)"
+fi
 echo "== examples"
 cargo run -q --example basic
 cargo run -q --example mount

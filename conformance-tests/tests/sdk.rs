@@ -222,14 +222,46 @@ async fn concurrent_create_only_puts_have_one_winner() {
                 .body(ByteStream::from(vec![i; 1000]))
                 .send()
                 .await
-                .is_ok()
+                .map_err(|e| e.raw_response().map(|r| r.status().as_u16()))
         }));
     }
     let mut wins = 0;
     for t in tasks {
-        wins += usize::from(t.await.unwrap());
+        match t.await.unwrap() {
+            Ok(_) => wins += 1,
+            // A lost race is a refused precondition, nothing else.
+            Err(status) => assert_eq!(status, Some(412)),
+        }
     }
     assert_eq!(wins, 1);
+}
+
+#[tokio::test]
+async fn an_error_has_one_request_id_in_header_body_and_log() {
+    let gw = Gateway::start_with(&[], &[("ARUSTIO_LOG", "warn,arustio=debug")]);
+    let c = client(&gw);
+    c.create_bucket().bucket("ids").send().await.unwrap();
+    let e = c.get_object().bucket("ids").key("missing").send().await.unwrap_err();
+    let raw = e.raw_response().expect("a response");
+    let id = raw
+        .headers()
+        .get("x-amz-request-id")
+        .expect("x-amz-request-id")
+        .to_owned();
+    assert_eq!(id.len(), 32, "{id}");
+    let body = String::from_utf8_lossy(raw.body().bytes().expect("a buffered body")).into_owned();
+    assert!(body.contains(&format!("<RequestId>{id}</RequestId>")), "{body}");
+    let logged = format!("request_id={id}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !gw.log().contains(&logged) && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let log = gw.log();
+    let line = log
+        .lines()
+        .find(|l| l.contains(&logged))
+        .unwrap_or_else(|| panic!("{logged} not in the log:\n{log}"));
+    assert!(line.contains("status=404"), "{line}");
 }
 
 #[tokio::test]
