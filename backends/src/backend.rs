@@ -124,7 +124,7 @@ pub struct Backend {
     local_root: Option<PathBuf>,
     /// The URI's prefix with a trailing `/` (or empty): prepended to every key.
     prefix: String,
-    errs: Errs,
+    errs: ErrorMapper,
     /// What tells this store apart for the cache (see [`Backend::cache_identity`]).
     identity: String,
 }
@@ -132,12 +132,12 @@ pub struct Backend {
 /// Turns a store's errors into ours: a refusal names the store, and remote failures that
 /// survived the retries are marked unavailable.
 #[derive(Debug, Clone)]
-pub(crate) struct Errs {
+pub(crate) struct ErrorMapper {
     remote: bool,
     store: Arc<str>,
 }
 
-impl Errs {
+impl ErrorMapper {
     pub(crate) fn err(&self, key: &str, e: object_store::Error) -> BackendError {
         match BackendError::from_store(&self.store, key, e) {
             BackendError::Store { key, source } if self.remote && BackendError::is_throttling(&*source) => {
@@ -174,7 +174,7 @@ impl Backend {
         } else {
             format!("{}/", uri.prefix)
         };
-        let errs = Errs {
+        let errs = ErrorMapper {
             remote: !uri.kind.node_local(),
             store: uri.to_string().into(),
         };

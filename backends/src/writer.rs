@@ -12,7 +12,7 @@ use object_store::{
 };
 
 use crate::BackendError;
-use crate::backend::{Attrs, Errs, to_store_attrs};
+use crate::backend::{Attrs, ErrorMapper, to_store_attrs};
 
 /// Part size for streamed writes, and the largest body written in one request.
 pub(crate) const WRITE_CHUNK: usize = 8 * 1024 * 1024;
@@ -164,7 +164,7 @@ pub(crate) struct OsWriter {
     keeps_attrs: bool,
     /// Azure takes only C#-identifier metadata names.
     identifier_names: bool,
-    errs: Errs,
+    errs: ErrorMapper,
 }
 
 impl OsWriter {
@@ -174,7 +174,7 @@ impl OsWriter {
         path: Path,
         keeps_attrs: bool,
         identifier_names: bool,
-        errs: Errs,
+        errs: ErrorMapper,
     ) -> Self {
         Self {
             store,
