@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use arustio_backends::{MountOptions, Registry};
 use arustio_cache::CacheManager;
-use arustio_namespace::{KvStore, MemKv, MountEntry, MountTable, Namespace, PutOptions};
+use arustio_namespace::{MountEntry, MountTable, Namespace, PutOptions};
 use arustio_raft::{MetaCmd, MetaStore};
+use arustio_storage::{KvStore, MemKv};
 use futures::{StreamExt, TryStreamExt};
 
 fn mount(path: &str, uri: String) -> MetaCmd {

@@ -8,12 +8,11 @@ use std::time::Duration;
 
 use arustio_backends::{MountOptions, Registry};
 use arustio_cache::{CacheConfig, CacheManager, Members};
-use arustio_namespace::{KvStore, MemKv, MountEntry, MountTable, Namespace};
+use arustio_namespace::{MountEntry, MountTable, Namespace};
 use arustio_proto::auth::Key;
 use arustio_proto::dial::Dial;
-use arustio_raft::{
-    ClusterError, ClusterNode, LeaderOp, MetaCmd, MetaStore, RocksKv, RootCredentials, Timings, forward_to,
-};
+use arustio_raft::{ClusterError, ClusterNode, LeaderOp, MetaCmd, MetaStore, RootCredentials, Timings, forward_to};
+use arustio_storage::{KvStore, MemKv, RocksKv};
 use rand::Rng;
 use tracing::{info, warn};
 

@@ -1,6 +1,7 @@
 //! Errors of the namespace layer, each carrying the path or key involved.
 
 use arustio_backends::BackendError;
+use arustio_storage::KvError;
 use thiserror::Error;
 
 /// A namespace operation failed.
@@ -168,11 +169,6 @@ impl StoreFault {
         }
     }
 }
-
-/// A failure of a [`crate::KvStore`].
-#[derive(Debug, Error)]
-#[error("{0}")]
-pub struct KvError(pub String);
 
 /// Result alias of this crate.
 pub type NsResult<T> = Result<T, NsError>;

@@ -9,7 +9,6 @@ mod fs;
 mod get;
 mod head_cache;
 mod info;
-mod kv;
 mod list;
 mod locks;
 mod mount;
@@ -28,14 +27,14 @@ use std::sync::Arc;
 
 use arustio_backends::Registry;
 use arustio_cache::CacheManager;
+use arustio_storage::{KvStore, MemKv};
 
 pub use bucket::BucketInfo;
 pub use copy::MetadataDirective;
-pub use error::{KvError, NsError, NsResult, StoreFault};
+pub use error::{NsError, NsResult, StoreFault};
 pub use fs::FsEntry;
 pub use get::{ByteSpan, GetRequest};
 pub use info::ObjectInfo;
-pub use kv::{KvOp, KvPairs, KvStore, MemKv, prefix_end};
 pub use list::{ListEntry, ListPage, ListRequest};
 pub use mount::{MountEntry, MountTable, Resolved, StaticMounts, longest_mount};
 pub use multipart::{PartInfo, UploadInfo};

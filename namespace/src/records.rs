@@ -13,8 +13,9 @@ use arustio_backends::ObjectMeta;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{KvError, NsResult};
-use crate::kv::KvStore;
+use arustio_storage::{Keyspace, KvError, KvStore};
+
+use crate::error::NsResult;
 
 /// What the gateway knows about one object beyond what the store holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,9 +54,12 @@ impl ObjectRecord {
     }
 }
 
+/// The keyspace of the records, in the node's store.
+const KEYSPACE: &str = "obj";
+
 #[derive(Debug, Clone)]
 pub(crate) struct Records {
-    kv: Arc<dyn KvStore>,
+    kv: Keyspace,
 }
 
 const OBJECT: u8 = b'o';
@@ -63,8 +67,7 @@ const MARKER: u8 = b'd';
 const SCAN_PAGE: usize = 1000;
 
 fn record_key(space: u8, store: &str, key: &str) -> Vec<u8> {
-    let mut k = Vec::with_capacity(store.len() + key.len() + 8);
-    k.extend_from_slice(b"obj/");
+    let mut k = Vec::with_capacity(store.len() + key.len() + 3);
     k.push(space);
     k.push(0);
     k.extend_from_slice(store.as_bytes());
@@ -83,7 +86,9 @@ fn encode(rec: &ObjectRecord) -> Result<Vec<u8>, KvError> {
 
 impl Records {
     pub(crate) fn new(kv: Arc<dyn KvStore>) -> Self {
-        Self { kv }
+        Self {
+            kv: Keyspace::new(kv, KEYSPACE),
+        }
     }
 
     fn space(key: &str) -> u8 {

@@ -1,18 +1,26 @@
 //! `apply_to_kv`: the state machine. Small and deterministic.
 
-use arustio_namespace::{KvError, KvOp, KvPairs, KvStore, MountEntry};
+use std::sync::Arc;
+
+use arustio_namespace::MountEntry;
+use arustio_storage::{Keyspace, KvError, KvStore};
 use thiserror::Error;
 
 use crate::MetaCmd;
 use crate::types::Refusal;
 
-/// Keys of the cluster-wide state.
-pub(crate) const MOUNT_PREFIX: &[u8] = b"meta/mount/";
-pub(crate) const ROOT_CREDENTIALS: &[u8] = b"meta/root-credentials";
-pub(crate) const CACHE_NODE_PREFIX: &[u8] = b"meta/cache-node/";
-pub(crate) const NODE_S3_PREFIX: &[u8] = b"meta/node-s3/";
-/// Everything under this prefix is replicated state (and goes into snapshots).
-pub(crate) const META_PREFIX: &[u8] = b"meta/";
+/// The keyspace of the replicated state: all of it goes into snapshots.
+const REPLICATED: &str = "meta";
+/// Keys in it.
+const MOUNT_PREFIX: &[u8] = b"mount/";
+pub(crate) const ROOT_CREDENTIALS: &[u8] = b"root-credentials";
+const CACHE_NODE_PREFIX: &[u8] = b"cache-node/";
+const NODE_S3_PREFIX: &[u8] = b"node-s3/";
+
+/// The replicated keyspace of `kv`.
+pub(crate) fn replicated(kv: Arc<dyn KvStore>) -> Keyspace {
+    Keyspace::new(kv, REPLICATED)
+}
 
 /// Why a command was not applied.
 #[derive(Debug, Error)]
@@ -35,13 +43,13 @@ pub enum ApplyError {
 }
 
 /// `value`, the record at `key`, decoded.
-pub(crate) fn decode<T: serde::de::DeserializeOwned>(key: &[u8], value: &[u8]) -> Result<T, ApplyError> {
-    serde_json::from_slice(value).map_err(|e| undecodable(key, &e))
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(ks: &Keyspace, key: &[u8], value: &[u8]) -> Result<T, ApplyError> {
+    serde_json::from_slice(value).map_err(|e| undecodable(ks, key, &e))
 }
 
-fn undecodable(key: &[u8], reason: &dyn std::fmt::Display) -> ApplyError {
+fn undecodable(ks: &Keyspace, key: &[u8], reason: &dyn std::fmt::Display) -> ApplyError {
     ApplyError::Undecodable {
-        key: String::from_utf8_lossy(key).into_owned(),
+        key: ks.display_key(key),
         reason: reason.to_string(),
     }
 }
@@ -58,9 +66,9 @@ pub(crate) fn mount_key(path: &str) -> Vec<u8> {
     [MOUNT_PREFIX, path.as_bytes()].concat()
 }
 
-/// Applies `cmd` to `kv`. The same command on the same state always gives the same
-/// result, on every node.
-pub fn apply_to_kv(kv: &dyn KvStore, cmd: &MetaCmd) -> Result<(), ApplyError> {
+/// Applies `cmd` to `kv`, the replicated keyspace. The same command on the same state
+/// always gives the same result, on every node.
+pub fn apply_to_kv(kv: &Keyspace, cmd: &MetaCmd) -> Result<(), ApplyError> {
     match cmd {
         MetaCmd::Mount(entry) => {
             let key = mount_key(&entry.path);
@@ -82,41 +90,33 @@ pub fn apply_to_kv(kv: &dyn KvStore, cmd: &MetaCmd) -> Result<(), ApplyError> {
         MetaCmd::SetRootCredentials(creds) => kv.put(ROOT_CREDENTIALS, &serde_json::to_vec(creds)?)?,
         MetaCmd::AddCacheNode { id, addr } => kv.put(&cache_node_key(*id), addr.as_bytes())?,
         MetaCmd::RemoveNode { id } => {
-            kv.write_batch(&[KvOp::Delete(cache_node_key(*id)), KvOp::Delete(node_s3_key(*id))])?
+            let mut batch = kv.batch();
+            batch.delete(kv, &cache_node_key(*id)).delete(kv, &node_s3_key(*id));
+            batch.commit()?
         }
         MetaCmd::SetNodeEndpoint { id, s3_addr } => kv.put(&node_s3_key(*id), s3_addr.as_bytes())?,
     }
     Ok(())
 }
 
-/// Every key and value under `prefix`, in order.
-pub(crate) fn scan_all(kv: &dyn KvStore, prefix: &[u8]) -> Result<KvPairs, KvError> {
-    let mut out: KvPairs = Vec::new();
-    loop {
-        let page = kv.scan(prefix, out.last().map(|(k, _)| k.as_slice()), 1000)?;
-        let done = page.len() < 1000;
-        out.extend(page);
-        if done {
-            return Ok(out);
-        }
-    }
-}
-
 /// Every mount in `kv`.
-pub(crate) fn read_mounts(kv: &dyn KvStore) -> Result<Vec<MountEntry>, ApplyError> {
-    scan_all(kv, MOUNT_PREFIX)?.iter().map(|(k, v)| decode(k, v)).collect()
+pub(crate) fn read_mounts(kv: &Keyspace) -> Result<Vec<MountEntry>, ApplyError> {
+    kv.scan_all(MOUNT_PREFIX)?
+        .iter()
+        .map(|(k, v)| decode(kv, k, v))
+        .collect()
 }
 
 /// The cache nodes in `kv`: (id, address).
-pub(crate) fn read_cache_nodes(kv: &dyn KvStore) -> Result<Vec<(u64, String)>, ApplyError> {
-    scan_all(kv, CACHE_NODE_PREFIX)?
+pub(crate) fn read_cache_nodes(kv: &Keyspace) -> Result<Vec<(u64, String)>, ApplyError> {
+    kv.scan_all(CACHE_NODE_PREFIX)?
         .into_iter()
         .map(|(k, v)| {
             let id = k[CACHE_NODE_PREFIX.len()..]
                 .try_into()
                 .map(u64::from_be_bytes)
-                .map_err(|_| undecodable(&k, &"the node id is not 8 bytes"))?;
-            let addr = String::from_utf8(v).map_err(|e| undecodable(&k, &e))?;
+                .map_err(|_| undecodable(kv, &k, &"the node id is not 8 bytes"))?;
+            let addr = String::from_utf8(v).map_err(|e| undecodable(kv, &k, &e))?;
             Ok((id, addr))
         })
         .collect()
@@ -125,7 +125,11 @@ pub(crate) fn read_cache_nodes(kv: &dyn KvStore) -> Result<Vec<(u64, String)>, A
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arustio_namespace::MemKv;
+    use arustio_storage::MemKv;
+
+    fn space() -> Keyspace {
+        replicated(Arc::new(MemKv::default()))
+    }
 
     fn mount(path: &str) -> MetaCmd {
         MetaCmd::Mount(MountEntry {
@@ -138,7 +142,7 @@ mod tests {
 
     #[test]
     fn mount_unmount_roundtrip() {
-        let kv = MemKv::default();
+        let kv = space();
         apply_to_kv(&kv, &mount("a")).unwrap();
         assert!(matches!(
             apply_to_kv(&kv, &mount("a")),
@@ -157,18 +161,14 @@ mod tests {
 
     #[test]
     fn removing_a_node_forgets_its_cache_node_and_s3_endpoint() {
-        let kv = MemKv::default();
+        let kv = space();
         for id in [1, 2] {
             let addr = format!("n{id}");
             apply_to_kv(&kv, &MetaCmd::AddCacheNode { id, addr: addr.clone() }).unwrap();
             apply_to_kv(&kv, &MetaCmd::SetNodeEndpoint { id, s3_addr: addr }).unwrap();
         }
         apply_to_kv(&kv, &MetaCmd::RemoveNode { id: 2 }).unwrap();
-        let keys: Vec<_> = scan_all(&kv, META_PREFIX)
-            .unwrap()
-            .into_iter()
-            .map(|(k, _)| k)
-            .collect();
+        let keys: Vec<_> = kv.scan_all(b"").unwrap().into_iter().map(|(k, _)| k).collect();
         assert_eq!(keys, [cache_node_key(1), node_s3_key(1)]);
     }
 

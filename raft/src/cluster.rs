@@ -5,9 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use arustio_namespace::KvStore;
 use arustio_proto::auth::Key;
 use arustio_proto::dial::Dial;
+use arustio_storage::KvStore;
 use openraft::error::{ClientWriteError, RaftError};
 use openraft::{BasicNode, ChangeMembers, ServerState};
 use serde::{Deserialize, Serialize};

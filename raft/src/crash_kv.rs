@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use arustio_namespace::{KvError, KvOp, KvPairs, KvStore};
+use arustio_storage::{KvError, KvOp, KvPairs, KvStore};
 
 /// Passes reads through; lets `writes` writes (a put, a delete or a whole batch each)
 /// through, then refuses every later one without doing it.

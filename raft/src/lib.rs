@@ -11,8 +11,6 @@ mod meta_cmd;
 mod meta_store;
 mod network;
 mod pb_impl;
-mod rocks;
-mod rocks_open;
 mod service;
 mod state_machine;
 mod types;
@@ -25,8 +23,6 @@ pub use cluster::{
 pub use log_store::LogStore;
 pub use meta_cmd::{MetaCmd, RootCredentials};
 pub use meta_store::MetaStore;
-pub use rocks::RocksKv;
-pub use rocks_open::OpenError;
 pub use service::RaftService;
 pub use state_machine::StateMachine;
 pub use types::{LogId, MetaResponse, NodeId, Raft, Refusal, StorageError, TypeConfig};

@@ -7,7 +7,7 @@ use std::fmt::Debug;
 use std::ops::{Bound, RangeBounds};
 use std::sync::Arc;
 
-use arustio_namespace::{KvOp, KvStore, prefix_end};
+use arustio_storage::{Keyspace, KvStore, WriteBatch, prefix_end};
 use openraft::storage::{LogFlushed, LogState, RaftLogStorage};
 use openraft::{Entry, ErrorSubject, ErrorVerb, OptionalSend, RaftLogReader, StorageIOError, Vote};
 use serde::Serialize;
@@ -15,10 +15,18 @@ use serde::de::DeserializeOwned;
 
 use crate::types::{LogId, NodeId, StorageError, TypeConfig};
 
-const LOG: &[u8] = b"raft/log/";
-const VOTE: &[u8] = b"raft/vote";
-const COMMITTED: &[u8] = b"raft/committed";
-const PURGED: &[u8] = b"raft/purged";
+/// The keyspace of this node's Raft state: the log, the vote, and the state machine's
+/// progress (`sm/`); never replicated as data.
+const RAFT: &str = "raft";
+const LOG: &[u8] = b"log/";
+const VOTE: &[u8] = b"vote";
+const COMMITTED: &[u8] = b"committed";
+const PURGED: &[u8] = b"purged";
+
+/// The Raft keyspace of `kv`.
+pub(crate) fn raft_keyspace(kv: Arc<dyn KvStore>) -> Keyspace {
+    Keyspace::new(kv, RAFT)
+}
 
 fn log_key(index: u64) -> Vec<u8> {
     [LOG, &index.to_be_bytes()].concat()
@@ -28,7 +36,7 @@ pub(crate) fn io_err(subject: ErrorSubject<NodeId>, verb: ErrorVerb, e: impl std
     StorageIOError::new(subject, verb, openraft::AnyError::error(e.to_string())).into()
 }
 
-pub(crate) fn get_json<T: DeserializeOwned>(kv: &dyn KvStore, key: &[u8]) -> Result<Option<T>, StorageError> {
+pub(crate) fn get_json<T: DeserializeOwned>(kv: &Keyspace, key: &[u8]) -> Result<Option<T>, StorageError> {
     let raw = kv
         .get(key)
         .map_err(|e| io_err(ErrorSubject::Store, ErrorVerb::Read, e))?;
@@ -37,13 +45,19 @@ pub(crate) fn get_json<T: DeserializeOwned>(kv: &dyn KvStore, key: &[u8]) -> Res
         .map_err(|e| io_err(ErrorSubject::Store, ErrorVerb::Read, e))
 }
 
-/// A put of `value` as JSON, for a batch.
-pub(crate) fn json_op<T: Serialize>(key: &[u8], value: &T) -> Result<KvOp, StorageError> {
+/// Adds a put of `value` as JSON at `key` of `kv` to `batch`.
+pub(crate) fn batch_json<T: Serialize>(
+    batch: &mut WriteBatch,
+    kv: &Keyspace,
+    key: &[u8],
+    value: &T,
+) -> Result<(), StorageError> {
     let v = serde_json::to_vec(value).map_err(|e| io_err(ErrorSubject::Store, ErrorVerb::Write, e))?;
-    Ok(KvOp::Put(key.to_vec(), v))
+    batch.put(kv, key, v);
+    Ok(())
 }
 
-pub(crate) fn put_json<T: Serialize>(kv: &dyn KvStore, key: &[u8], value: &T) -> Result<(), StorageError> {
+pub(crate) fn put_json<T: Serialize>(kv: &Keyspace, key: &[u8], value: &T) -> Result<(), StorageError> {
     let v = serde_json::to_vec(value).map_err(|e| io_err(ErrorSubject::Store, ErrorVerb::Write, e))?;
     kv.put(key, &v)
         .map_err(|e| io_err(ErrorSubject::Store, ErrorVerb::Write, e))
@@ -52,12 +66,13 @@ pub(crate) fn put_json<T: Serialize>(kv: &dyn KvStore, key: &[u8], value: &T) ->
 /// The Raft log of one node.
 #[derive(Debug, Clone)]
 pub struct LogStore {
-    kv: Arc<dyn KvStore>,
+    kv: Keyspace,
 }
 
 impl LogStore {
+    /// The log kept in `kv`.
     pub fn new(kv: Arc<dyn KvStore>) -> Self {
-        Self { kv }
+        Self { kv: raft_keyspace(kv) }
     }
 
     fn sync(&self) -> Result<(), StorageError> {
@@ -91,20 +106,21 @@ impl LogStore {
         }
     }
 
-    /// Removes the entries with indexes in `[from, to_inclusive]`, and writes `with`, in one
-    /// atomic batch: a crash leaves the log as it was or as asked, never with a hole.
-    fn delete_range(&self, from: u64, to_inclusive: Option<u64>, with: Vec<KvOp>) -> Result<(), StorageError> {
+    /// Removes the entries with indexes in `[from, to_inclusive]`, and writes `purged` as the
+    /// last purged id, in one atomic batch: a crash leaves the log as it was or as asked,
+    /// never with a hole.
+    fn delete_range(&self, from: u64, to_inclusive: Option<u64>, purged: Option<&LogId>) -> Result<(), StorageError> {
         let to = match to_inclusive.and_then(|t| t.checked_add(1)) {
             Some(end) => log_key(end),
             None => prefix_end(LOG).unwrap_or_default(),
         };
-        let delete = KvOp::DeleteRange {
-            from: log_key(from),
-            to,
-        };
-        let ops: Vec<KvOp> = std::iter::once(delete).chain(with).collect();
-        self.kv
-            .write_batch(&ops)
+        let mut batch = self.kv.batch();
+        batch.delete_range(&self.kv, &log_key(from), &to);
+        if let Some(purged) = purged {
+            batch_json(&mut batch, &self.kv, PURGED, purged)?;
+        }
+        batch
+            .commit()
             .map_err(|e| io_err(ErrorSubject::Logs, ErrorVerb::Delete, e))
     }
 }
@@ -132,7 +148,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     type LogReader = Self;
 
     async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, StorageError> {
-        let last_purged_log_id: Option<LogId> = get_json(self.kv.as_ref(), PURGED)?;
+        let last_purged_log_id: Option<LogId> = get_json(&self.kv, PURGED)?;
         let mut last_log_id = last_purged_log_id;
         // The log is short (compacted by snapshots): the last entry is found by a scan.
         let mut after: Option<Vec<u8>> = None;
@@ -161,20 +177,20 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn save_vote(&mut self, vote: &Vote<NodeId>) -> Result<(), StorageError> {
-        put_json(self.kv.as_ref(), VOTE, vote)?;
+        put_json(&self.kv, VOTE, vote)?;
         self.sync()
     }
 
     async fn read_vote(&mut self) -> Result<Option<Vote<NodeId>>, StorageError> {
-        get_json(self.kv.as_ref(), VOTE)
+        get_json(&self.kv, VOTE)
     }
 
     async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), StorageError> {
-        put_json(self.kv.as_ref(), COMMITTED, &committed)
+        put_json(&self.kv, COMMITTED, &committed)
     }
 
     async fn read_committed(&mut self) -> Result<Option<LogId>, StorageError> {
-        Ok(get_json::<Option<LogId>>(self.kv.as_ref(), COMMITTED)?.flatten())
+        Ok(get_json::<Option<LogId>>(&self.kv, COMMITTED)?.flatten())
     }
 
     async fn append<I>(&mut self, entries: I, callback: LogFlushed<TypeConfig>) -> Result<(), StorageError>
@@ -182,9 +198,13 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         I: IntoIterator<Item = Entry<TypeConfig>> + OptionalSend,
         I::IntoIter: OptionalSend,
     {
+        let mut batch = self.kv.batch();
         for entry in entries {
-            put_json(self.kv.as_ref(), &log_key(entry.log_id.index), &entry)?;
+            batch_json(&mut batch, &self.kv, &log_key(entry.log_id.index), &entry)?;
         }
+        batch
+            .commit()
+            .map_err(|e| io_err(ErrorSubject::Logs, ErrorVerb::Write, e))?;
         // On disk, not only in the OS's cache, before openraft counts the entries as stored.
         let synced = self.kv.sync().map_err(|e| std::io::Error::other(e.to_string()));
         callback.log_io_completed(synced);
@@ -192,11 +212,11 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn truncate(&mut self, log_id: LogId) -> Result<(), StorageError> {
-        self.delete_range(log_id.index, None, Vec::new())
+        self.delete_range(log_id.index, None, None)
     }
 
     async fn purge(&mut self, log_id: LogId) -> Result<(), StorageError> {
-        self.delete_range(0, Some(log_id.index), vec![json_op(PURGED, &log_id)?])
+        self.delete_range(0, Some(log_id.index), Some(&log_id))
     }
 }
 
@@ -204,8 +224,9 @@ impl RaftLogStorage<TypeConfig> for LogStore {
 mod tests {
     use openraft::{CommittedLeaderId, EntryPayload};
 
+    use arustio_storage::RocksKv;
+
     use super::*;
-    use crate::RocksKv;
     use crate::crash_kv::{CrashingKv, assert_all_or_nothing};
 
     fn log_id(index: u64) -> LogId {
@@ -213,14 +234,15 @@ mod tests {
     }
 
     /// The indexes in the log, and the last purged one.
-    fn log(kv: &dyn KvStore) -> (Vec<u64>, Option<u64>) {
+    fn log(kv: Arc<dyn KvStore>) -> (Vec<u64>, Option<u64>) {
+        let kv = raft_keyspace(kv);
         let indexes = kv
             .scan(LOG, None, 1000)
             .unwrap()
             .into_iter()
             .map(|(k, _)| u64::from_be_bytes(k[LOG.len()..].try_into().unwrap()))
             .collect();
-        let purged = get_json::<LogId>(kv, PURGED).unwrap().map(|l| l.index);
+        let purged = get_json::<LogId>(&kv, PURGED).unwrap().map(|l| l.index);
         (indexes, purged)
     }
 
@@ -233,7 +255,7 @@ mod tests {
     {
         let dir = tempfile::tempdir().unwrap();
         {
-            let kv = RocksKv::open(dir.path()).unwrap();
+            let kv = raft_keyspace(Arc::new(RocksKv::open(dir.path()).unwrap()));
             for index in 1..=10 {
                 let entry = Entry::<TypeConfig> {
                     log_id: log_id(index),
@@ -248,7 +270,7 @@ mod tests {
                 .await
                 .is_ok()
         };
-        (log(&RocksKv::open(dir.path()).unwrap()), finished)
+        (log(Arc::new(RocksKv::open(dir.path()).unwrap())), finished)
     }
 
     /// The log before the change: entries 1 to 10.

@@ -3,15 +3,18 @@
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use arustio_cache::{CacheNode, Members};
-use arustio_namespace::{KvOp, KvPairs, KvStore, MountEntry, MountTable, prefix_end};
+use arustio_namespace::{MountEntry, MountTable};
+use arustio_storage::{Keyspace, KvPairs, KvStore, WriteBatch};
 
-use crate::apply::{META_PREFIX, ROOT_CREDENTIALS, decode, node_s3_key, read_cache_nodes, read_mounts, scan_all};
+use crate::apply::{ROOT_CREDENTIALS, decode, node_s3_key, read_cache_nodes, read_mounts, replicated};
 use crate::{ApplyError, MetaCmd, RootCredentials, apply_to_kv};
 
 /// The state machine of one node: applies [`MetaCmd`]s to its KV store and keeps the
 /// mount table and root credentials in memory for the hot path.
 pub struct MetaStore {
     kv: Arc<dyn KvStore>,
+    /// The replicated keyspace of `kv`.
+    replicated: Keyspace,
     /// This node's own root mount (`<data-dir>/root`), used while no replicated mount
     /// takes `/`: every node serves its own.
     local_root: Option<MountEntry>,
@@ -34,6 +37,7 @@ impl MetaStore {
     /// Loads the state held in `kv`; `local_root` serves `/` unless a replicated mount does.
     pub fn open(kv: Arc<dyn KvStore>, local_root: Option<MountEntry>) -> Result<Self, ApplyError> {
         let store = Self {
+            replicated: replicated(Arc::clone(&kv)),
             kv,
             local_root,
             mounts: RwLock::default(),
@@ -47,7 +51,7 @@ impl MetaStore {
 
     /// Refreshes the in-memory views from the KV store.
     fn reload(&self) -> Result<(), ApplyError> {
-        let mut mounts = read_mounts(self.kv.as_ref())?;
+        let mut mounts = read_mounts(&self.replicated)?;
         if let Some(root) = &self.local_root
             && !mounts.iter().any(|m| m.path.is_empty())
         {
@@ -55,16 +59,16 @@ impl MetaStore {
         }
         *self.mounts.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(mounts);
         let creds = self
-            .kv
+            .replicated
             .get(ROOT_CREDENTIALS)?
-            .map(|v| decode(ROOT_CREDENTIALS, &v))
+            .map(|v| decode(&self.replicated, ROOT_CREDENTIALS, &v))
             .transpose()?;
         *self.credentials.write().unwrap_or_else(PoisonError::into_inner) = creds;
         self.reload_cache_nodes()
     }
 
     fn reload_cache_nodes(&self) -> Result<(), ApplyError> {
-        let nodes = read_cache_nodes(self.kv.as_ref())?
+        let nodes = read_cache_nodes(&self.replicated)?
             .into_iter()
             .map(|(id, addr)| CacheNode { id, addr })
             .collect();
@@ -75,7 +79,7 @@ impl MetaStore {
     /// Applies one command.
     pub fn apply(&self, cmd: &MetaCmd) -> Result<(), ApplyError> {
         let _serial = self.apply_lock.lock().unwrap_or_else(PoisonError::into_inner);
-        apply_to_kv(self.kv.as_ref(), cmd)?;
+        apply_to_kv(&self.replicated, cmd)?;
         // The in-memory views change by the one command, not by re-reading everything.
         match cmd {
             MetaCmd::Mount(entry) => self.edit_mounts(|m| {
@@ -105,28 +109,20 @@ impl MetaStore {
         *mounts = Arc::new(next);
     }
 
-    /// Replaces the whole replicated state with `pairs` (a snapshot being installed), and
-    /// writes `with` (what the snapshot covers) in the same atomic batch: a crash leaves the
-    /// old state or the new, never a mix.
-    pub(crate) fn replace_all(&self, pairs: KvPairs, with: Vec<KvOp>) -> Result<(), ApplyError> {
+    /// Replaces the whole replicated state with `exported` (a snapshot being installed),
+    /// in `batch`, which holds what the snapshot covers: one atomic write, so a crash leaves
+    /// the old state or the new, never a mix.
+    pub(crate) fn replace_all(&self, exported: KvPairs, mut batch: WriteBatch) -> Result<(), ApplyError> {
         let _serial = self.apply_lock.lock().unwrap_or_else(PoisonError::into_inner);
-        let wipe = KvOp::DeleteRange {
-            from: META_PREFIX.to_vec(),
-            to: prefix_end(META_PREFIX).unwrap_or_default(),
-        };
-        let puts = pairs
-            .into_iter()
-            .filter(|(k, _)| k.starts_with(META_PREFIX))
-            .map(|(k, v)| KvOp::Put(k, v));
-        let ops: Vec<KvOp> = std::iter::once(wipe).chain(puts).chain(with).collect();
-        self.kv.write_batch(&ops)?;
+        batch.replace(&self.replicated, exported);
+        batch.commit()?;
         self.reload()
     }
 
-    /// The whole replicated state, for a snapshot.
+    /// The whole replicated state, for a snapshot (with the store's keys).
     pub(crate) fn all_pairs(&self) -> Result<KvPairs, ApplyError> {
         let _serial = self.apply_lock.lock().unwrap_or_else(PoisonError::into_inner);
-        Ok(scan_all(self.kv.as_ref(), META_PREFIX)?)
+        Ok(self.replicated.export()?)
     }
 
     /// The registered cache node at `id`, if any: its address.
@@ -139,7 +135,7 @@ impl MetaStore {
 
     /// The S3 endpoint (HOST:PORT) of cluster node `id`, once it has registered it.
     pub fn node_s3_addr(&self, id: u64) -> Option<String> {
-        let v = self.kv.get(&node_s3_key(id)).ok()??;
+        let v = self.replicated.get(&node_s3_key(id)).ok()??;
         String::from_utf8(v).ok()
     }
 
@@ -169,7 +165,7 @@ impl MountTable for MetaStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arustio_namespace::MemKv;
+    use arustio_storage::MemKv;
 
     fn entry(path: &str, uri: &str) -> MountEntry {
         MountEntry {

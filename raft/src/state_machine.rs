@@ -6,20 +6,21 @@
 use std::io::Cursor;
 use std::sync::Arc;
 
-use arustio_namespace::KvPairs;
+use arustio_storage::{Keyspace, KvPairs};
 use openraft::storage::{RaftStateMachine, Snapshot, SnapshotMeta};
 use openraft::{
     BasicNode, Entry, EntryPayload, ErrorSubject, ErrorVerb, OptionalSend, RaftSnapshotBuilder, StoredMembership,
 };
 use serde::{Deserialize, Serialize};
 
-use crate::log_store::{get_json, io_err, json_op, put_json};
+use crate::log_store::{batch_json, get_json, io_err, put_json, raft_keyspace};
 use crate::types::{LogId, MetaResponse, NodeId, StorageError, TypeConfig};
 use crate::{ApplyError, MetaStore};
 
-const APPLIED: &[u8] = b"raft/sm/applied";
-const MEMBERSHIP: &[u8] = b"raft/sm/membership";
-const SNAPSHOT: &[u8] = b"raft/sm/snapshot";
+/// Keys in the Raft keyspace.
+const APPLIED: &[u8] = b"sm/applied";
+const MEMBERSHIP: &[u8] = b"sm/membership";
+const SNAPSHOT: &[u8] = b"sm/snapshot";
 
 type Membership = StoredMembership<NodeId, BasicNode>;
 
@@ -44,22 +45,25 @@ fn sm_err(verb: ErrorVerb, e: impl std::fmt::Display) -> StorageError {
 #[derive(Debug, Clone)]
 pub struct StateMachine {
     meta: Arc<MetaStore>,
+    /// Where what has been applied is recorded (the Raft keyspace of the same store).
+    raft: Keyspace,
 }
 
 impl StateMachine {
+    /// The state machine that applies to `meta`.
     pub fn new(meta: Arc<MetaStore>) -> Self {
-        Self { meta }
+        let raft = raft_keyspace(meta.kv());
+        Self { meta, raft }
     }
 
     fn applied(&self) -> Result<(Option<LogId>, Membership), StorageError> {
-        let kv = self.meta.kv();
-        let applied = get_json::<Option<LogId>>(kv.as_ref(), APPLIED)?.flatten();
-        let membership = get_json::<Membership>(kv.as_ref(), MEMBERSHIP)?.unwrap_or_default();
+        let applied = get_json::<Option<LogId>>(&self.raft, APPLIED)?.flatten();
+        let membership = get_json::<Membership>(&self.raft, MEMBERSHIP)?.unwrap_or_default();
         Ok((applied, membership))
     }
 
     fn store_snapshot(&self, snapshot: &StoredSnapshot) -> Result<(), StorageError> {
-        put_json(self.meta.kv().as_ref(), SNAPSHOT, snapshot)
+        put_json(&self.raft, SNAPSHOT, snapshot)
     }
 }
 
@@ -117,7 +121,6 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         I: IntoIterator<Item = Entry<TypeConfig>> + OptionalSend,
         I::IntoIter: OptionalSend,
     {
-        let kv = self.meta.kv();
         let mut out = Vec::new();
         for entry in entries {
             let response = match entry.payload {
@@ -128,11 +131,11 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                     Err(e) => return Err(sm_err(ErrorVerb::Write, e)),
                 },
                 EntryPayload::Membership(m) => {
-                    put_json(kv.as_ref(), MEMBERSHIP, &Membership::new(Some(entry.log_id), m))?;
+                    put_json(&self.raft, MEMBERSHIP, &Membership::new(Some(entry.log_id), m))?;
                     Ok(())
                 }
             };
-            put_json(kv.as_ref(), APPLIED, &Some(entry.log_id))?;
+            put_json(&self.raft, APPLIED, &Some(entry.log_id))?;
             out.push(response);
         }
         Ok(out)
@@ -169,18 +172,17 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             meta: meta.clone(),
             data,
         };
-        let with = vec![
-            json_op(MEMBERSHIP, &meta.last_membership)?,
-            json_op(APPLIED, &meta.last_log_id)?,
-            json_op(SNAPSHOT, &stored)?,
-        ];
+        let mut with = self.raft.batch();
+        batch_json(&mut with, &self.raft, MEMBERSHIP, &meta.last_membership)?;
+        batch_json(&mut with, &self.raft, APPLIED, &meta.last_log_id)?;
+        batch_json(&mut with, &self.raft, SNAPSHOT, &stored)?;
         self.meta
             .replace_all(parsed.pairs, with)
             .map_err(|e| sm_err(ErrorVerb::Write, e))
     }
 
     async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot<TypeConfig>>, StorageError> {
-        let stored: Option<StoredSnapshot> = get_json(self.meta.kv().as_ref(), SNAPSHOT)?;
+        let stored: Option<StoredSnapshot> = get_json(&self.raft, SNAPSHOT)?;
         Ok(stored.map(|s| Snapshot {
             meta: s.meta,
             snapshot: Box::new(Cursor::new(s.data)),
@@ -192,13 +194,14 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
 mod tests {
     use std::collections::{BTreeMap, BTreeSet};
 
-    use arustio_namespace::{KvStore, MemKv, MountEntry};
+    use arustio_namespace::MountEntry;
+    use arustio_storage::{KvStore, MemKv, RocksKv};
     use openraft::{CommittedLeaderId, Membership as Voters};
 
     use super::*;
-    use crate::apply::{META_PREFIX, scan_all};
+    use crate::apply::replicated;
     use crate::crash_kv::{CrashingKv, assert_all_or_nothing};
-    use crate::{MetaCmd, RocksKv, RootCredentials};
+    use crate::{MetaCmd, RootCredentials};
 
     fn log_id(term: u64, index: u64) -> LogId {
         LogId::new(CommittedLeaderId::new(term, 1), index)
@@ -230,13 +233,15 @@ mod tests {
     /// which log index and membership it covers and which snapshot it came from.
     type State = Vec<(String, Option<String>)>;
 
-    fn state(kv: &dyn KvStore) -> State {
+    fn state(kv: Arc<dyn KvStore>) -> State {
         let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-        let meta = scan_all(kv, META_PREFIX)
+        let meta = replicated(Arc::clone(&kv))
+            .export()
             .unwrap()
             .into_iter()
             .map(|(k, v)| (k, Some(v)));
-        let records = [APPLIED, MEMBERSHIP, SNAPSHOT].map(|k| (k.to_vec(), kv.get(k).unwrap()));
+        let raft = raft_keyspace(kv);
+        let records = [APPLIED, MEMBERSHIP, SNAPSHOT].map(|k| (k.to_vec(), raft.get(k).unwrap()));
         meta.chain(records)
             .map(|(k, v)| (text(&k), v.as_deref().map(text)))
             .collect()
@@ -253,8 +258,9 @@ mod tests {
             addr: "n1".into(),
         })
         .unwrap();
-        put_json(kv.as_ref(), APPLIED, &Some(log_id(1, 3))).unwrap();
-        put_json(kv.as_ref(), MEMBERSHIP, &membership(log_id(1, 1), &[1])).unwrap();
+        let raft = raft_keyspace(Arc::clone(kv));
+        put_json(&raft, APPLIED, &Some(log_id(1, 3))).unwrap();
+        put_json(&raft, MEMBERSHIP, &membership(log_id(1, 1), &[1])).unwrap();
     }
 
     /// A snapshot of other mounts and credentials, at index 10 with two members.
@@ -290,7 +296,7 @@ mod tests {
                 .await
                 .is_ok()
         };
-        (state(&RocksKv::open(dir.path()).unwrap()), finished)
+        (state(Arc::new(RocksKv::open(dir.path()).unwrap())), finished)
     }
 
     #[tokio::test]
@@ -300,6 +306,6 @@ mod tests {
         let (new, finished) = install_crashing_after(usize::MAX).await;
         assert!(finished);
         assert_eq!(new.iter().filter(|(_, v)| v.is_some()).count(), 6, "{new:#?}");
-        assert_all_or_nothing(&state(old_kv.as_ref()), &new, install_crashing_after).await;
+        assert_all_or_nothing(&state(old_kv), &new, install_crashing_after).await;
     }
 }

@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use arustio_raft::{LogStore, MetaStore, RocksKv, StateMachine, StorageError, TypeConfig};
+use arustio_raft::{LogStore, MetaStore, StateMachine, StorageError, TypeConfig};
+use arustio_storage::RocksKv;
 use openraft::testing::{StoreBuilder, Suite};
 
 struct RocksBuilder;

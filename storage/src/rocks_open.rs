@@ -85,10 +85,10 @@ fn open_error(path: &Path, existing: bool, e: &rocksdb::Error) -> OpenError {
 }
 
 /// A failure of a read or write, with the database named when it found damage.
-pub(crate) fn kv_error(path: &Path, e: &rocksdb::Error) -> arustio_namespace::KvError {
+pub(crate) fn kv_error(path: &Path, e: &rocksdb::Error) -> crate::KvError {
     let reason = one_line(e);
     if e.kind() == ErrorKind::Corruption {
-        return arustio_namespace::KvError(
+        return crate::KvError(
             OpenError::Corrupt {
                 path: path.display().to_string(),
                 reason,
@@ -96,14 +96,14 @@ pub(crate) fn kv_error(path: &Path, e: &rocksdb::Error) -> arustio_namespace::Kv
             .to_string(),
         );
     }
-    arustio_namespace::KvError(reason)
+    crate::KvError(reason)
 }
 
 #[cfg(test)]
 mod tests {
     use std::path::{Path, PathBuf};
 
-    use arustio_namespace::KvStore;
+    use crate::KvStore;
 
     use crate::RocksKv;
 

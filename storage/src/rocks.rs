@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use arustio_namespace::{KvError, KvOp, KvPairs, KvStore};
+use crate::kv::{KvError, KvOp, KvPairs, KvStore};
 use rocksdb::{DB, Direction, IteratorMode, WriteBatch};
 
 use crate::rocks_open::{OpenError, kv_error, open_db};
@@ -110,7 +110,7 @@ mod tests {
             kv.write_batch(&[
                 KvOp::DeleteRange {
                     from: b"meta/".to_vec(),
-                    to: arustio_namespace::prefix_end(b"meta/").unwrap(),
+                    to: crate::prefix_end(b"meta/").unwrap(),
                 },
                 KvOp::Put(b"meta/c".to_vec(), b"new".to_vec()),
                 KvOp::Delete(b"raft/x".to_vec()),
