@@ -106,6 +106,20 @@ need_nextest() {
   fi
 }
 
+# cargo-machete (unused dependencies) and cargo-deny (licences, bans, sources), pinned,
+# once, into ~/.cargo/bin.
+need_cargo_checks() {
+  local tool version
+  for tool in cargo-machete@0.9.2 cargo-deny@0.20.2; do
+    version="${tool#*@}"
+    if ! "${tool%@*}" --version 2>/dev/null | grep -q "$version"; then
+      echo "installing $tool (once) ..." >&2
+      env -u RUSTC_WORKSPACE_WRAPPER -u CLIPPY_ARGS CARGO_TARGET_DIR="$HOME/.cache/cargo-install-target" \
+        cargo install "${tool%@*}" --version "$version" --locked --quiet
+    fi
+  done
+}
+
 # MinIO from the Go module proxy, pinned (its module has no tagged releases there).
 MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
 need_minio() {

@@ -9,6 +9,7 @@ need_azurite
 need_fake_gcs
 need_minio
 need_nextest
+need_cargo_checks
 need_clients_venv
 need_spark_jars
 need_trino
@@ -19,6 +20,10 @@ export PATH="$VENV/bin:$PATH"
 
 echo "== fmt"
 cargo fmt --all -- --check
+echo "== unused dependencies (cargo machete)"
+cargo machete
+echo "== licences, bans and sources (cargo deny; advisories need github.com)"
+cargo deny --log-level error check licenses bans sources
 echo "== build + clippy -D warnings"
 use_lint_build
 cargo build --workspace --all-targets
