@@ -21,6 +21,7 @@ impl Hasher {
         Some(Self(kind.into_impl()))
     }
 
+    /// Adds `bytes` to what is hashed.
     pub fn update(&mut self, bytes: &[u8]) {
         self.0.update(bytes);
     }

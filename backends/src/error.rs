@@ -11,64 +11,100 @@ pub type StoreCause = Box<dyn std::error::Error + Send + Sync + 'static>;
 pub enum BackendError {
     /// The mount URI could not be parsed or names an unknown scheme.
     #[error("invalid mount URI {uri:?}: {reason}")]
-    InvalidUri { uri: String, reason: String },
+    InvalidUri {
+        /// The mount URI as given.
+        uri: String,
+        /// Why, in a few words.
+        reason: String,
+    },
     /// An option is unknown or has a bad value.
     #[error("invalid option {key:?} for {scheme}://: {reason}")]
     InvalidOption {
+        /// The URI scheme.
         scheme: String,
+        /// The object key.
         key: String,
+        /// Why, in a few words.
         reason: String,
     },
     /// The key cannot be held by this store.
     #[error("key {key:?} cannot be stored on {store}: {rule}")]
     InvalidKey {
+        /// The object key.
         key: String,
+        /// The store, as its URI names it.
         store: String,
+        /// The rule the key breaks.
         rule: crate::KeyRule,
     },
     /// No object at this key.
     #[error("no such object {key:?}")]
-    NotFound { key: String },
+    NotFound {
+        /// The object key.
+        key: String,
+    },
     /// An object exists where the write demanded none.
     #[error("object {key:?} already exists")]
-    AlreadyExists { key: String },
+    AlreadyExists {
+        /// The object key.
+        key: String,
+    },
     /// A version pin or precondition did not hold.
     #[error("precondition failed for {key:?}")]
-    Precondition { key: String },
+    Precondition {
+        /// The object key.
+        key: String,
+    },
     /// The store refused the credentials or the operation.
     #[error("the store {store} denied access to {key:?}")]
-    Denied { key: String, store: String },
+    Denied {
+        /// The object key.
+        key: String,
+        /// The store, as its URI names it.
+        store: String,
+    },
     /// A remote store failed after its retries (timeouts, 5xx, unreachable).
     #[error("store unavailable for {key:?}: {source}")]
     Unavailable {
+        /// The object key.
         key: String,
         #[source]
+        /// The underlying error.
         source: StoreCause,
     },
     /// A remote store was still throttling requests after the retries (429, SlowDown).
     #[error("store throttling requests for {key:?}: {source}")]
     Throttled {
+        /// The object key.
         key: String,
         #[source]
+        /// The underlying error.
         source: StoreCause,
     },
     /// The store holds a key `object_store` cannot represent (an empty, `.` or `..`
     /// segment, as other tools can write) on GCS or Azure: a listing over it fails,
     /// whatever is retried. (S3 mounts list every key as it is.)
     #[error("the store holds a key this mount cannot list: {reason}")]
-    UnlistableKey { reason: String },
+    UnlistableKey {
+        /// Why, in a few words.
+        reason: String,
+    },
     /// Any other store failure.
     #[error("store error on {key:?}: {source}")]
     Store {
+        /// The object key.
         key: String,
         #[source]
+        /// The underlying error.
         source: StoreCause,
     },
     /// Local I/O failure (listing a local store, staging).
     #[error("I/O error on {path}: {source}")]
     Io {
+        /// The path.
         path: String,
         #[source]
+        /// The underlying error.
         source: std::io::Error,
     },
 }

@@ -39,7 +39,7 @@ impl fmt::Display for KeyRule {
 
 /// Checks an object key (no trailing `/`) against the rules of `kind`. An S3 store takes
 /// any key S3 takes: empty, `.` and `..` segments are keys like others there.
-pub fn check_object_key(kind: StoreKind, key: &str) -> Result<(), KeyRule> {
+pub(crate) fn check_object_key(kind: StoreKind, key: &str) -> Result<(), KeyRule> {
     if key.is_empty() {
         return Err(KeyRule::EmptySegment);
     }
@@ -53,7 +53,7 @@ pub fn check_object_key(kind: StoreKind, key: &str) -> Result<(), KeyRule> {
 }
 
 /// Checks one path segment.
-pub fn check_segment(kind: StoreKind, segment: &str) -> Result<(), KeyRule> {
+pub(crate) fn check_segment(kind: StoreKind, segment: &str) -> Result<(), KeyRule> {
     if segment.is_empty() {
         return Err(KeyRule::EmptySegment);
     }

@@ -11,7 +11,7 @@ const GIB: f64 = 1024.0 * MIB;
 
 /// One row's figures.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct Row {
+pub(crate) struct Row {
     pub target: String,
     pub ops: u64,
     pub errors: u64,
@@ -31,7 +31,7 @@ pub struct Row {
 }
 
 /// The rows of `samples` (target name, merged sample), in order.
-pub fn rows(samples: &[(String, Sample)]) -> Vec<Row> {
+pub(crate) fn rows(samples: &[(String, Sample)]) -> Vec<Row> {
     let mut out: Vec<Row> = samples
         .iter()
         .map(|(name, s)| {
@@ -69,7 +69,7 @@ fn opt(v: Option<f64>, digits: usize) -> String {
 }
 
 /// A markdown table under a title line.
-pub fn markdown(title: &str, rows: &[Row]) -> String {
+pub(crate) fn markdown(title: &str, rows: &[Row]) -> String {
     let mut s = format!("{title}\n\n");
     s.push_str("| target | ops/s | MiB/s | p50 ms | p99 ms | p999 ms | errors | RSS MiB | CPU s/GiB | ratio |\n");
     s.push_str("|---|---|---|---|---|---|---|---|---|---|\n");

@@ -14,7 +14,7 @@ use crate::workload::{self, Objects, Spec};
 
 /// What a round, or several merged, measured.
 #[derive(Debug, Clone)]
-pub struct Sample {
+pub(crate) struct Sample {
     pub ops: u64,
     pub bytes: u64,
     pub errors: u64,
@@ -30,7 +30,7 @@ pub struct Sample {
 
 impl Sample {
     #[cfg(test)]
-    pub fn empty_for_test() -> Self {
+    pub(crate) fn empty_for_test() -> Self {
         Self::empty()
     }
 
@@ -48,7 +48,7 @@ impl Sample {
     }
 
     /// Adds `other`'s counts to this one.
-    pub fn merge(&mut self, other: &Self) {
+    pub(crate) fn merge(&mut self, other: &Self) {
         self.ops += other.ops;
         self.bytes += other.bytes;
         self.errors += other.errors;
@@ -73,14 +73,14 @@ fn new_histogram() -> Histogram<u64> {
 
 /// How long a round runs.
 #[derive(Debug, Clone, Copy)]
-pub struct Budget {
+pub(crate) struct Budget {
     pub duration: Duration,
     /// Stop after this many operations, if given (across workers).
     pub ops: Option<u64>,
 }
 
 /// Runs one round against `client`.
-pub async fn round(
+pub(crate) async fn round(
     client: &aws_sdk_s3::Client,
     bucket: &str,
     spec: &Arc<Spec>,

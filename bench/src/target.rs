@@ -9,7 +9,7 @@ use aws_sdk_s3::config::{
 
 /// One endpoint the workload runs against.
 #[derive(Debug, Clone)]
-pub struct Target {
+pub(crate) struct Target {
     /// The row's name in the table.
     pub name: String,
     /// `http://host:port`.
@@ -27,14 +27,14 @@ pub struct Target {
 /// What a `--target` was given wrong, in one line.
 #[derive(Debug, thiserror::Error)]
 #[error("--target {spec:?}: {reason}")]
-pub struct TargetError {
+pub(crate) struct TargetError {
     spec: String,
     reason: String,
 }
 
 /// The defaults a `--target` leaves out.
 #[derive(Debug, Clone, Default)]
-pub struct Defaults {
+pub(crate) struct Defaults {
     pub access_key: Option<String>,
     pub secret_key: Option<String>,
     pub bucket: Option<String>,
@@ -43,7 +43,7 @@ pub struct Defaults {
 impl Target {
     /// Parses `name=direct,url=http://127.0.0.1:9000,access-key=K,secret-key=S,bucket=B,pid=N,prefix=P`;
     /// `name` and `url` are needed, the rest fall back to `defaults`.
-    pub fn parse(spec: &str, defaults: &Defaults) -> Result<Self, TargetError> {
+    pub(crate) fn parse(spec: &str, defaults: &Defaults) -> Result<Self, TargetError> {
         let bad = |reason: &str| TargetError {
             spec: spec.to_owned(),
             reason: reason.to_owned(),
@@ -85,7 +85,7 @@ impl Target {
 
     /// A client for this endpoint: path-style, checksums only where S3 requires them (as
     /// the gateway's own S3 client), no stalled-stream aborts, `timeout` per attempt.
-    pub fn client(&self, timeout: Duration) -> aws_sdk_s3::Client {
+    pub(crate) fn client(&self, timeout: Duration) -> aws_sdk_s3::Client {
         let conf = aws_sdk_s3::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new("us-east-1"))

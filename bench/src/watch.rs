@@ -9,7 +9,7 @@ use tokio::task::JoinHandle;
 /// Clock ticks per second of `/proc/PID/stat` times (`USER_HZ`, 100 on Linux).
 const TICKS: f64 = 100.0;
 
-pub struct Watch {
+pub(crate) struct Watch {
     cpu_at_start: Option<u64>,
     pid: u32,
     stop: oneshot::Sender<()>,
@@ -35,7 +35,7 @@ fn rss(pid: u32) -> Option<u64> {
 }
 
 impl Watch {
-    pub fn start(pid: u32) -> Self {
+    pub(crate) fn start(pid: u32) -> Self {
         let (stop, mut stopped) = oneshot::channel();
         let sampler = tokio::spawn(async move {
             let mut peak = rss(pid);
@@ -55,7 +55,7 @@ impl Watch {
     }
 
     /// CPU seconds since the start, and the peak RSS.
-    pub async fn stop(self) -> (Option<f64>, Option<u64>) {
+    pub(crate) async fn stop(self) -> (Option<f64>, Option<u64>) {
         let _ = self.stop.send(());
         let peak = self.sampler.await.ok().flatten();
         let cpu = match (self.cpu_at_start, cpu_ticks(self.pid)) {

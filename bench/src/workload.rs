@@ -9,7 +9,7 @@ use rand::rngs::StdRng;
 /// One S3 operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Op {
+pub(crate) enum Op {
     Get,
     Put,
     Delete,
@@ -34,16 +34,16 @@ impl Op {
 
 /// Operations by weight: `get=45,stat=30,put=15,delete=10` (warp's mixed default).
 #[derive(Debug, Clone)]
-pub struct Mix(Vec<(Op, u32)>);
+pub(crate) struct Mix(Vec<(Op, u32)>);
 
 impl Mix {
     /// A mix of one operation.
-    pub fn only(op: Op) -> Self {
+    pub(crate) fn only(op: Op) -> Self {
         Self(vec![(op, 1)])
     }
 
     /// Parses `op=weight,...`; an error says what is wrong.
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub(crate) fn parse(s: &str) -> Result<Self, String> {
         let mut out = Vec::new();
         for part in s.split(',') {
             let (op, w) = part
@@ -65,7 +65,7 @@ impl Mix {
     }
 
     /// The next operation, by weight.
-    pub fn pick(&self, rng: &mut StdRng) -> Op {
+    pub(crate) fn pick(&self, rng: &mut StdRng) -> Op {
         let total: u32 = self.0.iter().map(|(_, w)| w).sum();
         let mut at = rng.random_range(0..total);
         for (op, w) in &self.0 {
@@ -78,7 +78,7 @@ impl Mix {
     }
 
     /// Whether any operation reads objects (or lists them) that must be there first.
-    pub fn reads(&self) -> bool {
+    pub(crate) fn reads(&self) -> bool {
         self.0
             .iter()
             .any(|(op, _)| matches!(op, Op::Get | Op::Stat | Op::Ranged | Op::List))
@@ -87,7 +87,7 @@ impl Mix {
 
 /// What every worker of a run shares.
 #[derive(Debug, Clone)]
-pub struct Spec {
+pub(crate) struct Spec {
     pub mix: Mix,
     /// Key prefix of every object the run makes.
     pub prefix: String,
@@ -103,7 +103,7 @@ pub struct Spec {
 
 /// The objects reads pick from.
 #[derive(Debug, Clone, Default)]
-pub struct Objects {
+pub(crate) struct Objects {
     pub keys: Vec<(String, u64)>,
 }
 
@@ -122,7 +122,12 @@ impl Objects {
 }
 
 /// Puts `count` objects of `spec.body` under `spec.prefix` for reads to use.
-pub async fn seed(client: &aws_sdk_s3::Client, bucket: &str, spec: &Spec, count: usize) -> Result<Objects, String> {
+pub(crate) async fn seed(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    spec: &Spec,
+    count: usize,
+) -> Result<Objects, String> {
     use futures::stream::{StreamExt, TryStreamExt};
     let size = spec.body.len() as u64;
     let keys: Vec<(String, u64)> = (0..count)
@@ -157,7 +162,7 @@ async fn list_all(client: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Re
 }
 
 /// The objects already under `prefix`, for a cold read of what another tool put.
-pub async fn existing(client: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Result<Objects, String> {
+pub(crate) async fn existing(client: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Result<Objects, String> {
     let keys = list_all(client, bucket, prefix).await?;
     if keys.is_empty() {
         return Err(format!("--list-existing: no objects under {bucket}/{prefix}"));
@@ -166,7 +171,7 @@ pub async fn existing(client: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -
 }
 
 /// Reads every object of `objects` once.
-pub async fn warm(client: &aws_sdk_s3::Client, bucket: &str, objects: &Objects) -> Result<(), String> {
+pub(crate) async fn warm(client: &aws_sdk_s3::Client, bucket: &str, objects: &Objects) -> Result<(), String> {
     for (key, _) in &objects.keys {
         let mut body = client
             .get_object()
@@ -184,7 +189,7 @@ pub async fn warm(client: &aws_sdk_s3::Client, bucket: &str, objects: &Objects) 
 }
 
 /// Makes `bucket`, unless it is there already.
-pub async fn create_bucket(client: &aws_sdk_s3::Client, bucket: &str) -> Result<(), String> {
+pub(crate) async fn create_bucket(client: &aws_sdk_s3::Client, bucket: &str) -> Result<(), String> {
     if client.head_bucket().bucket(bucket).send().await.is_ok() {
         return Ok(());
     }
@@ -198,7 +203,7 @@ pub async fn create_bucket(client: &aws_sdk_s3::Client, bucket: &str) -> Result<
 }
 
 /// Removes every object under `prefix` (what the run put), 1000 at a time.
-pub async fn clean(client: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Result<(), String> {
+pub(crate) async fn clean(client: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Result<(), String> {
     use aws_sdk_s3::types::{Delete, ObjectIdentifier};
     let keys = list_all(client, bucket, prefix).await?;
     for batch in keys.chunks(1000) {
@@ -238,7 +243,7 @@ async fn put(client: &aws_sdk_s3::Client, bucket: &str, key: String, body: Bytes
 }
 
 /// What one worker runs against.
-pub struct Worker<'a> {
+pub(crate) struct Worker<'a> {
     pub client: &'a aws_sdk_s3::Client,
     pub bucket: &'a str,
     pub spec: &'a Spec,
@@ -248,7 +253,7 @@ pub struct Worker<'a> {
 }
 
 /// Runs `op` once, the worker's `seq`-th; the bytes it moved.
-pub async fn run(w: &Worker<'_>, op: Op, seq: u64, rng: &mut StdRng) -> Result<u64, String> {
+pub(crate) async fn run(w: &Worker<'_>, op: Op, seq: u64, rng: &mut StdRng) -> Result<u64, String> {
     let (client, bucket, spec, objects, worker) = (w.client, w.bucket, w.spec, w.objects, w.id);
     let own_key = || {
         let n = seq % spec.put_keys.max(1) as u64;

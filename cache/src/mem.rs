@@ -14,7 +14,7 @@ use crate::BlockKey;
 /// Blocks in memory, at most `capacity` bytes (moka evicts lazily: the size may overshoot
 /// for a moment; the manager bounds the bytes in flight itself).
 #[derive(Clone)]
-pub struct MemTier {
+pub(crate) struct MemTier {
     cache: Cache<BlockKey, Bytes>,
     capacity: u64,
     evictions: Arc<AtomicU64>,
@@ -30,7 +30,7 @@ impl std::fmt::Debug for MemTier {
 
 impl MemTier {
     /// A tier of `capacity` bytes.
-    pub fn new(capacity: u64) -> Self {
+    pub(crate) fn new(capacity: u64) -> Self {
         let evictions = Arc::new(AtomicU64::new(0));
         let counted = Arc::clone(&evictions);
         let cache = Cache::builder()
@@ -52,24 +52,24 @@ impl MemTier {
     }
 
     /// The block, if held.
-    pub async fn get(&self, key: &BlockKey) -> Option<Bytes> {
+    pub(crate) async fn get(&self, key: &BlockKey) -> Option<Bytes> {
         self.cache.get(key).await
     }
 
     /// Holds the block.
-    pub async fn insert(&self, key: BlockKey, data: Bytes) {
+    pub(crate) async fn insert(&self, key: BlockKey, data: Bytes) {
         self.cache.insert(key, data).await;
     }
 
     /// Drops every block of one object path (all versions); moka applies it in the
     /// background, and no read gets a dropped block meanwhile.
-    pub fn remove_path(&self, path: u128) {
+    pub(crate) fn remove_path(&self, path: u128) {
         // Closures are registered when supported; the builder enables them.
         let _ = self.cache.invalidate_entries_if(move |k, _| k.path == path);
     }
 
     /// (capacity, bytes held, blocks held, evictions).
-    pub async fn usage(&self) -> (u64, u64, u64, u64) {
+    pub(crate) async fn usage(&self) -> (u64, u64, u64, u64) {
         self.cache.run_pending_tasks().await;
         (
             self.capacity,

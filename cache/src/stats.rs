@@ -74,7 +74,7 @@ pub(crate) struct Counters {
 }
 
 impl Counters {
-    pub fn add(c: &AtomicU64, n: u64) {
+    pub(crate) fn add(c: &AtomicU64, n: u64) {
         c.fetch_add(n, Ordering::Relaxed);
     }
 
@@ -144,7 +144,7 @@ pub struct CacheStats {
 }
 
 impl Counters {
-    pub fn snapshot(
+    pub(crate) fn snapshot(
         &self,
         node: u64,
         block_size: u64,

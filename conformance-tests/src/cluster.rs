@@ -13,7 +13,9 @@ pub type Admin = AdminClient<Signed<Channel>>;
 
 /// Nodes `1..=n`; `nodes[i]` has node id `i + 1`.
 pub struct Cluster {
+    /// The nodes, in id order.
     pub nodes: Vec<Gateway>,
+    /// The cluster secret they share.
     pub secret: String,
 }
 

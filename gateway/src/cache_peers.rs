@@ -23,12 +23,12 @@ use tonic::{Request, Response, Status};
 /// The largest message of a block stream.
 const CHUNK: usize = 1024 * 1024;
 /// The largest block (`PutBlock` carries one whole), with room for its names.
-pub const MAX_BLOCK: usize = (64 << 20) + (1 << 20);
+pub(crate) const MAX_BLOCK: usize = (64 << 20) + (1 << 20);
 
 type Client = PeerClient<Signed<Channel>>;
 
 /// Reaches other cache nodes, one lazily connected channel each.
-pub struct GrpcPeers {
+pub(crate) struct GrpcPeers {
     key: Key,
     dial: Dial,
     clients: Mutex<HashMap<String, Client>>,
@@ -36,7 +36,7 @@ pub struct GrpcPeers {
 
 impl GrpcPeers {
     /// Signs every call with the cluster `key`; dials as `dial` says.
-    pub fn new(key: Key, dial: Dial) -> Self {
+    pub(crate) fn new(key: Key, dial: Dial) -> Self {
         Self {
             key,
             dial,
@@ -148,7 +148,7 @@ impl PeerTransport for GrpcPeers {
 }
 
 /// Answers other nodes' block fetches and invalidations.
-pub struct PeerService {
+pub(crate) struct PeerService {
     pub ns: Arc<Namespace>,
 }
 

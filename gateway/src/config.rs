@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 /// Where node metadata is kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
-pub enum MetadataBackend {
+pub(crate) enum MetadataBackend {
     /// RocksDB under the data dir (the default).
     Rocksdb,
     /// In memory, lost at exit (for tests).
@@ -20,7 +20,7 @@ pub enum MetadataBackend {
 
 /// A mount declared in the config file (`[[mounts]]`), applied at every start.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MountConfig {
+pub(crate) struct MountConfig {
     /// The mount point, e.g. `/data/lake`.
     pub path: String,
     /// The store, e.g. `local:///srv/lake` or `mem://scratch`.
@@ -36,7 +36,7 @@ pub struct MountConfig {
 /// A secret from the config: `{:?}` shows `****`, so no log or panic message prints it.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct Secret(pub String);
+pub(crate) struct Secret(pub String);
 
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -54,7 +54,7 @@ impl std::str::FromStr for Secret {
 /// The configuration of `arustio serve`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
-pub struct Config {
+pub(crate) struct Config {
     /// Directory for all node state: metadata, the root mount's files, multipart staging.
     pub data_dir: PathBuf,
     /// Address of the S3 endpoint.
@@ -143,7 +143,7 @@ fn lenient_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error
 /// A size in bytes, written as a number or with a binary unit (`4MiB`, `1GiB`; `K`, `M`,
 /// `G`, `T` alone mean the same).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ByteSize(pub u64);
+pub(crate) struct ByteSize(pub u64);
 
 impl std::str::FromStr for ByteSize {
     type Err = String;
@@ -225,7 +225,7 @@ impl Default for Config {
 
 impl Config {
     /// Loads defaults, then `file`, then `ARUSTIO_*` env, then `overrides`.
-    pub fn load(file: Option<&Path>, overrides: &impl Serialize) -> Result<Self, Box<figment::Error>> {
+    pub(crate) fn load(file: Option<&Path>, overrides: &impl Serialize) -> Result<Self, Box<figment::Error>> {
         let mut fig = Figment::from(Serialized::defaults(Self::default()));
         if let Some(file) = file {
             if !file.is_file() {

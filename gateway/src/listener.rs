@@ -18,7 +18,7 @@ const REFUSING: usize = 64;
 
 /// The listener's limits, from the config.
 #[derive(Debug, Clone, Copy)]
-pub struct Limits {
+pub(crate) struct Limits {
     /// Open S3 connections at most.
     pub max_connections: usize,
     /// Time a connection has to send a request's headers, counted from the connection's
@@ -27,7 +27,7 @@ pub struct Limits {
 }
 
 /// The HTTP/1 and HTTP/2 server settings.
-pub fn http(limits: Limits) -> ConnBuilder<TokioExecutor> {
+pub(crate) fn http(limits: Limits) -> ConnBuilder<TokioExecutor> {
     let mut b = ConnBuilder::new(TokioExecutor::new());
     b.http1()
         .timer(TokioTimer::new())
@@ -42,13 +42,13 @@ pub fn http(limits: Limits) -> ConnBuilder<TokioExecutor> {
 
 /// The open connections, counted against the cap.
 #[derive(Clone)]
-pub struct Gate {
+pub(crate) struct Gate {
     open: Arc<Semaphore>,
     refusing: Arc<Semaphore>,
 }
 
 /// What to do with an accepted connection.
-pub enum Admit {
+pub(crate) enum Admit {
     /// Serve it; the permit is its place under the cap.
     Serve(OwnedSemaphorePermit),
     /// Answer 503 SlowDown and close; the permit bounds how many are answered at once.
@@ -58,14 +58,14 @@ pub enum Admit {
 }
 
 impl Gate {
-    pub fn new(limits: Limits) -> Self {
+    pub(crate) fn new(limits: Limits) -> Self {
         Self {
             open: Arc::new(Semaphore::new(limits.max_connections.max(1))),
             refusing: Arc::new(Semaphore::new(REFUSING)),
         }
     }
 
-    pub fn admit(&self) -> Admit {
+    pub(crate) fn admit(&self) -> Admit {
         if let Ok(p) = Arc::clone(&self.open).try_acquire_owned() {
             return Admit::Serve(p);
         }
@@ -77,7 +77,7 @@ impl Gate {
 }
 
 /// Answers a connection past the cap with 503 SlowDown, then closes it.
-pub async fn refuse<S: AsyncWrite + Unpin>(mut stream: S) {
+pub(crate) async fn refuse<S: AsyncWrite + Unpin>(mut stream: S) {
     let id = uuid::Uuid::new_v4().simple().to_string();
     let body = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code><Message>Please reduce your \
@@ -99,7 +99,7 @@ pub async fn refuse<S: AsyncWrite + Unpin>(mut stream: S) {
 
 /// Serves one connection: it must send its first request within the header timeout
 /// (hyper's own timer covers the headers of each request after that).
-pub async fn serve<I, S>(
+pub(crate) async fn serve<I, S>(
     http: &ConnBuilder<TokioExecutor>,
     io: I,
     service: S,
@@ -136,7 +136,7 @@ pub async fn serve<I, S>(
 /// How long to wait before accepting again after `e`: out of descriptors or memory, the
 /// next accept would fail at once, so back off (doubling to 1 s); anything else is one
 /// connection's trouble.
-pub fn backoff(e: &std::io::Error, last: Option<Duration>) -> Option<Duration> {
+pub(crate) fn backoff(e: &std::io::Error, last: Option<Duration>) -> Option<Duration> {
     let starved = matches!(
         e.raw_os_error(),
         Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)

@@ -34,7 +34,7 @@ fn meta_err(e: impl std::fmt::Display) -> ServeError {
 }
 
 /// The node's state, opened.
-pub struct Node {
+pub(crate) struct Node {
     pub meta: Arc<MetaStore>,
     pub namespace: Arc<Namespace>,
     pub cluster: Arc<ClusterNode>,
@@ -45,7 +45,7 @@ pub struct Node {
 
 /// Opens (or creates) the state under the data dir and starts the node's Raft, which
 /// dials its peers as `dial` says.
-pub async fn open_node(config: &Config, dial: Dial) -> Result<Node, ServeError> {
+pub(crate) async fn open_node(config: &Config, dial: Dial) -> Result<Node, ServeError> {
     let cluster_secret = crate::secret::cluster_secret(config)?;
     let data = &config.data_dir;
     create_private_dir(data)?;
@@ -147,7 +147,7 @@ fn host_port(url: &str) -> &str {
 impl Node {
     /// Brings the node into its cluster: a new node makes a cluster of one, or asks the
     /// cluster at `--join` to add it; then it catches up. Returns the root credentials.
-    pub async fn form_cluster(&self, config: &Config, advertise: &str) -> Result<RootCredentials, ServeError> {
+    pub(crate) async fn form_cluster(&self, config: &Config, advertise: &str) -> Result<RootCredentials, ServeError> {
         let joining = !self.cluster.is_initialized().await.map_err(meta_err)?;
         match (&config.join, joining) {
             (Some(url), true) => {
@@ -212,7 +212,7 @@ impl Node {
 
     /// Registers this node on the cache's ring (peers fetch its blocks at `addr`, its gRPC
     /// address), unless it already is, at that address.
-    pub async fn register_cache_node(&self, id: u64, addr: &str) {
+    pub(crate) async fn register_cache_node(&self, id: u64, addr: &str) {
         if !self.namespace.cache().enabled() || self.meta.cache_node_addr(id).as_deref() == Some(addr) {
             return;
         }
@@ -226,7 +226,7 @@ impl Node {
     }
 
     /// Records where this node's S3 endpoint is, unless the cluster already has it.
-    pub async fn register_s3_endpoint(&self, id: u64, s3_addr: &str) {
+    pub(crate) async fn register_s3_endpoint(&self, id: u64, s3_addr: &str) {
         if self.meta.node_s3_addr(id).as_deref() == Some(s3_addr) {
             return;
         }

@@ -12,7 +12,7 @@ const MIN_LEN: usize = 16;
 const MIN_DISTINCT: usize = 6;
 
 /// The cluster secret the config gives, checked; `None` for a node that takes no peers.
-pub fn cluster_secret(config: &Config) -> Result<Option<String>, ServeError> {
+pub(crate) fn cluster_secret(config: &Config) -> Result<Option<String>, ServeError> {
     let secret = match (&config.cluster_secret, &config.cluster_secret_file) {
         (Some(_), Some(_)) => {
             return Err(ServeError::Other(

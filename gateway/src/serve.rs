@@ -16,7 +16,7 @@ use crate::serve_error::ServeError;
 
 /// Flags of `arustio serve`; each overrides the config file and environment.
 #[derive(Debug, Default, clap::Args, Serialize)]
-pub struct ServeArgs {
+pub(crate) struct ServeArgs {
     /// Directory for all node state [default: ./arustio-data; env: ARUSTIO_DATA_DIR]
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -96,7 +96,7 @@ pub struct ServeArgs {
 }
 
 /// Runs the server.
-pub fn run(args: ServeArgs) -> Result<(), ServeError> {
+pub(crate) fn run(args: ServeArgs) -> Result<(), ServeError> {
     let config = Config::load(args.config.as_deref(), &args)?;
     let filter = tracing_subscriber::EnvFilter::try_new(&config.log).unwrap_or_else(|_| "info".into());
     tracing_subscriber::fmt()

@@ -2,7 +2,7 @@
 
 /// Errors that stop the server from starting.
 #[derive(Debug, thiserror::Error)]
-pub enum ServeError {
+pub(crate) enum ServeError {
     #[error("configuration: {0}")]
     Config(#[from] Box<figment::Error>),
     #[error("data dir {path}: {source}")]

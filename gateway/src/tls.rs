@@ -21,11 +21,11 @@ use tracing::debug;
 use crate::config::Config;
 
 /// How long a connection may take to finish its TLS handshake.
-pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Why TLS could not be set up, or a plaintext port was refused.
 #[derive(Debug, thiserror::Error)]
-pub enum TlsError {
+pub(crate) enum TlsError {
     #[error("{what} {path}: {source}")]
     Read {
         what: &'static str,
@@ -50,7 +50,7 @@ pub enum TlsError {
 }
 
 /// What a node serves with, when it serves TLS.
-pub struct ServerTls {
+pub(crate) struct ServerTls {
     /// The S3 port's acceptor (ALPN `h2` and `http/1.1`).
     pub s3: TlsAcceptor,
     /// The gRPC port's configuration (tonic does that handshake).
@@ -59,13 +59,13 @@ pub struct ServerTls {
 
 /// The node's TLS, as the config sets it: serving, if a certificate and key are given, and
 /// how peers are dialed.
-pub struct NodeTls {
+pub(crate) struct NodeTls {
     pub server: Option<ServerTls>,
     pub dial: Dial,
 }
 
 /// Refuses a plaintext S3 or gRPC address other than loopback, unless `insecure`.
-pub fn check_plaintext_binds(config: &Config) -> Result<(), TlsError> {
+pub(crate) fn check_plaintext_binds(config: &Config) -> Result<(), TlsError> {
     if config.tls_cert.is_some() || config.insecure {
         return Ok(());
     }
@@ -101,14 +101,14 @@ fn certificates(what: &'static str, path: &Path, pem: &[u8]) -> Result<Vec<Certi
 }
 
 /// Reads a CA file (PEM), checking that it holds at least one certificate.
-pub fn read_ca(path: &Path) -> Result<Vec<u8>, TlsError> {
+pub(crate) fn read_ca(path: &Path) -> Result<Vec<u8>, TlsError> {
     let pem = read("CA file", path)?;
     certificates("CA file", path, &pem)?;
     Ok(pem)
 }
 
 /// Loads the config's certificate, key and CA.
-pub fn load(config: &Config) -> Result<NodeTls, TlsError> {
+pub(crate) fn load(config: &Config) -> Result<NodeTls, TlsError> {
     let (cert_path, key_path) = match (&config.tls_cert, &config.tls_key) {
         (Some(c), Some(k)) => (c, k),
         (None, None) if config.tls_ca.is_some() => {
@@ -160,7 +160,7 @@ pub fn load(config: &Config) -> Result<NodeTls, TlsError> {
 
 /// A client configuration trusting the CA `dial` names (none for a plain dial), for
 /// forwarding S3 requests to other nodes.
-pub fn https_client(dial: &Dial) -> ClientConfig {
+pub(crate) fn https_client(dial: &Dial) -> ClientConfig {
     let mut roots = RootCertStore::empty();
     if let Some(pem) = dial.ca_pem() {
         roots.add_parsable_certificates(CertificateDer::pem_slice_iter(pem).filter_map(Result::ok));
@@ -176,7 +176,11 @@ const PLAIN_HTTP_BODY: &str = "This port speaks HTTPS: use an https:// URL\n";
 /// The TLS handshake of one S3 connection, within [`HANDSHAKE_TIMEOUT`]. A plain HTTP
 /// request is answered with a 400 that says to use https; a failed handshake closes the
 /// connection (logged at debug: scanners would flood the log).
-pub async fn accept(acceptor: &TlsAcceptor, mut socket: TcpStream, peer: SocketAddr) -> Option<TlsStream<TcpStream>> {
+pub(crate) async fn accept(
+    acceptor: &TlsAcceptor,
+    mut socket: TcpStream,
+    peer: SocketAddr,
+) -> Option<TlsStream<TcpStream>> {
     let handshake = async {
         let mut first = [0u8; 1];
         // Every TLS connection opens with a handshake record (content type 22).

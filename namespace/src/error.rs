@@ -10,50 +10,102 @@ use thiserror::Error;
 pub enum NsError {
     /// No bucket (top-level directory) of that name.
     #[error("no such bucket {bucket:?}")]
-    NoSuchBucket { bucket: String },
+    NoSuchBucket {
+        /// The bucket.
+        bucket: String,
+    },
     /// No object at that key.
     #[error("no such key {key:?} in bucket {bucket:?}")]
-    NoSuchKey { bucket: String, key: String },
+    NoSuchKey {
+        /// The bucket.
+        bucket: String,
+        /// The object key.
+        key: String,
+    },
     /// The bucket already exists.
     #[error("bucket {bucket:?} already exists")]
-    BucketExists { bucket: String },
+    BucketExists {
+        /// The bucket.
+        bucket: String,
+    },
     /// The bucket still holds objects or mount points.
     #[error("bucket {bucket:?} is not empty: {reason}")]
-    BucketNotEmpty { bucket: String, reason: String },
+    BucketNotEmpty {
+        /// The bucket.
+        bucket: String,
+        /// Why, in a few words.
+        reason: String,
+    },
     /// The bucket is a mount point; unmount it instead.
     #[error("bucket {bucket:?} is a mount point; unmount it with `arustio fs unmount /{bucket}`")]
-    BucketIsMount { bucket: String },
+    BucketIsMount {
+        /// The bucket.
+        bucket: String,
+    },
     /// The bucket name breaks S3's naming rules.
     #[error("invalid bucket name {bucket:?}: {reason}")]
-    InvalidBucketName { bucket: String, reason: String },
+    InvalidBucketName {
+        /// The bucket.
+        bucket: String,
+        /// Why, in a few words.
+        reason: String,
+    },
     /// The key is malformed or cannot be held by the store behind it.
     #[error("invalid key {key:?}: {reason}")]
-    InvalidKey { key: String, reason: String },
+    InvalidKey {
+        /// The object key.
+        key: String,
+        /// Why, in a few words.
+        reason: String,
+    },
     /// The key is longer than 1024 bytes.
     #[error("key is {len} bytes; the limit is 1024")]
-    KeyTooLong { len: usize },
+    KeyTooLong {
+        /// The length in bytes.
+        len: usize,
+    },
     /// User metadata is larger than 2 KB.
     #[error("user metadata is {len} bytes; the limit is 2048")]
-    MetadataTooLarge { len: usize },
+    MetadataTooLarge {
+        /// The length in bytes.
+        len: usize,
+    },
     /// A write under a read-only mount.
     #[error("{path} is on the read-only mount {mount}")]
-    ReadOnly { path: String, mount: String },
+    ReadOnly {
+        /// The path.
+        path: String,
+        /// The mount the path is under.
+        mount: String,
+    },
     /// No mount covers the path.
     #[error("no mount covers {path}")]
-    NoMount { path: String },
+    NoMount {
+        /// The path.
+        path: String,
+    },
     /// A precondition (If-Match, If-None-Match, ...) failed.
     #[error("precondition failed for {key:?}")]
-    PreconditionFailed { key: String },
+    PreconditionFailed {
+        /// The object key.
+        key: String,
+    },
     /// Not modified (conditional GET/HEAD): the 304 carries the object's ETag and date.
     #[error("not modified: {key:?}")]
     NotModified {
+        /// The object key.
         key: String,
+        /// The object's current ETag.
         etag: String,
+        /// Its last modification time.
         last_modified: chrono::DateTime<chrono::Utc>,
     },
     /// The object changed while it was read; retry.
     #[error("object {key:?} changed while it was read")]
-    Changed { key: String },
+    Changed {
+        /// The object key.
+        key: String,
+    },
     /// The body did not match its Content-MD5.
     #[error("the Content-MD5 you specified did not match what was received")]
     BadDigest,
@@ -61,53 +113,96 @@ pub enum NsError {
     #[error("request body failed: {source}")]
     Body {
         #[source]
+        /// The underlying error.
         source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// No such multipart upload.
     #[error("no such upload {upload_id:?}")]
-    NoSuchUpload { upload_id: String },
+    NoSuchUpload {
+        /// The upload id.
+        upload_id: String,
+    },
     /// The part list of a Complete is wrong.
     #[error("invalid part list: {reason}")]
-    InvalidPart { reason: String },
+    InvalidPart {
+        /// Why, in a few words.
+        reason: String,
+    },
     /// The part list is not in ascending order.
     #[error("parts must be listed in ascending order")]
     InvalidPartOrder,
     /// A part other than the last is smaller than 5 MiB.
     #[error("part {part} is {size} bytes; every part but the last must be at least 5 MiB")]
-    EntityTooSmall { part: i32, size: u64 },
+    EntityTooSmall {
+        /// The part number.
+        part: i32,
+        /// The size in bytes.
+        size: u64,
+    },
     /// Multipart uploads are in flight under the path.
     #[error("{count} multipart upload(s) in flight under {path}")]
-    UploadsInFlight { path: String, count: usize },
+    UploadsInFlight {
+        /// The path.
+        path: String,
+        /// How many there are.
+        count: usize,
+    },
     /// A non-empty body for a `dir/` marker on a store that keeps markers as records.
     #[error("key {key:?} ends in '/', so it is a directory marker and must have an empty body")]
-    MarkerWithBody { key: String },
+    MarkerWithBody {
+        /// The object key.
+        key: String,
+    },
     /// A copy onto itself that changes nothing.
     #[error("copying {key:?} onto itself without changing its metadata is not allowed")]
-    CopyToSelf { key: String },
+    CopyToSelf {
+        /// The object key.
+        key: String,
+    },
     /// A request argument is out of range.
     #[error("{0}")]
     InvalidArgument(String),
     /// A mount was refused (already mounted, inside a read-only mount, shadowing, ...).
     #[error("cannot mount at {path}: {reason}")]
-    MountRefused { path: String, reason: String },
+    MountRefused {
+        /// The path.
+        path: String,
+        /// Why, in a few words.
+        reason: String,
+    },
     /// A file-system operation does not apply (a directory where a file is expected, ...).
     #[error("{path}: {reason}")]
-    FsRefused { path: String, reason: String },
+    FsRefused {
+        /// The path.
+        path: String,
+        /// Why, in a few words.
+        reason: String,
+    },
     /// No file or directory at the path.
     #[error("{path}: no such file or directory")]
-    NotFound { path: String },
+    NotFound {
+        /// The path.
+        path: String,
+    },
     /// The node-local metadata store failed.
     #[error("metadata store: {0}")]
     Kv(#[from] KvError),
     /// A store failed; `fault` says what that means to a caller, which needs no more of
     /// the backends' errors than that.
     #[error("{source}")]
-    Store { fault: StoreFault, source: BackendError },
+    Store {
+        /// What kind of store failure it was.
+        fault: StoreFault,
+        /// The underlying error.
+        source: BackendError,
+    },
     /// Local staging I/O failed.
     #[error("staging I/O on {path}: {source}")]
     Io {
+        /// The path.
         path: String,
         #[source]
+        /// The underlying error.
         source: std::io::Error,
     },
 }
@@ -139,13 +234,27 @@ pub enum StoreFault {
     /// A condition did not hold, or an object exists where the write wanted none.
     Conflict,
     /// The store cannot hold the key: the rule it breaks.
-    InvalidKey { key: String, rule: String },
+    InvalidKey {
+        /// The object key.
+        key: String,
+        /// The rule the key breaks.
+        rule: String,
+    },
     /// The store refused the credentials or the operation.
-    Denied { key: String },
+    Denied {
+        /// The object key.
+        key: String,
+    },
     /// The store was still throttling after the retries.
-    Throttled { key: String },
+    Throttled {
+        /// The object key.
+        key: String,
+    },
     /// The store was unreachable, timing out or failing after the retries.
-    Unavailable { key: String },
+    Unavailable {
+        /// The object key.
+        key: String,
+    },
     /// The store holds a key its client cannot list.
     Unlistable,
     /// Anything else: a fault of the gateway's or the store's.

@@ -48,32 +48,32 @@ impl HeadCache {
     }
 
     /// The handle seen less than `ttl` ago.
-    pub fn get(&self, store: &str, key: &str, ttl: Duration) -> Option<ObjectHandle> {
+    pub(crate) fn get(&self, store: &str, key: &str, ttl: Duration) -> Option<ObjectHandle> {
         let s = self.cache.get(&(store.to_owned(), key.to_owned()))?;
         (self.age(&s) < ttl).then(|| s.handle.clone())
     }
 
     /// The last handle seen, however old, and its age: a hint of the version whose blocks
     /// the cache may hold.
-    pub fn hint(&self, store: &str, key: &str) -> Option<(Duration, Arc<Seen>)> {
+    pub(crate) fn hint(&self, store: &str, key: &str) -> Option<(Duration, Arc<Seen>)> {
         let s = self.cache.get(&(store.to_owned(), key.to_owned()))?;
         Some((self.age(&s), s))
     }
 
     /// Remembers a HEAD result seen now.
-    pub fn put(&self, store: &str, key: &str, handle: ObjectHandle) {
+    pub(crate) fn put(&self, store: &str, key: &str, handle: ObjectHandle) {
         let seen = AtomicU64::new(self.now());
         self.cache
             .insert((store.to_owned(), key.to_owned()), Arc::new(Seen { seen, handle }));
     }
 
     /// The store confirmed `s` (a 304 to a GET naming its version) now.
-    pub fn confirm(&self, s: &Seen) {
+    pub(crate) fn confirm(&self, s: &Seen) {
         s.seen.fetch_max(self.now(), Ordering::Relaxed);
     }
 
     /// Forgets the object.
-    pub fn drop_key(&self, store: &str, key: &str) {
+    pub(crate) fn drop_key(&self, store: &str, key: &str) {
         self.cache.invalidate(&(store.to_owned(), key.to_owned()));
     }
 }

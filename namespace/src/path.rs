@@ -6,7 +6,7 @@
 use crate::error::{NsError, NsResult};
 
 /// The longest key S3 accepts, in bytes.
-pub const MAX_KEY_LEN: usize = 1024;
+pub(crate) const MAX_KEY_LEN: usize = 1024;
 
 /// Normalises an absolute namespace path (`/a/b/`, `/`) to its internal form (`a/b`, ``).
 pub fn normalize_path(path: &str) -> NsResult<String> {
@@ -109,7 +109,7 @@ pub fn check_key(key: &str) -> NsResult<()> {
 }
 
 /// Joins a bucket and key into a namespace path.
-pub fn join(bucket: &str, key: &str) -> String {
+pub(crate) fn join(bucket: &str, key: &str) -> String {
     if key.is_empty() {
         bucket.to_owned()
     } else {

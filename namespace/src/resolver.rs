@@ -52,7 +52,7 @@ impl Resolver {
 
     /// Resolves a normalised `path` against `table`: the mount whose point is its
     /// longest prefix, that mount's store (built by `registry` on first use) and the key.
-    pub fn resolve(&self, table: Arc<Vec<MountEntry>>, registry: &Registry, path: &str) -> NsResult<Resolved> {
+    pub(crate) fn resolve(&self, table: Arc<Vec<MountEntry>>, registry: &Registry, path: &str) -> NsResult<Resolved> {
         let snap = self.snapshot(table);
         let i = longest_index(&snap.table, path).ok_or_else(|| NsError::NoMount {
             path: format!("/{path}"),

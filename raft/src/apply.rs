@@ -39,7 +39,12 @@ pub enum ApplyError {
     #[error(
         "the stored record {key} does not decode ({reason}): the metadata is corrupt; restore the data dir from a backup"
     )]
-    Undecodable { key: String, reason: String },
+    Undecodable {
+        /// The object key.
+        key: String,
+        /// Why, in a few words.
+        reason: String,
+    },
 }
 
 /// `value`, the record at `key`, decoded.

@@ -30,7 +30,12 @@ pub enum ClusterError {
     Refused(#[from] Refusal),
     /// The leader (or the node asked) could not be reached.
     #[error("cannot reach {addr}: {reason}")]
-    Unreachable { addr: String, reason: String },
+    Unreachable {
+        /// Its address (HOST:PORT).
+        addr: String,
+        /// Why, in a few words.
+        reason: String,
+    },
     /// A request that makes no sense (unknown node, ...).
     #[error("{0}")]
     Invalid(String),
@@ -42,25 +47,45 @@ pub enum ClusterError {
 /// An operation only the leader does.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum LeaderOp {
+    /// Commits a command.
     Write(MetaCmd),
-    AddNode { id: NodeId, addr: String, voter: bool },
-    RemoveNode { id: NodeId },
+    /// Adds a node to the membership (as a learner first).
+    AddNode {
+        /// The node id.
+        id: NodeId,
+        /// Its address (HOST:PORT).
+        addr: String,
+        /// Whether it votes (else it is a learner).
+        voter: bool,
+    },
+    /// Removes a node from the membership.
+    RemoveNode {
+        /// The node id.
+        id: NodeId,
+    },
+    /// The leader's commit index, once it has confirmed it still leads.
     ReadIndex,
+    /// The cluster as the leader sees it.
     Status,
 }
 
 /// The leader's answer to a [`LeaderOp`].
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum LeaderReply {
+    /// Done.
     Done,
+    /// The read index: what a strict read waits to have applied.
     ReadIndex(Option<u64>),
+    /// The status.
     Status(ClusterStatus),
 }
 
 /// One member of the cluster, as `cluster status` shows it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Member {
+    /// The node id.
     pub id: NodeId,
+    /// Its address (HOST:PORT).
     pub addr: String,
     /// `leader`, `voter` or `learner`.
     pub role: String,
@@ -73,20 +98,28 @@ pub struct Member {
 pub struct ClusterStatus {
     /// The node that answered.
     pub node: NodeId,
+    /// The leader, when one is known.
     pub leader: Option<NodeId>,
+    /// The current term.
     pub term: u64,
+    /// The index of the last log entry.
     pub last_log_index: Option<u64>,
+    /// The index of the last applied entry.
     pub last_applied: Option<u64>,
     /// The index the newest snapshot covers.
     pub snapshot: Option<u64>,
+    /// Every member.
     pub members: Vec<Member>,
 }
 
 /// Timings of the Raft: LAN defaults, so a failover takes well under a second.
 #[derive(Debug, Clone)]
 pub struct Timings {
+    /// Between two heartbeats of the leader, in milliseconds.
     pub heartbeat_ms: u64,
+    /// The shortest election timeout, in milliseconds.
     pub election_min_ms: u64,
+    /// The longest election timeout, in milliseconds.
     pub election_max_ms: u64,
     /// A snapshot is built after this many entries; older entries are then purged.
     pub snapshot_every: u64,
@@ -175,10 +208,12 @@ impl ClusterNode {
         }))
     }
 
+    /// This node's id.
     pub fn id(&self) -> NodeId {
         self.id
     }
 
+    /// The Raft handle.
     pub fn raft(&self) -> &Raft {
         &self.raft
     }
@@ -437,10 +472,12 @@ pub async fn forward_to(addr: &str, key: &Key, dial: &Dial, op: &LeaderOp) -> Re
 pub struct MetaWriter(Arc<ClusterNode>);
 
 impl MetaWriter {
+    /// The writer of `node`.
     pub fn new(node: Arc<ClusterNode>) -> Self {
         Self(node)
     }
 
+    /// Commits `cmd` on the leader; returns once it is applied there.
     pub async fn write(&self, cmd: MetaCmd) -> Result<(), ClusterError> {
         self.0.write(cmd).await
     }
@@ -453,10 +490,12 @@ impl MetaWriter {
 pub struct LinearizableReadHandle(Arc<ClusterNode>);
 
 impl LinearizableReadHandle {
+    /// The read handle of `node`.
     pub fn new(node: Arc<ClusterNode>) -> Self {
         Self(node)
     }
 
+    /// Waits until this node has applied every write committed before the call.
     pub async fn ensure(&self) -> Result<(), ClusterError> {
         self.0.linearizable_read().await
     }

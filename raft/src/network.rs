@@ -21,11 +21,11 @@ use tonic::transport::Channel;
 use crate::types::{NodeId, TypeConfig};
 
 /// A client of one peer's Raft service.
-pub type PeerClient = RaftClient<Signed<Channel>>;
+pub(crate) type PeerClient = RaftClient<Signed<Channel>>;
 
 /// Connects (lazily) to the peer at `addr` (`host:port`) as `dial` says, signing calls
 /// with `key`.
-pub fn peer_client(addr: &str, key: &Key, dial: &Dial, timeout: Duration) -> Result<PeerClient, String> {
+pub(crate) fn peer_client(addr: &str, key: &Key, dial: &Dial, timeout: Duration) -> Result<PeerClient, String> {
     let endpoint = dial
         .endpoint(addr)
         .map_err(|e| format!("bad peer address {addr:?}: {e}"))?
@@ -47,19 +47,19 @@ pub(crate) fn from_json<T: DeserializeOwned>(j: &Json) -> Result<T, String> {
 
 /// Makes a [`Network`] per peer.
 #[derive(Clone)]
-pub struct NetworkFactory {
+pub(crate) struct NetworkFactory {
     key: Key,
     dial: Dial,
 }
 
 impl NetworkFactory {
-    pub fn new(key: Key, dial: Dial) -> Self {
+    pub(crate) fn new(key: Key, dial: Dial) -> Self {
         Self { key, dial }
     }
 }
 
 /// The connection to one peer.
-pub struct Network {
+pub(crate) struct Network {
     target: NodeId,
     client: Result<PeerClient, String>,
 }

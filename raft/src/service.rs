@@ -15,6 +15,7 @@ pub struct RaftService {
 }
 
 impl RaftService {
+    /// Serves `node`'s Raft.
     pub fn new(node: Arc<ClusterNode>) -> Self {
         Self { node }
     }

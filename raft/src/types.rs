@@ -17,10 +17,16 @@ pub type MetaResponse = Result<(), Refusal>;
 pub enum Refusal {
     /// A mount already exists at the path.
     #[error("/{path} is already a mount point")]
-    AlreadyMounted { path: String },
+    AlreadyMounted {
+        /// The path.
+        path: String,
+    },
     /// No mount at the path.
     #[error("/{path} is not a mount point")]
-    NotMounted { path: String },
+    NotMounted {
+        /// The path.
+        path: String,
+    },
 }
 
 openraft::declare_raft_types!(

@@ -12,17 +12,30 @@ use thiserror::Error;
 pub enum OpenError {
     /// Another process has it open.
     #[error("the metadata database {path} is in use (is another arustio using this data dir?)")]
-    InUse { path: String },
+    InUse {
+        /// The path.
+        path: String,
+    },
     /// Files of it are damaged or missing.
     #[error(
         "the metadata database {path} is corrupt ({reason}); arustio will not start on it: restore the data dir \
          from a backup, or move {path} aside to start this node with no metadata (a cluster member then copies \
          the cluster's state back: `arustio cluster remove-node` it and start it with --join)"
     )]
-    Corrupt { path: String, reason: String },
+    Corrupt {
+        /// The path.
+        path: String,
+        /// Why, in a few words.
+        reason: String,
+    },
     /// Anything else (permissions, disk).
     #[error("cannot open the metadata database {path}: {reason}")]
-    Io { path: String, reason: String },
+    Io {
+        /// The path.
+        path: String,
+        /// Why, in a few words.
+        reason: String,
+    },
 }
 
 /// RocksDB's message on one line.

@@ -10,7 +10,7 @@ use crate::BackendError;
 
 /// A failed request to an S3 store, as it answered (or why it did not).
 #[derive(Debug)]
-pub struct S3Failure {
+pub(crate) struct S3Failure {
     /// The HTTP status, when the store answered.
     pub status: Option<u16>,
     /// The S3 error code (`NoSuchBucket`, `SlowDown`, ...), when the body had one.
@@ -62,13 +62,13 @@ impl S3Failure {
     }
 
     /// Whether the store asked to slow down.
-    pub fn throttling(&self) -> bool {
+    pub(crate) fn throttling(&self) -> bool {
         self.status == Some(429) || self.code.as_deref().is_some_and(|c| THROTTLING.contains(&c))
     }
 
     /// One line for people: `404 Not Found, NoSuchBucket: The specified bucket does not
     /// exist`, or the innermost cause when the store did not answer.
-    pub fn summary(&self) -> String {
+    pub(crate) fn summary(&self) -> String {
         let status = self.status.map(|s| {
             let reason = http::StatusCode::from_u16(s)
                 .ok()

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use aws_sdk_s3::Client;
 
-pub use error::S3Failure;
+pub(crate) use error::S3Failure;
 pub(crate) use options::build;
 pub(crate) use write::{ALGORITHMS, Condition, S3Writer};
 

@@ -7,7 +7,7 @@ use tonic::{Response, Status};
 use super::status;
 
 /// This node's cache figures as JSON (`null` when the cache is off).
-pub async fn stats(ns: &Namespace) -> Result<Response<ClusterJson>, Status> {
+pub(super) async fn stats(ns: &Namespace) -> Result<Response<ClusterJson>, Status> {
     let stats = ns.cache().stats().await;
     let json = serde_json::to_string(&stats).map_err(|e| Status::internal(e.to_string()))?;
     Ok(Response::new(ClusterJson { json }))
@@ -25,7 +25,7 @@ fn file_path(path: &str) -> Result<String, Status> {
 }
 
 /// Reads one file through the cache.
-pub async fn load(ns: &Namespace, r: PathRequest) -> Result<Response<CacheLoadResponse>, Status> {
+pub(super) async fn load(ns: &Namespace, r: PathRequest) -> Result<Response<CacheLoadResponse>, Status> {
     let path = file_path(&r.path)?;
     let (bytes, sources) = ns.load_cached(&path).await.map_err(status)?;
     Ok(Response::new(CacheLoadResponse {
@@ -35,7 +35,7 @@ pub async fn load(ns: &Namespace, r: PathRequest) -> Result<Response<CacheLoadRe
 }
 
 /// Drops one file's blocks and metadata, here and on the other nodes.
-pub fn free(ns: &Namespace, r: &PathRequest) -> Result<Response<CacheFreeResponse>, Status> {
+pub(super) fn free(ns: &Namespace, r: &PathRequest) -> Result<Response<CacheFreeResponse>, Status> {
     let path = file_path(&r.path)?;
     ns.free_cached(&path).map_err(status)?;
     Ok(Response::new(CacheFreeResponse {}))

@@ -14,14 +14,14 @@ async fn answer(node: &ClusterNode) -> Result<Response<ClusterStatusReply>, Stat
     reply(node.status().await)
 }
 
-pub async fn status(node: &ClusterNode, local: bool) -> Result<Response<ClusterStatusReply>, Status> {
+pub(super) async fn status(node: &ClusterNode, local: bool) -> Result<Response<ClusterStatusReply>, Status> {
     if local {
         return reply(node.local_status());
     }
     answer(node).await
 }
 
-pub async fn add_node(node: &ClusterNode, r: AddNodeRequest) -> Result<Response<ClusterStatusReply>, Status> {
+pub(super) async fn add_node(node: &ClusterNode, r: AddNodeRequest) -> Result<Response<ClusterStatusReply>, Status> {
     if r.addr.is_empty() || r.addr.contains("://") {
         return Err(Status::invalid_argument(format!(
             "node address {:?}: give HOST:PORT of its gRPC address",
@@ -37,7 +37,10 @@ pub async fn add_node(node: &ClusterNode, r: AddNodeRequest) -> Result<Response<
     answer(node).await
 }
 
-pub async fn remove_node(node: &ClusterNode, r: RemoveNodeRequest) -> Result<Response<ClusterStatusReply>, Status> {
+pub(super) async fn remove_node(
+    node: &ClusterNode,
+    r: RemoveNodeRequest,
+) -> Result<Response<ClusterStatusReply>, Status> {
     node.leader_op(LeaderOp::RemoveNode { id: r.id })
         .await
         .map_err(cluster_status)?;

@@ -25,7 +25,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use crate::uploads::ListedUpload;
 
-pub use arustio_proto::auth::Signed;
+pub(crate) use arustio_proto::auth::Signed;
 
 /// Most entries one List call returns.
 const MAX_LIST: u32 = 1000;
@@ -348,14 +348,14 @@ impl Admin for AdminService {
 }
 
 /// The gRPC port: its listener, and TLS if the node serves it.
-pub struct GrpcPort {
+pub(crate) struct GrpcPort {
     pub listener: TcpListener,
     pub tls: Option<tonic::transport::ServerTlsConfig>,
 }
 
 /// Serves the admin API and the Raft peer RPCs on `port` until `stop` turns true.
 /// Admin calls must be signed with the root credentials, peer calls with the cluster key.
-pub async fn serve(
+pub(crate) async fn serve(
     port: GrpcPort,
     ns: Arc<Namespace>,
     meta: Arc<MetaStore>,

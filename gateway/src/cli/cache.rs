@@ -10,7 +10,7 @@ use super::{CliError, Client};
 
 /// Commands of `arustio cache`.
 #[derive(Debug, clap::Subcommand)]
-pub enum CacheCmd {
+pub(crate) enum CacheCmd {
     /// Per node and tier: capacity, used, hits, misses, peer hits, fallbacks to the store,
     /// evictions, bytes served from each tier.
     #[command(after_help = "Example:\n  arustio cache stats --json")]
@@ -155,7 +155,7 @@ async fn stats(c: &mut Client, json: bool) -> Result<(), CliError> {
     Ok(())
 }
 
-pub async fn run(cmd: CacheCmd, c: &mut Client) -> Result<(), CliError> {
+pub(crate) async fn run(cmd: CacheCmd, c: &mut Client) -> Result<(), CliError> {
     match cmd {
         CacheCmd::Stats { json } => stats(c, json).await,
         CacheCmd::Load { path, recursive } => {

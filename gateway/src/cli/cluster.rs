@@ -8,7 +8,7 @@ use super::{CliError, Client};
 
 /// Commands of `arustio cluster`.
 #[derive(Debug, clap::Subcommand)]
-pub enum ClusterCmd {
+pub(crate) enum ClusterCmd {
     /// Members, roles, leader, term, last applied index and each node's lag.
     #[command(after_help = "Example:\n  arustio cluster status --json")]
     Status {
@@ -60,7 +60,7 @@ fn print(status: &ClusterStatus) {
     print_table(["ID", "ROLE", "ADDRESS", "LAG"], &rows);
 }
 
-pub async fn run(cmd: ClusterCmd, c: &mut Client) -> Result<(), CliError> {
+pub(crate) async fn run(cmd: ClusterCmd, c: &mut Client) -> Result<(), CliError> {
     let status = match cmd {
         ClusterCmd::Status { json, local } => {
             let status = ClusterStatus::from(c.cluster_status(ClusterStatusRequest { local }).await?.into_inner());

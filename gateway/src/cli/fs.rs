@@ -17,7 +17,7 @@ use super::{CliError, Client};
 
 /// File-system commands.
 #[derive(Debug, Subcommand)]
-pub enum FsCmd {
+pub(crate) enum FsCmd {
     /// Mount a store at a namespace path; S3 clients see it at once.
     #[command(
         after_help = "Examples:\n  arustio fs mount /lake mem://lake\n  arustio fs mount --readonly /data/archive local:///srv/archive\n  arustio fs mount -o endpoint=http://127.0.0.1:9000 /s3data s3://bucket/prefix\n\nFor s3:// URIs, credentials missing from -o are taken from AWS_ACCESS_KEY_ID,\nAWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION and S3_ENDPOINT in this shell."
@@ -123,7 +123,7 @@ pub enum FsCmd {
 }
 
 /// Runs one `fs` command.
-pub async fn run(cmd: FsCmd, c: &mut Client) -> Result<(), CliError> {
+pub(crate) async fn run(cmd: FsCmd, c: &mut Client) -> Result<(), CliError> {
     match cmd {
         FsCmd::Mount {
             options,

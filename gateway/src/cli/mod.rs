@@ -1,9 +1,9 @@
 //! The admin CLI: connects to a node's gRPC admin API with signed calls.
 
-pub mod cache;
-pub mod cluster;
+pub(crate) mod cache;
+pub(crate) mod cluster;
 mod copy;
-pub mod fs;
+pub(crate) mod fs;
 mod list;
 mod table;
 
@@ -19,7 +19,7 @@ use crate::admin::Signed;
 
 /// An admin client whose every call is signed, and how it dialed its node (to reach the
 /// node's peers the same way).
-pub struct Client {
+pub(crate) struct Client {
     admin: AdminClient<Signed<Channel>>,
     dial: Dial,
 }
@@ -39,14 +39,14 @@ impl std::ops::DerefMut for Client {
 
 impl Client {
     /// A client of another node, at `addr` (`HOST:PORT`), dialed as this one was.
-    pub async fn peer(&self, addr: &str) -> Result<Self, CliError> {
+    pub(crate) async fn peer(&self, addr: &str) -> Result<Self, CliError> {
         open(&self.dial.url(addr), self.dial.clone(), addr).await
     }
 }
 
 /// A CLI failure, printed as one line.
 #[derive(Debug, thiserror::Error)]
-pub enum CliError {
+pub(crate) enum CliError {
     #[error("{0}")]
     Usage(String),
     #[error("cannot reach the admin API at {server}: {reason}")]
@@ -78,7 +78,7 @@ impl From<tonic::Status> for CliError {
 }
 
 impl CliError {
-    pub fn io(path: &std::path::Path, source: std::io::Error) -> Self {
+    pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Self {
         Self::Io {
             path: path.display().to_string(),
             source,
@@ -108,7 +108,7 @@ fn cli_config() -> CliConfig {
 
 /// The server URL (`-s`, `ARUSTIO_SERVER`, the config file, or the default) and the CA
 /// (`--tls-ca`, `ARUSTIO_TLS_CA`, the config file, or none).
-pub fn server_url(flag: Option<String>, tls_ca: Option<PathBuf>) -> (String, Option<PathBuf>) {
+pub(crate) fn server_url(flag: Option<String>, tls_ca: Option<PathBuf>) -> (String, Option<PathBuf>) {
     let file = cli_config();
     let tls_ca = tls_ca.or(file.tls_ca);
     let default = if tls_ca.is_some() { "https" } else { "http" };
@@ -157,7 +157,7 @@ fn credentials() -> Result<RootCredentials, CliError> {
 
 /// Connects to `server` with the CLI's credentials; over https, verifies its certificate
 /// against `tls_ca`.
-pub async fn connect(server: &str, tls_ca: Option<&Path>) -> Result<Client, CliError> {
+pub(crate) async fn connect(server: &str, tls_ca: Option<&Path>) -> Result<Client, CliError> {
     let (dial, addr) = dial_for(server, tls_ca)?;
     open(server, dial, &addr).await
 }

@@ -16,7 +16,7 @@ use arustio_namespace::checksum::ALGORITHMS;
 
 /// Checksums a request declares, from its headers.
 #[derive(Debug, Default, Clone)]
-pub struct Declared {
+pub(super) struct Declared {
     /// The algorithm named by `x-amz-sdk-checksum-algorithm` or `x-amz-trailer`.
     pub algorithm: Option<String>,
     /// Values given in headers.
@@ -25,7 +25,7 @@ pub struct Declared {
 
 impl Declared {
     /// From the checksum fields s3s parsed, plus the `x-amz-trailer` header.
-    pub fn new(algorithm: Option<&ChecksumAlgorithm>, values: Checksum, headers: &http::HeaderMap) -> Self {
+    pub(super) fn new(algorithm: Option<&ChecksumAlgorithm>, values: Checksum, headers: &http::HeaderMap) -> Self {
         let trailer = headers
             .get("x-amz-trailer")
             .and_then(|v| v.to_str().ok())
@@ -38,7 +38,7 @@ impl Declared {
     /// Every algorithm declared, by a value in a header or by name; known before the body
     /// arrives, so a store can be told which checksum to keep. InvalidArgument for an
     /// algorithm S3 does not have.
-    pub fn names(&self) -> Result<Vec<String>, s3s::S3Error> {
+    pub(super) fn names(&self) -> Result<Vec<String>, s3s::S3Error> {
         let mut names: Vec<String> = ALGORITHMS
             .iter()
             .filter(|a| get(&self.values, a).is_some())
@@ -71,7 +71,7 @@ fn get(c: &Checksum, name: &str) -> Option<String> {
 }
 
 /// Builds an s3s `Checksum` from stored values.
-pub fn to_checksum(stored: &BTreeMap<String, String>) -> Checksum {
+pub(super) fn to_checksum(stored: &BTreeMap<String, String>) -> Checksum {
     Checksum {
         checksum_crc32: stored.get("crc32").cloned(),
         checksum_crc32c: stored.get("crc32c").cloned(),
@@ -100,7 +100,7 @@ fn hasher_for(names: &[String]) -> ChecksumHasher {
 /// Wraps `body` so that, once it ends, every declared checksum is compared with the
 /// bytes received; a mismatch ends the stream with BadDigest. The verified values land
 /// in the returned map, for the namespace to keep.
-pub fn verified(
+pub(super) fn verified(
     body: Option<StreamingBlob>,
     declared: Declared,
     trailers: Option<TrailingHeaders>,

@@ -11,7 +11,7 @@ use super::error::{err, s3_error};
 use super::ts;
 
 /// NoSuchBucket unless `bucket` exists.
-pub async fn require_bucket(ns: &Namespace, bucket: &str) -> S3Result<()> {
+pub(super) async fn require_bucket(ns: &Namespace, bucket: &str) -> S3Result<()> {
     if ns.bucket_exists(bucket).await.map_err(s3_error)? {
         Ok(())
     } else {
@@ -22,7 +22,7 @@ pub async fn require_bucket(ns: &Namespace, bucket: &str) -> S3Result<()> {
     }
 }
 
-pub async fn handle_list_buckets(
+pub(super) async fn handle_list_buckets(
     ns: &Namespace,
     _req: S3Request<ListBucketsInput>,
 ) -> S3Result<S3Response<ListBucketsOutput>> {
@@ -43,7 +43,7 @@ pub async fn handle_list_buckets(
     }))
 }
 
-pub async fn handle_create_bucket(
+pub(super) async fn handle_create_bucket(
     ns: &Namespace,
     req: S3Request<CreateBucketInput>,
 ) -> S3Result<S3Response<CreateBucketOutput>> {
@@ -54,7 +54,7 @@ pub async fn handle_create_bucket(
     }))
 }
 
-pub async fn handle_head_bucket(
+pub(super) async fn handle_head_bucket(
     ns: &Namespace,
     req: S3Request<HeadBucketInput>,
 ) -> S3Result<S3Response<HeadBucketOutput>> {
@@ -62,7 +62,7 @@ pub async fn handle_head_bucket(
     Ok(S3Response::new(HeadBucketOutput::default()))
 }
 
-pub async fn handle_delete_bucket(
+pub(super) async fn handle_delete_bucket(
     ns: &Namespace,
     req: S3Request<DeleteBucketInput>,
 ) -> S3Result<S3Response<DeleteBucketOutput>> {
@@ -70,7 +70,7 @@ pub async fn handle_delete_bucket(
     Ok(S3Response::new(DeleteBucketOutput::default()))
 }
 
-pub async fn handle_get_bucket_location(
+pub(super) async fn handle_get_bucket_location(
     ns: &Namespace,
     req: S3Request<GetBucketLocationInput>,
 ) -> S3Result<S3Response<GetBucketLocationOutput>> {

@@ -20,7 +20,7 @@ const DRAIN_TIME: Duration = Duration::from_secs(2);
 /// A request body shared between the S3 service and the connection, which drains it after
 /// the service answered without reading it all. It knows when a frame last came.
 #[derive(Clone)]
-pub struct SharedBody(Arc<Shared>);
+pub(super) struct SharedBody(Arc<Shared>);
 
 struct Shared {
     body: Mutex<Incoming>,
@@ -36,7 +36,7 @@ struct Shared {
 
 impl SharedBody {
     /// `stall_limit`: how long a read may wait for the client's next bytes.
-    pub fn new(body: Incoming, stall_limit: Duration) -> Self {
+    pub(super) fn new(body: Incoming, stall_limit: Duration) -> Self {
         Self(Arc::new(Shared {
             body: Mutex::new(body),
             stall: Mutex::new(None),
@@ -78,7 +78,7 @@ impl SharedBody {
 
     /// S3's answer when the body stalled past its limit: whatever error the stall became
     /// on its way through the layers, the client is told RequestTimeout.
-    pub fn stall_response(&self) -> Option<s3s::HttpResponse> {
+    pub(super) fn stall_response(&self) -> Option<s3s::HttpResponse> {
         if !self.0.stalled.load(Ordering::Relaxed) {
             return None;
         }
@@ -90,14 +90,14 @@ impl SharedBody {
     }
 
     /// How long since a frame of the body was last read (or since the request came).
-    pub fn idle(&self) -> Duration {
+    pub(super) fn idle(&self) -> Duration {
         let last = self.0.last_frame_ms.load(Ordering::Relaxed);
         Duration::from_millis(self.elapsed_ms().saturating_sub(last))
     }
 
     /// Reads the rest of the body, up to a limit in bytes and time. True when it ended, so
     /// the connection can be kept.
-    pub async fn drain(&self) -> bool {
+    pub(super) async fn drain(&self) -> bool {
         let read_all = async {
             let mut left = DRAIN_LIMIT;
             loop {
@@ -119,7 +119,7 @@ impl SharedBody {
 }
 
 /// A body's failure: the connection's, or a stall.
-pub type BodyError = Box<dyn std::error::Error + Send + Sync>;
+pub(super) type BodyError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The error a stalled body ends with (see [`SharedBody::stall_response`]).
 fn stalled(limit: Duration) -> BodyError {

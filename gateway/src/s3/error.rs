@@ -12,7 +12,7 @@ macro_rules! store {
 
 /// Maps a namespace error to the S3 error a client expects, with a request id.
 /// Unexpected failures are logged with that id and answered as InternalError.
-pub fn s3_error(err: NsError) -> S3Error {
+pub(super) fn s3_error(err: NsError) -> S3Error {
     use S3ErrorCode as C;
     let msg = err.to_string();
     let (code, msg) = match err {
@@ -121,19 +121,19 @@ fn internal(err: &dyn std::error::Error) -> S3Error {
 }
 
 /// Gives an error the id of the request it answers.
-pub fn with_id(mut e: S3Error) -> S3Error {
+pub(super) fn with_id(mut e: S3Error) -> S3Error {
     e.set_request_id(super::request_id::current());
     e
 }
 
 /// Shorthand: an S3 error of `code` with `msg`.
-pub fn err(code: S3ErrorCode, msg: impl Into<String>) -> S3Error {
+pub(super) fn err(code: S3ErrorCode, msg: impl Into<String>) -> S3Error {
     with_id(S3Error::with_message(code, msg.into()))
 }
 
 /// A whole S3 error response, for answers made outside s3s (a failed pass to another node),
 /// with the request's id.
-pub fn response(code: S3ErrorCode, msg: &str) -> s3s::HttpResponse {
+pub(super) fn response(code: S3ErrorCode, msg: &str) -> s3s::HttpResponse {
     let mut resp = http::Response::new(s3s::Body::from(error_xml(
         code.as_str(),
         msg,

@@ -6,11 +6,11 @@ use s3s::host::{S3Host, VirtualHost};
 
 /// Parses Host headers against one base domain, ignoring the port.
 #[derive(Debug)]
-pub struct Domain(String);
+pub(super) struct Domain(String);
 
 impl Domain {
     /// A domain such as `s3.example.com`.
-    pub fn new(domain: &str) -> Result<Self, String> {
+    pub(super) fn new(domain: &str) -> Result<Self, String> {
         let d = domain.trim().trim_end_matches('.').to_ascii_lowercase();
         if d.is_empty() || d.contains(['/', ':']) {
             return Err(format!("expected a domain name like s3.example.com, not {domain:?}"));

@@ -120,7 +120,7 @@ fn decode_token(t: &str) -> S3Result<(String, bool)> {
     }
 }
 
-pub async fn handle_list_objects_v2(
+pub(super) async fn handle_list_objects_v2(
     ns: &Namespace,
     req: S3Request<ListObjectsV2Input>,
 ) -> S3Result<S3Response<ListObjectsV2Output>> {
@@ -168,7 +168,7 @@ pub async fn handle_list_objects_v2(
     }))
 }
 
-pub async fn handle_list_objects(
+pub(super) async fn handle_list_objects(
     ns: &Namespace,
     req: S3Request<ListObjectsInput>,
 ) -> S3Result<S3Response<ListObjectsOutput>> {

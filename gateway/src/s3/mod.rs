@@ -71,7 +71,7 @@ use s3s::{S3Request, S3Response, S3Result};
 
 /// The S3 implementation over a namespace.
 #[derive(Clone)]
-pub struct Gateway {
+pub(crate) struct Gateway {
     ns: Arc<Namespace>,
     /// This node's id: multipart upload ids carry it.
     node: u64,
@@ -88,7 +88,7 @@ impl std::fmt::Debug for Gateway {
 /// The S3 service with an `x-amz-request-id` on every response, errors from s3s's own
 /// parsing and authentication included.
 #[derive(Clone)]
-pub struct S3HttpService {
+pub(crate) struct S3HttpService {
     s3: S3Service,
     owners: Arc<proxy::UploadRouter>,
     sigv2: Arc<sigv2::SigV2>,
@@ -224,7 +224,7 @@ impl s3s::auth::S3Auth for RootAuth {
 }
 
 /// Builds the HTTP service: SigV4/SigV2 with the root pair, virtual hosts under `domain`.
-pub fn build_service(
+pub(crate) fn build_service(
     ns: Arc<Namespace>,
     meta: Arc<arustio_raft::MetaStore>,
     cluster: Arc<arustio_raft::ClusterNode>,

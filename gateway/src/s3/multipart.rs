@@ -65,7 +65,7 @@ async fn upload(ns: &Namespace, node: u64, bucket: &str, key: &str, upload_id: &
         .map_err(s3_error)
 }
 
-pub async fn handle_create(
+pub(super) async fn handle_create(
     ns: &Namespace,
     node: u64,
     req: S3Request<CreateMultipartUploadInput>,
@@ -92,7 +92,7 @@ pub async fn handle_create(
     }))
 }
 
-pub async fn handle_upload_part(
+pub(super) async fn handle_upload_part(
     ns: &Namespace,
     node: u64,
     req: S3Request<UploadPartInput>,
@@ -145,7 +145,7 @@ fn copy_range(v: Option<&str>, size: u64) -> S3Result<Option<std::ops::Range<u64
     Ok(Some(first..last + 1))
 }
 
-pub async fn handle_upload_part_copy(
+pub(super) async fn handle_upload_part_copy(
     ns: &Namespace,
     node: u64,
     req: S3Request<UploadPartCopyInput>,
@@ -182,7 +182,7 @@ pub async fn handle_upload_part_copy(
     }))
 }
 
-pub async fn handle_complete(
+pub(super) async fn handle_complete(
     ns: &Namespace,
     node: u64,
     req: S3Request<CompleteMultipartUploadInput>,
@@ -218,7 +218,7 @@ pub async fn handle_complete(
     )))
 }
 
-pub async fn handle_abort(
+pub(super) async fn handle_abort(
     ns: &Namespace,
     node: u64,
     req: S3Request<AbortMultipartUploadInput>,
@@ -229,7 +229,7 @@ pub async fn handle_abort(
     Ok(S3Response::new(AbortMultipartUploadOutput::default()))
 }
 
-pub async fn handle_list_parts(
+pub(super) async fn handle_list_parts(
     ns: &Namespace,
     node: u64,
     req: S3Request<ListPartsInput>,
@@ -282,7 +282,7 @@ pub async fn handle_list_parts(
     }))
 }
 
-pub async fn handle_list_uploads(
+pub(super) async fn handle_list_uploads(
     ns: &Namespace,
     node: u64,
     owners: &UploadRouter,

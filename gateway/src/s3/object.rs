@@ -19,7 +19,7 @@ use super::error::{err, s3_error};
 use super::{conditions, to_btree, to_metadata, ts};
 
 /// Headers kept with an object, besides Content-Type and user metadata.
-pub struct StoredHeaders {
+pub(super) struct StoredHeaders {
     pub cache_control: Option<String>,
     pub content_disposition: Option<String>,
     pub content_encoding: Option<String>,
@@ -28,7 +28,7 @@ pub struct StoredHeaders {
 }
 
 /// An HTTP date (RFC 9110 5.6.7), as `Expires` and `Last-Modified` carry.
-pub fn http_date(t: chrono::DateTime<chrono::Utc>) -> String {
+pub(super) fn http_date(t: chrono::DateTime<chrono::Utc>) -> String {
     t.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
 }
 
@@ -64,7 +64,11 @@ impl StoredHeaders {
 }
 
 /// Write options from the request's content headers.
-pub fn put_options(content_type: Option<String>, metadata: Option<Metadata>, headers: StoredHeaders) -> PutOptions {
+pub(super) fn put_options(
+    content_type: Option<String>,
+    metadata: Option<Metadata>,
+    headers: StoredHeaders,
+) -> PutOptions {
     PutOptions {
         content_type,
         user_meta: to_btree(metadata),
@@ -74,7 +78,10 @@ pub fn put_options(content_type: Option<String>, metadata: Option<Metadata>, hea
 }
 
 /// The PUT condition of If-None-Match / If-Match.
-pub fn put_condition(if_match: Option<ETagCondition>, if_none_match: Option<ETagCondition>) -> S3Result<PutCondition> {
+pub(super) fn put_condition(
+    if_match: Option<ETagCondition>,
+    if_none_match: Option<ETagCondition>,
+) -> S3Result<PutCondition> {
     match (if_match, if_none_match) {
         (None, None) => Ok(PutCondition::None),
         (None, Some(ETagCondition::Any)) => Ok(PutCondition::IfNoneMatchAny),
@@ -92,7 +99,7 @@ pub fn put_condition(if_match: Option<ETagCondition>, if_none_match: Option<ETag
 
 /// Decodes Content-MD5, as s3s parsed it or, when it dropped the value (an empty
 /// header), as the request has it: an empty Content-MD5 is InvalidDigest, as on AWS.
-pub fn content_md5(v: Option<&str>, headers: &http::HeaderMap) -> S3Result<Option<[u8; 16]>> {
+pub(super) fn content_md5(v: Option<&str>, headers: &http::HeaderMap) -> S3Result<Option<[u8; 16]>> {
     let raw = headers.get("content-md5").map(|v| v.to_str().unwrap_or("?"));
     v.or(raw)
         .map(|v| {
@@ -131,7 +138,7 @@ macro_rules! object_output {
 
 /// The checksums a HEAD or GET with `x-amz-checksum-mode: ENABLED` of the whole object
 /// returns, and their type (a multipart upload's `<base64>-N` is COMPOSITE).
-pub fn checksums_of(info: &ObjectInfo, asked: bool) -> (s3s::dto::Checksum, Option<s3s::dto::ChecksumType>) {
+pub(super) fn checksums_of(info: &ObjectInfo, asked: bool) -> (s3s::dto::Checksum, Option<s3s::dto::ChecksumType>) {
     if !asked {
         return Default::default();
     }
@@ -217,7 +224,7 @@ fn part_range(info: &ObjectInfo, n: Option<i32>, range: Option<Range>) -> S3Resu
     ))
 }
 
-pub async fn handle_head_object(
+pub(super) async fn handle_head_object(
     ns: &Namespace,
     req: S3Request<HeadObjectInput>,
 ) -> S3Result<S3Response<HeadObjectOutput>> {
@@ -247,7 +254,7 @@ pub async fn handle_head_object(
     )))
 }
 
-pub async fn handle_get_object(
+pub(super) async fn handle_get_object(
     ns: &Namespace,
     req: S3Request<GetObjectInput>,
 ) -> S3Result<S3Response<GetObjectOutput>> {
@@ -316,7 +323,7 @@ pub async fn handle_get_object(
     Ok(resp)
 }
 
-pub async fn handle_put_object(
+pub(super) async fn handle_put_object(
     ns: &Namespace,
     req: S3Request<PutObjectInput>,
 ) -> S3Result<S3Response<PutObjectOutput>> {
@@ -339,7 +346,7 @@ pub async fn handle_put_object(
     )))
 }
 
-pub async fn handle_delete_object(
+pub(super) async fn handle_delete_object(
     ns: &Namespace,
     req: S3Request<DeleteObjectInput>,
 ) -> S3Result<S3Response<DeleteObjectOutput>> {
@@ -348,7 +355,7 @@ pub async fn handle_delete_object(
     Ok(S3Response::new(DeleteObjectOutput::default()))
 }
 
-pub async fn handle_delete_objects(
+pub(super) async fn handle_delete_objects(
     ns: &Namespace,
     req: S3Request<DeleteObjectsInput>,
 ) -> S3Result<S3Response<DeleteObjectsOutput>> {
@@ -393,7 +400,7 @@ pub async fn handle_delete_objects(
 }
 
 /// The bucket and key named by `x-amz-copy-source`.
-pub fn copy_source(src: &CopySource) -> S3Result<(String, String)> {
+pub(super) fn copy_source(src: &CopySource) -> S3Result<(String, String)> {
     match src {
         CopySource::Bucket {
             bucket,
@@ -413,7 +420,7 @@ pub fn copy_source(src: &CopySource) -> S3Result<(String, String)> {
     }
 }
 
-pub async fn handle_copy_object(
+pub(super) async fn handle_copy_object(
     ns: &Namespace,
     req: S3Request<CopyObjectInput>,
 ) -> S3Result<S3Response<CopyObjectOutput>> {

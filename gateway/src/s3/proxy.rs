@@ -23,7 +23,7 @@ const FORWARDED: &str = "x-arustio-forwarded-by";
 
 /// Why a request could not be passed to its upload's node.
 #[derive(Debug, thiserror::Error)]
-pub enum ForwardError {
+pub(super) enum ForwardError {
     /// It came from another node already: passing it on could go round forever.
     #[error("the request was forwarded to this node already, which does not hold the upload")]
     Loop,
@@ -35,7 +35,7 @@ pub enum ForwardError {
 }
 
 /// The node an upload id names.
-pub fn upload_node(upload_id: &str) -> Option<u64> {
+pub(super) fn upload_node(upload_id: &str) -> Option<u64> {
     upload_id.split_once('-')?.0.parse().ok()
 }
 
@@ -48,7 +48,7 @@ fn query_upload_id(uri: &http::Uri) -> Option<String> {
 }
 
 /// Passes requests for other nodes' uploads to them.
-pub struct UploadRouter {
+pub(super) struct UploadRouter {
     node: u64,
     meta: Arc<MetaStore>,
     cluster: Arc<ClusterNode>,
@@ -59,7 +59,12 @@ pub struct UploadRouter {
 }
 
 impl UploadRouter {
-    pub fn new(node: u64, meta: Arc<MetaStore>, cluster: Arc<ClusterNode>, timeout: std::time::Duration) -> Self {
+    pub(super) fn new(
+        node: u64,
+        meta: Arc<MetaStore>,
+        cluster: Arc<ClusterNode>,
+        timeout: std::time::Duration,
+    ) -> Self {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         connector.set_connect_timeout(Some(std::time::Duration::from_secs(5)));
@@ -80,7 +85,7 @@ impl UploadRouter {
 
     /// The uploads staged on the other nodes of the cluster, asked of each over the admin
     /// API. A node that does not answer within 3 s is left out (and logged).
-    pub async fn peer_uploads(&self, bucket: &str, prefix: &str) -> Vec<ListedUpload> {
+    pub(super) async fn peer_uploads(&self, bucket: &str, prefix: &str) -> Vec<ListedUpload> {
         let Some(creds) = self.meta.root_credentials() else {
             return Vec::new();
         };
@@ -132,7 +137,7 @@ impl UploadRouter {
 
     /// The S3 address of the node that owns the upload this request names, when that is
     /// another node.
-    pub fn remote_owner(&self, uri: &http::Uri) -> Option<Result<String, u64>> {
+    pub(super) fn remote_owner(&self, uri: &http::Uri) -> Option<Result<String, u64>> {
         let node = upload_node(&query_upload_id(uri)?)?;
         if node == self.node {
             return None;
@@ -143,7 +148,7 @@ impl UploadRouter {
     /// Sends the request to `addr` and returns its answer, streaming both bodies. A request
     /// forwarded once is never forwarded again (a stale address could name this node), and
     /// one that neither sends body nor gets an answer for `timeout` is given up.
-    pub async fn forward(
+    pub(super) async fn forward(
         &self,
         addr: &str,
         mut parts: http::request::Parts,

@@ -9,22 +9,22 @@ tokio::task_local! {
 }
 
 /// A new request id: 32 hex digits.
-pub fn mint() -> String {
+pub(super) fn mint() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
 /// The id of the request being served; a fresh one outside any request.
-pub fn current() -> String {
+pub(super) fn current() -> String {
     REQUEST_ID.try_with(Clone::clone).unwrap_or_else(|_| mint())
 }
 
 /// Serves `f` as the request `id`.
-pub async fn scope<F: Future>(id: String, f: F) -> F::Output {
+pub(super) async fn scope<F: Future>(id: String, f: F) -> F::Output {
     REQUEST_ID.scope(id, f).await
 }
 
 /// Runs `f`, a synchronous part of the request `id`.
-pub fn sync_scope<R>(id: String, f: impl FnOnce() -> R) -> R {
+pub(super) fn sync_scope<R>(id: String, f: impl FnOnce() -> R) -> R {
     REQUEST_ID.sync_scope(id, f)
 }
 

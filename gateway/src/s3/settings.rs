@@ -13,7 +13,7 @@ use super::bucket::require_bucket;
 use super::error::{err, s3_error};
 
 /// The one owner of everything: the root credentials.
-pub fn root_owner() -> Owner {
+pub(super) fn root_owner() -> Owner {
     Owner {
         display_name: Some("root".to_owned()),
         id: Some("root".to_owned()),
@@ -34,7 +34,7 @@ fn full_control() -> Vec<Grant> {
 }
 
 /// A setting no bucket has here: NoSuchBucket for a missing bucket, else `code` (a 404).
-pub async fn not_set<T>(ns: &Namespace, bucket: &str, code: S3ErrorCode, what: &str) -> S3Result<T> {
+pub(super) async fn not_set<T>(ns: &Namespace, bucket: &str, code: S3ErrorCode, what: &str) -> S3Result<T> {
     require_bucket(ns, bucket).await?;
     let mut e = err(code, format!("The {what} does not exist"));
     e.set_status_code(http::StatusCode::NOT_FOUND);
@@ -42,13 +42,13 @@ pub async fn not_set<T>(ns: &Namespace, bucket: &str, code: S3ErrorCode, what: &
 }
 
 /// Versioning was never enabled: an empty configuration.
-pub async fn versioning(ns: &Namespace, bucket: &str) -> S3Result<GetBucketVersioningOutput> {
+pub(super) async fn versioning(ns: &Namespace, bucket: &str) -> S3Result<GetBucketVersioningOutput> {
     require_bucket(ns, bucket).await?;
     Ok(GetBucketVersioningOutput::default())
 }
 
 /// The owner has full control; nobody else has any grant.
-pub async fn bucket_acl(ns: &Namespace, bucket: &str) -> S3Result<GetBucketAclOutput> {
+pub(super) async fn bucket_acl(ns: &Namespace, bucket: &str) -> S3Result<GetBucketAclOutput> {
     require_bucket(ns, bucket).await?;
     Ok(GetBucketAclOutput {
         grants: Some(full_control()),
@@ -56,7 +56,7 @@ pub async fn bucket_acl(ns: &Namespace, bucket: &str) -> S3Result<GetBucketAclOu
     })
 }
 
-pub async fn object_acl(ns: &Namespace, bucket: &str, key: &str) -> S3Result<GetObjectAclOutput> {
+pub(super) async fn object_acl(ns: &Namespace, bucket: &str, key: &str) -> S3Result<GetObjectAclOutput> {
     ns.head(bucket, key).await.map_err(s3_error)?;
     Ok(GetObjectAclOutput {
         grants: Some(full_control()),
@@ -66,7 +66,7 @@ pub async fn object_acl(ns: &Namespace, bucket: &str, key: &str) -> S3Result<Get
 }
 
 /// Objects carry no tags: an empty tag set.
-pub async fn object_tagging(ns: &Namespace, bucket: &str, key: &str) -> S3Result<GetObjectTaggingOutput> {
+pub(super) async fn object_tagging(ns: &Namespace, bucket: &str, key: &str) -> S3Result<GetObjectTaggingOutput> {
     ns.head(bucket, key).await.map_err(s3_error)?;
     Ok(GetObjectTaggingOutput::default())
 }

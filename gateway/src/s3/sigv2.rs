@@ -68,7 +68,7 @@ const SUBRESOURCES: &[&str] = &[
 ];
 
 /// The SigV2 screen: the root pair from the replicated store, the virtual-host domain.
-pub struct SigV2 {
+pub(super) struct SigV2 {
     meta: Arc<arustio_raft::MetaStore>,
     domain: Option<host::Domain>,
 }
@@ -85,12 +85,12 @@ enum Verdict {
 }
 
 impl SigV2 {
-    pub fn new(meta: Arc<arustio_raft::MetaStore>, domain: Option<host::Domain>) -> Self {
+    pub(super) fn new(meta: Arc<arustio_raft::MetaStore>, domain: Option<host::Domain>) -> Self {
         Self { meta, domain }
     }
 
     /// Checks a SigV2 request by the root key: `Some` answer refuses it. Reads no body.
-    pub fn screen<B>(&self, req: &mut http::Request<B>) -> Option<s3s::HttpResponse> {
+    pub(super) fn screen<B>(&self, req: &mut http::Request<B>) -> Option<s3s::HttpResponse> {
         let creds = self.meta.root_credentials()?;
         let root = (creds.access_key.as_str(), creds.secret_key.as_str());
         match judge(req, Utc::now(), root, self.domain.as_ref()) {

@@ -14,7 +14,7 @@ const MAX_EXPIRES: i64 = 604_800;
 /// Refuses a presigned SigV4 URL whose `X-Amz-Expires` AWS refuses (`Some` answer), and
 /// gives a header-signed request that dates itself by `Date` alone the `x-amz-date` s3s
 /// reads the time from. Reads no body.
-pub fn screen<B>(req: &mut http::Request<B>) -> Option<s3s::HttpResponse> {
+pub(super) fn screen<B>(req: &mut http::Request<B>) -> Option<s3s::HttpResponse> {
     if let Some(query) = req.uri().query().and_then(Query::parse)
         && query.unique("X-Amz-Algorithm") == Some("AWS4-HMAC-SHA256")
     {
