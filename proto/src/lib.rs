@@ -18,3 +18,4 @@ pub mod cache {
 pub mod auth;
 mod auth_layer;
 pub mod dial;
+mod masked;

@@ -12,7 +12,8 @@ use openraft::error::{ClientWriteError, RaftError};
 use openraft::{BasicNode, ChangeMembers, ServerState};
 use serde::{Deserialize, Serialize};
 
-use crate::network::{NetworkFactory, from_json, peer_client, to_json};
+use crate::network::{NetworkFactory, peer_client};
+use crate::pb_impl::{FromPb, IntoPb};
 use crate::types::{NodeId, Raft, Refusal};
 use crate::{LogStore, MetaCmd, MetaStore, StateMachine};
 
@@ -20,7 +21,7 @@ use crate::{LogStore, MetaCmd, MetaStore, StateMachine};
 pub const QUORUM_WAIT: Duration = Duration::from_secs(5);
 
 /// Why a cluster operation failed.
-#[derive(Debug, Clone, thiserror::Error, Serialize, Deserialize)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ClusterError {
     /// No quorum answered in time: this node, or its leader, is cut off from a majority.
     #[error("no quorum: {0}")]
@@ -45,7 +46,7 @@ pub enum ClusterError {
 }
 
 /// An operation only the leader does.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone)]
 pub enum LeaderOp {
     /// Commits a command.
     Write(MetaCmd),
@@ -70,7 +71,7 @@ pub enum LeaderOp {
 }
 
 /// The leader's answer to a [`LeaderOp`].
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone)]
 pub enum LeaderReply {
     /// Done.
     Done,
@@ -453,7 +454,7 @@ pub async fn forward_to(addr: &str, key: &Key, dial: &Dial, op: &LeaderOp) -> Re
         reason,
     };
     let mut client = peer_client(addr, key, dial, QUORUM_WAIT * 8).map_err(unreachable)?;
-    let reply = client.leader(to_json(op).map_err(unreachable)?).await.map_err(|s| {
+    let reply = client.leader(op.clone().into_pb()).await.map_err(|s| {
         if s.code() == tonic::Code::Unauthenticated {
             ClusterError::Invalid(format!(
                 "{addr} refused this node: {} (is the cluster secret the same?)",
@@ -463,7 +464,7 @@ pub async fn forward_to(addr: &str, key: &Key, dial: &Dial, op: &LeaderOp) -> Re
             unreachable(s.message().to_owned())
         }
     })?;
-    from_json::<Result<LeaderReply, ClusterError>>(reply.get_ref()).map_err(unreachable)?
+    Result::<LeaderReply, ClusterError>::from_pb(reply.into_inner()).map_err(|e| unreachable(e.to_string()))?
 }
 
 /// The cluster metadata's writer: [`MetaWriter::write`] sends a [`MetaCmd`] to the current leader (from any node)

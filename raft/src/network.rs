@@ -1,11 +1,12 @@
 //! The Raft network: peer RPCs over the nodes' gRPC port, signed with the cluster secret,
-//! with openraft's messages as JSON.
+//! with openraft's messages as proto messages (`pb_impl`).
+// openraft's RaftNetwork returns its RPCError, which is large; the helpers return it too.
+#![allow(clippy::result_large_err)]
 
 use std::time::Duration;
 
 use arustio_proto::auth::{Key, Signed};
 use arustio_proto::dial::Dial;
-use arustio_proto::raft::Json;
 use arustio_proto::raft::raft_client::RaftClient;
 use openraft::BasicNode;
 use openraft::error::{InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable};
@@ -14,10 +15,9 @@ use openraft::raft::{
     AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse, VoteRequest,
     VoteResponse,
 };
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use tonic::transport::Channel;
 
+use crate::pb_impl::{FromPb, IntoPb, Malformed, Reply};
 use crate::types::{NodeId, TypeConfig};
 
 /// A client of one peer's Raft service.
@@ -33,16 +33,6 @@ pub(crate) fn peer_client(addr: &str, key: &Key, dial: &Dial, timeout: Duration)
         .timeout(timeout)
         .tcp_nodelay(true);
     Ok(RaftClient::new(Signed::new(endpoint.connect_lazy(), key.clone())).max_decoding_message_size(256 << 20))
-}
-
-pub(crate) fn to_json<T: Serialize>(v: &T) -> Result<Json, String> {
-    serde_json::to_vec(v)
-        .map(|data| Json { data })
-        .map_err(|e| e.to_string())
-}
-
-pub(crate) fn from_json<T: DeserializeOwned>(j: &Json) -> Result<T, String> {
-    serde_json::from_slice(&j.data).map_err(|e| e.to_string())
 }
 
 /// Makes a [`Network`] per peer.
@@ -77,42 +67,41 @@ impl RaftNetworkFactory<TypeConfig> for NetworkFactory {
 
 type RpcResult<T, E> = Result<T, RPCError<NodeId, BasicNode, E>>;
 
-impl Network {
-    /// Sends one RPC: `Result<Resp, E>` as JSON back.
-    async fn call<Req, Resp, E>(&mut self, method: Method, req: &Req, option: &RPCOption) -> RpcResult<Resp, E>
-    where
-        Req: Serialize,
-        Resp: DeserializeOwned,
-        E: std::error::Error + DeserializeOwned,
-    {
-        let client = self
-            .client
-            .as_mut()
-            .map_err(|e| RPCError::Unreachable(Unreachable::new(&std::io::Error::other(e.clone()))))?;
-        let body = to_json(req).map_err(|e| RPCError::Network(NetworkError::new(&std::io::Error::other(e))))?;
-        let mut request = tonic::Request::new(body);
-        request.set_timeout(option.hard_ttl());
-        let reply = match method {
-            Method::Append => client.append_entries(request).await,
-            Method::Vote => client.vote(request).await,
-            Method::Snapshot => client.install_snapshot(request).await,
-        };
-        let reply = reply.map_err(|status| match status.code() {
-            tonic::Code::Unavailable | tonic::Code::DeadlineExceeded | tonic::Code::Cancelled => {
-                RPCError::Unreachable(Unreachable::new(&status))
-            }
-            _ => RPCError::Network(NetworkError::new(&status)),
-        })?;
-        let result: Result<Resp, E> =
-            from_json(reply.get_ref()).map_err(|e| RPCError::Network(NetworkError::new(&std::io::Error::other(e))))?;
-        result.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
+fn network_error<E: std::error::Error>(e: impl std::fmt::Display) -> RPCError<NodeId, BasicNode, E> {
+    RPCError::Network(NetworkError::new(&std::io::Error::other(e.to_string())))
+}
+
+fn status_error<E: std::error::Error>(status: tonic::Status) -> RPCError<NodeId, BasicNode, E> {
+    match status.code() {
+        tonic::Code::Unavailable | tonic::Code::DeadlineExceeded | tonic::Code::Cancelled => {
+            RPCError::Unreachable(Unreachable::new(&status))
+        }
+        _ => RPCError::Network(NetworkError::new(&status)),
     }
 }
 
-enum Method {
-    Append,
-    Vote,
-    Snapshot,
+impl Network {
+    fn client<E: std::error::Error>(&mut self) -> RpcResult<&mut PeerClient, E> {
+        self.client
+            .as_mut()
+            .map_err(|e| RPCError::Unreachable(Unreachable::new(&std::io::Error::other(e.clone()))))
+    }
+
+    /// The peer's answer, read from its message: openraft's reply or the peer's error.
+    fn answer<T, E>(&self, reply: Result<Reply<T, E>, Malformed>) -> RpcResult<T, RaftError<NodeId, E>>
+    where
+        E: std::error::Error,
+    {
+        reply
+            .map_err(network_error)?
+            .map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
+    }
+}
+
+fn request<T>(message: T, option: &RPCOption) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request.set_timeout(option.hard_ttl());
+    request
 }
 
 impl RaftNetwork<TypeConfig> for Network {
@@ -121,7 +110,8 @@ impl RaftNetwork<TypeConfig> for Network {
         rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> RpcResult<AppendEntriesResponse<NodeId>, RaftError<NodeId>> {
-        self.call(Method::Append, &rpc, &option).await
+        let reply = self.client()?.append_entries(request(rpc.into_pb(), &option)).await;
+        self.answer(Reply::from_pb(reply.map_err(status_error)?.into_inner()))
     }
 
     async fn install_snapshot(
@@ -129,7 +119,8 @@ impl RaftNetwork<TypeConfig> for Network {
         rpc: InstallSnapshotRequest<TypeConfig>,
         option: RPCOption,
     ) -> RpcResult<InstallSnapshotResponse<NodeId>, RaftError<NodeId, InstallSnapshotError>> {
-        self.call(Method::Snapshot, &rpc, &option).await
+        let reply = self.client()?.install_snapshot(request(rpc.into_pb(), &option)).await;
+        self.answer(Reply::from_pb(reply.map_err(status_error)?.into_inner()))
     }
 
     async fn vote(
@@ -137,6 +128,7 @@ impl RaftNetwork<TypeConfig> for Network {
         rpc: VoteRequest<NodeId>,
         option: RPCOption,
     ) -> RpcResult<VoteResponse<NodeId>, RaftError<NodeId>> {
-        self.call(Method::Vote, &rpc, &option).await
+        let reply = self.client()?.vote(request(rpc.into_pb(), &option)).await;
+        self.answer(Reply::from_pb(reply.map_err(status_error)?.into_inner()))
     }
 }

@@ -2,12 +2,12 @@
 
 use std::sync::Arc;
 
-use arustio_proto::raft::Json;
+use arustio_proto::raft as pb;
 use arustio_proto::raft::raft_server::Raft as RaftRpc;
 use tonic::{Request, Response, Status};
 
 use crate::cluster::{ClusterNode, LeaderOp};
-use crate::network::{from_json, to_json};
+use crate::pb_impl::{FromPb, IntoPb, Malformed};
 
 /// Serves peers' Raft RPCs (authenticated by the server's layer with the cluster secret).
 pub struct RaftService {
@@ -21,33 +21,35 @@ impl RaftService {
     }
 }
 
-fn bad(e: String) -> Status {
-    Status::invalid_argument(e)
-}
-
-fn reply<T: serde::Serialize>(v: &T) -> Result<Response<Json>, Status> {
-    to_json(v).map(Response::new).map_err(Status::internal)
+fn bad(e: Malformed) -> Status {
+    Status::invalid_argument(e.to_string())
 }
 
 #[tonic::async_trait]
 impl RaftRpc for RaftService {
-    async fn append_entries(&self, req: Request<Json>) -> Result<Response<Json>, Status> {
-        let rpc = from_json(req.get_ref()).map_err(bad)?;
-        reply(&self.node.raft().append_entries(rpc).await)
+    async fn append_entries(
+        &self,
+        req: Request<pb::AppendEntriesRequest>,
+    ) -> Result<Response<pb::AppendEntriesReply>, Status> {
+        let rpc = FromPb::from_pb(req.into_inner()).map_err(bad)?;
+        Ok(Response::new(self.node.raft().append_entries(rpc).await.into_pb()))
     }
 
-    async fn vote(&self, req: Request<Json>) -> Result<Response<Json>, Status> {
-        let rpc = from_json(req.get_ref()).map_err(bad)?;
-        reply(&self.node.raft().vote(rpc).await)
+    async fn vote(&self, req: Request<pb::VoteRequest>) -> Result<Response<pb::VoteReply>, Status> {
+        let rpc = FromPb::from_pb(req.into_inner()).map_err(bad)?;
+        Ok(Response::new(self.node.raft().vote(rpc).await.into_pb()))
     }
 
-    async fn install_snapshot(&self, req: Request<Json>) -> Result<Response<Json>, Status> {
-        let rpc = from_json(req.get_ref()).map_err(bad)?;
-        reply(&self.node.raft().install_snapshot(rpc).await)
+    async fn install_snapshot(
+        &self,
+        req: Request<pb::InstallSnapshotRequest>,
+    ) -> Result<Response<pb::InstallSnapshotReply>, Status> {
+        let rpc = FromPb::from_pb(req.into_inner()).map_err(bad)?;
+        Ok(Response::new(self.node.raft().install_snapshot(rpc).await.into_pb()))
     }
 
-    async fn leader(&self, req: Request<Json>) -> Result<Response<Json>, Status> {
-        let op: LeaderOp = from_json(req.get_ref()).map_err(bad)?;
-        reply(&self.node.leader_op(op).await)
+    async fn leader(&self, req: Request<pb::LeaderRequest>) -> Result<Response<pb::LeaderReply>, Status> {
+        let op = LeaderOp::from_pb(req.into_inner()).map_err(bad)?;
+        Ok(Response::new(self.node.leader_op(op).await.into_pb()))
     }
 }
