@@ -2,6 +2,7 @@
 //! `arustio fs ...` administers one over gRPC.
 
 mod admin;
+mod cache_pb;
 mod cache_peers;
 mod cli;
 mod config;

@@ -1,16 +1,15 @@
 //! The admin API's cache calls: this node's figures, loading and freeing files' blocks.
 
 use arustio_namespace::Namespace;
-use arustio_proto::admin::{CacheFreeResponse, CacheLoadResponse, ClusterJson, PathRequest};
+use arustio_proto::admin::{CacheFreeResponse, CacheLoadResponse, CacheStatsReply, PathRequest};
 use tonic::{Response, Status};
 
 use super::status;
 
-/// This node's cache figures as JSON (`null` when the cache is off).
-pub(super) async fn stats(ns: &Namespace) -> Result<Response<ClusterJson>, Status> {
-    let stats = ns.cache().stats().await;
-    let json = serde_json::to_string(&stats).map_err(|e| Status::internal(e.to_string()))?;
-    Ok(Response::new(ClusterJson { json }))
+/// This node's cache figures (none when the cache is off).
+pub(super) async fn stats(ns: &Namespace) -> Result<Response<CacheStatsReply>, Status> {
+    let stats = ns.cache().stats().await.map(crate::cache_pb::stats_pb);
+    Ok(Response::new(CacheStatsReply { stats }))
 }
 
 /// The namespace path of a file path (`/bucket/key` → `bucket/key`).

@@ -10,7 +10,7 @@ use arustio_backends::{MountOptions, MountUri};
 use arustio_namespace::{FsEntry, MountEntry, MountTable, Namespace, NsError, PutOptions, StoreFault};
 use arustio_proto::admin::admin_server::{Admin, AdminServer};
 use arustio_proto::admin::{
-    AddNodeRequest, CacheFreeResponse, CacheLoadResponse, CacheStatsRequest, ClusterJson, ClusterStatusReply,
+    AddNodeRequest, CacheFreeResponse, CacheLoadResponse, CacheStatsReply, CacheStatsRequest, ClusterStatusReply,
     ClusterStatusRequest, DataChunk, FileInfo, GetInfoRequest, GetInfoResponse, ListMountsRequest, ListMountsResponse,
     ListRequest, ListResponse, ListUploadsRequest, ListUploadsResponse, MkdirRequest, MountInfo, MountRequest,
     PathRequest, RemoveNodeRequest, RemoveRequest, RemoveResponse, RenameRequest, UnmountRequest, UnmountResponse,
@@ -307,7 +307,7 @@ impl Admin for AdminService {
         Ok(Response::new(ListUploadsResponse { uploads }))
     }
 
-    async fn cache_stats(&self, _req: Request<CacheStatsRequest>) -> Result<Response<ClusterJson>, Status> {
+    async fn cache_stats(&self, _req: Request<CacheStatsRequest>) -> Result<Response<CacheStatsReply>, Status> {
         cache::stats(&self.ns).await
     }
 

@@ -1,7 +1,7 @@
 //! `arustio cache ...`: each node's cache figures; loading and freeing files' blocks.
 
 use arustio_cache::CacheStats;
-use arustio_proto::admin::{CacheStatsRequest, ClusterStatusRequest, FileInfo, PathRequest};
+use arustio_proto::admin::{CacheStatsReply, CacheStatsRequest, ClusterStatusRequest, FileInfo, PathRequest};
 use arustio_raft::ClusterStatus;
 use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -120,7 +120,7 @@ fn print_stats(all: &[CacheStats]) {
 }
 
 async fn stats(c: &mut Client, json: bool) -> Result<(), CliError> {
-    let parse = |j: &str| serde_json::from_str::<Option<CacheStats>>(j).map_err(|e| CliError::Status(e.to_string()));
+    let figures = |reply: CacheStatsReply| reply.stats.map(crate::cache_pb::stats);
     let mut all: Vec<CacheStats> = Vec::new();
     // Every member, each asked directly; this node alone if the cluster cannot say.
     let members = match c.cluster_status(ClusterStatusRequest { local: true }).await {
@@ -134,13 +134,12 @@ async fn stats(c: &mut Client, json: bool) -> Result<(), CliError> {
                 Ok::<_, CliError>(peer.cache_stats(CacheStatsRequest {}).await?.into_inner())
             };
             match asked.await {
-                Ok(reply) => all.extend(parse(&reply.json)?),
+                Ok(reply) => all.extend(figures(reply)),
                 Err(e) => eprintln!("node {} at {}: {e}", m.id, m.addr),
             }
         }
     } else {
-        let reply = c.cache_stats(CacheStatsRequest {}).await?.into_inner();
-        all.extend(parse(&reply.json)?);
+        all.extend(figures(c.cache_stats(CacheStatsRequest {}).await?.into_inner()));
     }
     if json {
         println!(
