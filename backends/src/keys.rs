@@ -12,7 +12,7 @@ pub enum KeyRule {
     EmptySegment,
     /// `.` and `..` segments cannot be stored.
     DotSegment,
-    /// ASCII control characters (NUL included) cannot be stored.
+    /// Control characters (NUL included) cannot be stored, nor listed in XML.
     ControlChar,
     /// A local filesystem limits each segment to 255 bytes.
     SegmentTooLong,
@@ -52,17 +52,30 @@ pub(crate) fn check_object_key(kind: StoreKind, key: &str) -> Result<(), KeyRule
     Ok(())
 }
 
-/// Checks one path segment.
-pub(crate) fn check_segment(kind: StoreKind, segment: &str) -> Result<(), KeyRule> {
+/// Whether `s` holds a control character (Unicode's: C0, DEL and C1), which no key and
+/// no namespace path may hold.
+pub fn has_control_char(s: &str) -> bool {
+    s.chars().any(char::is_control)
+}
+
+/// Checks the rules every path segment keeps, of a namespace path or of a key on a store
+/// with directories: not empty, not `.` or `..`, no control characters.
+pub fn check_path_segment(segment: &str) -> Result<(), KeyRule> {
     if segment.is_empty() {
         return Err(KeyRule::EmptySegment);
     }
     if segment == "." || segment == ".." {
         return Err(KeyRule::DotSegment);
     }
-    if segment.chars().any(|c| c.is_ascii_control()) {
+    if has_control_char(segment) {
         return Err(KeyRule::ControlChar);
     }
+    Ok(())
+}
+
+/// Checks one path segment of a key on a store of `kind`.
+pub(crate) fn check_segment(kind: StoreKind, segment: &str) -> Result<(), KeyRule> {
+    check_path_segment(segment)?;
     if kind == StoreKind::Local {
         if segment.len() > 255 {
             return Err(KeyRule::SegmentTooLong);

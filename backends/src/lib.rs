@@ -20,7 +20,7 @@ mod writer;
 
 pub use backend::{Attrs, Backend, ByteStream, GetSpan, ObjectMeta, ReadRange};
 pub use error::{BackendError, StoreCause};
-pub use keys::KeyRule;
+pub use keys::{KeyRule, check_path_segment, has_control_char};
 pub use options::{CachePolicy, MountOptions};
 pub use registry::Registry;
 pub use uri::{MountUri, StoreKind};

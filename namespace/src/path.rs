@@ -3,6 +3,8 @@
 //! A namespace path is kept without its leading `/`: the root is `""`, `/data/lake` is
 //! `data/lake`. A bucket is a top-level directory; its key continues the path.
 
+use arustio_backends::{KeyRule, check_path_segment, has_control_char};
+
 use crate::error::{NsError, NsResult};
 
 /// The longest key S3 accepts, in bytes.
@@ -22,15 +24,13 @@ pub fn normalize_path(path: &str) -> NsResult<String> {
         return Ok(String::new());
     }
     for seg in rest.split('/') {
-        if seg.is_empty() {
-            return Err(bad("empty path segment ('//')"));
-        }
-        if seg == "." || seg == ".." {
-            return Err(bad("'.' and '..' segments are not allowed"));
-        }
-        if seg.chars().any(char::is_control) {
-            return Err(bad("control characters are not allowed"));
-        }
+        check_path_segment(seg).map_err(|rule| {
+            bad(match rule {
+                KeyRule::EmptySegment => "empty path segment ('//')",
+                KeyRule::DotSegment => "'.' and '..' segments are not allowed",
+                _ => "control characters are not allowed",
+            })
+        })?;
     }
     Ok(rest.to_owned())
 }
@@ -102,7 +102,7 @@ pub fn check_key(key: &str) -> NsResult<()> {
     if key.is_empty() {
         return Err(bad("the key is empty"));
     }
-    if key.chars().any(char::is_control) {
+    if has_control_char(key) {
         return Err(bad("keys may not contain control characters (NUL included)"));
     }
     Ok(())
