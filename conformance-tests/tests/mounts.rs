@@ -334,3 +334,22 @@ fn a_damaged_metadata_database_stops_the_start() {
         "{log}"
     );
 }
+
+#[test]
+fn a_config_mount_is_checked_as_an_admin_mount_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("arustio.toml");
+    std::fs::write(
+        &config,
+        "[[mounts]]\npath = \"/data/ro\"\nuri = \"mem://ro\"\nreadonly = true\n\n\
+         [[mounts]]\npath = \"/data/ro/inner\"\nuri = \"mem://inner\"\n",
+    )
+    .unwrap();
+    let (code, log) = Gateway::start_expecting_failure(&["--config", config.to_str().unwrap()], &[]);
+    assert_eq!(code, Some(1), "{log}");
+    let line = log.lines().find(|l| l.starts_with("arustio: ")).unwrap_or_default();
+    assert!(
+        line.contains("/data/ro/inner") && line.contains("inside the read-only mount /data/ro"),
+        "{log}"
+    );
+}

@@ -7,6 +7,7 @@ mod cache_peers;
 mod cli;
 mod config;
 mod listener;
+mod mounts;
 mod node;
 mod s3;
 mod secret;

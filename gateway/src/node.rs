@@ -17,6 +17,7 @@ use rand::Rng;
 use tracing::{info, warn};
 
 use crate::config::{Config, MetadataBackend};
+use crate::mounts::{self, Checks, mount_entry};
 use crate::serve_error::ServeError;
 
 fn create_private_dir(path: &Path) -> Result<(), ServeError> {
@@ -40,7 +41,6 @@ pub(crate) struct Node {
     pub cluster: Arc<ClusterNode>,
     /// Signs and checks peer calls; `None` without a cluster secret (a node alone).
     pub cluster_key: Option<Key>,
-    registry: Arc<Registry>,
 }
 
 /// Opens (or creates) the state under the data dir and starts the node's Raft, which
@@ -106,7 +106,6 @@ pub(crate) async fn open_node(config: &Config, dial: Dial) -> Result<Node, Serve
         namespace,
         cluster,
         cluster_key,
-        registry,
     })
 }
 
@@ -240,22 +239,13 @@ impl Node {
     }
 
     /// Applies the config's `[[mounts]]`: an identical mount is left alone, a missing one
-    /// is made (so an unmounted config mount comes back), and a different mount at the same
-    /// path stops the start.
+    /// is made (so an unmounted config mount comes back) as the admin API makes one, except
+    /// that a store need not answer yet and a config mount may hide objects (it is
+    /// declared, as `--shadow` is), and a different mount at the same path stops the start.
     async fn apply_config_mounts(&self, config: &Config) -> Result<(), ServeError> {
         for m in &config.mounts {
             let bad = |e: &dyn std::fmt::Display| ServeError::Other(format!("config mount {} {}: {e}", m.path, m.uri));
-            let path = arustio_namespace::check_mount_path(&m.path).map_err(|e| bad(&e))?;
-            let kind = arustio_backends::MountUri::parse(&m.uri).map_err(|e| bad(&e))?.kind;
-            let options = m.options.canonical(kind).map_err(|e| bad(&e))?;
-            let readonly = m.readonly || options.readonly();
-            self.registry.backend(&m.uri, &options).map_err(|e| bad(&e))?;
-            let entry = MountEntry {
-                path,
-                uri: m.uri.clone(),
-                options,
-                readonly,
-            };
+            let entry = mount_entry(&m.path, &m.uri, &m.options, m.readonly).map_err(|e| bad(&e))?;
             match self.meta.mounts().iter().find(|e| e.path == entry.path) {
                 Some(existing) if *existing == entry => {}
                 Some(existing) => {
@@ -268,8 +258,11 @@ impl Node {
                     )));
                 }
                 None => {
-                    self.cluster
-                        .write(MetaCmd::Mount(entry.clone()))
+                    let checks = Checks {
+                        shadow: true,
+                        probe: false,
+                    };
+                    mounts::mount(&self.namespace, &self.cluster, &self.meta, &entry, checks)
                         .await
                         .map_err(|e| bad(&e))?;
                     info!(path = %entry.display_path(), uri = %entry.uri, "mounted from the config");

@@ -23,6 +23,7 @@ use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::{Request, Response, Status, Streaming};
 
+use crate::mounts::{self, Checks, MountError, mount_entry};
 use crate::uploads::ListedUpload;
 
 pub(crate) use arustio_proto::auth::Signed;
@@ -93,6 +94,14 @@ fn cluster_status(e: ClusterError) -> Status {
     }
 }
 
+fn mount_status(e: MountError) -> Status {
+    match e {
+        MountError::Invalid(why) => Status::invalid_argument(why),
+        MountError::Refused(e) => status(e),
+        MountError::Cluster(e) => cluster_status(e),
+    }
+}
+
 fn mount_info(m: &MountEntry) -> MountInfo {
     let kind = MountUri::parse(&m.uri).ok().map(|u| u.kind);
     MountInfo {
@@ -149,35 +158,17 @@ impl Admin for AdminService {
 
     async fn mount(&self, req: Request<MountRequest>) -> Result<Response<MountInfo>, Status> {
         let r = req.into_inner();
-        let path = arustio_namespace::check_mount_path(&r.path).map_err(status)?;
-        let kind = MountUri::parse(&r.uri)
-            .map_err(|e| Status::invalid_argument(e.to_string()))?
-            .kind;
-        let options = MountOptions(r.options.into_iter().collect())
-            .canonical(kind)
-            .map_err(|e| Status::invalid_argument(e.to_string()))?;
-        let readonly = r.readonly || options.readonly();
-        let entry = MountEntry {
-            path,
-            uri: r.uri,
-            options,
-            readonly,
-        };
+        let options = MountOptions(r.options.into_iter().collect());
+        let entry = mount_entry(&r.path, &r.uri, &options, r.readonly).map_err(mount_status)?;
         // The check reads the mount table: strictly, so a mount just made elsewhere counts.
         self.read_barrier(true).await?;
-        self.ns
-            .check_new_mount(&entry, r.shadow, !r.no_check)
+        let checks = Checks {
+            shadow: r.shadow,
+            probe: !r.no_check,
+        };
+        mounts::mount(&self.ns, &self.cluster, &self.meta, &entry, checks)
             .await
-            .map_err(status)?;
-        if let Err(e) = self.writes.write(MetaCmd::Mount(entry.clone())).await {
-            // A write retried after a leader change may find its first attempt applied.
-            let applied = matches!(e, ClusterError::Refused(_))
-                && self.read_barrier(true).await.is_ok()
-                && self.meta.mounts().contains(&entry);
-            if !applied {
-                return Err(cluster_status(e));
-            }
-        }
+            .map_err(mount_status)?;
         tracing::info!(path = %entry.display_path(), uri = %entry.uri, options = %entry.options, "mounted");
         Ok(Response::new(mount_info(&entry)))
     }
