@@ -8,6 +8,7 @@
 mod backend;
 pub mod checksum;
 mod cloud;
+mod env_options;
 mod error;
 mod keys;
 mod local_list;
@@ -19,6 +20,7 @@ mod uri;
 mod writer;
 
 pub use backend::{Attrs, Backend, ByteStream, GetSpan, ObjectMeta, ReadRange};
+pub use env_options::fill_from_env;
 pub use error::{BackendError, StoreCause};
 pub use keys::{KeyRule, check_path_segment, has_control_char};
 pub use options::{CachePolicy, MountOptions};

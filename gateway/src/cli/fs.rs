@@ -140,8 +140,11 @@ pub(crate) async fn run(cmd: FsCmd, c: &mut Client) -> Result<(), CliError> {
                     .ok_or_else(|| CliError::Usage(format!("option {o:?} is not KEY=VALUE")))?;
                 opts.insert(k.trim().to_owned(), v.to_owned());
             }
-            for line in env_fallbacks(&uri, &mut opts) {
-                println!("{line}");
+            // Credentials missing from -o come from this shell; the server says if the URI is bad.
+            if let Ok(u) = arustio_backends::MountUri::parse(&uri) {
+                for line in arustio_backends::fill_from_env(u.kind, &mut opts, |v| std::env::var(v).ok()) {
+                    println!("{line}");
+                }
             }
             let req = MountRequest {
                 path,
@@ -245,89 +248,6 @@ pub(crate) async fn run(cmd: FsCmd, c: &mut Client) -> Result<(), CliError> {
         } => copy_to_local(c, &remote, &local, recursive).await?,
     }
     Ok(())
-}
-
-/// Fills credentials a cloud URI needs from this shell's environment when `-o` did not
-/// give them, and says where each one came from (never its value).
-fn env_fallbacks(uri: &str, opts: &mut std::collections::HashMap<String, String>) -> Vec<String> {
-    type Fallback = (&'static str, &'static [&'static str], &'static str);
-    let table: &[Fallback] = if uri.starts_with("s3://") || uri.starts_with("s3a://") {
-        &[
-            (
-                "access_key_id",
-                &["access_key_id", "aws_access_key_id"],
-                "AWS_ACCESS_KEY_ID",
-            ),
-            (
-                "secret_access_key",
-                &["secret_access_key", "aws_secret_access_key"],
-                "AWS_SECRET_ACCESS_KEY",
-            ),
-            (
-                "session_token",
-                &["session_token", "aws_session_token", "token", "aws_token"],
-                "AWS_SESSION_TOKEN",
-            ),
-            ("region", &["region", "aws_region"], "AWS_REGION"),
-            (
-                "endpoint",
-                &["endpoint", "aws_endpoint", "endpoint_url", "aws_endpoint_url"],
-                "S3_ENDPOINT",
-            ),
-        ]
-    } else if ["az://", "azure://", "abfs://", "abfss://"]
-        .iter()
-        .any(|p| uri.starts_with(p))
-    {
-        &[
-            (
-                "account",
-                &["account", "account_name", "azure_storage_account_name"],
-                "AZURE_STORAGE_ACCOUNT",
-            ),
-            (
-                "access_key",
-                &[
-                    "access_key",
-                    "account_key",
-                    "azure_storage_account_key",
-                    "azure_storage_access_key",
-                ],
-                "AZURE_STORAGE_KEY",
-            ),
-        ]
-    } else {
-        &[]
-    };
-    let mut said = Vec::new();
-    if uri.starts_with("gs://") {
-        let given = [
-            "service_account_path",
-            "service_account_key",
-            "google_service_account",
-            "google_service_account_key",
-        ];
-        if given.iter().any(|a| opts.contains_key(*a)) {
-            said.push("service account: from -o".to_owned());
-        } else if let Ok(path) = std::env::var("GOOGLE_APPLICATION_CREDENTIALS")
-            && let Ok(key) = std::fs::read_to_string(&path)
-        {
-            // The file is on this machine, not the server's: send its contents.
-            opts.insert("service_account_key".to_owned(), key);
-            said.push("service account: from $GOOGLE_APPLICATION_CREDENTIALS".to_owned());
-        }
-    }
-    for (name, aliases, var) in table {
-        if aliases.iter().any(|a| opts.contains_key(*a)) {
-            said.push(format!("{name}: from -o"));
-        } else if let Ok(v) = std::env::var(var).map(|v| v.trim().to_owned())
-            && !v.is_empty()
-        {
-            opts.insert((*name).to_owned(), v);
-            said.push(format!("{name}: from ${var}"));
-        }
-    }
-    said
 }
 
 fn kind(f: &FileInfo) -> &'static str {
