@@ -8,10 +8,12 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 use object_store::path::Path;
-use object_store::{Attribute, Attributes, GetOptions, GetRange, GetResultPayload, ObjectStore, ObjectStoreExt};
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use object_store::prefix::PrefixStore;
+use object_store::{GetOptions, GetRange, GetResultPayload, ObjectStore, ObjectStoreExt};
 
 use crate::KeyRule;
+use crate::attrs::{Attrs, from_store_attrs};
+use crate::file_stream::local_file_stream;
 use crate::keys::check_object_key;
 use crate::{BackendError, MountUri, StoreKind};
 
@@ -34,9 +36,6 @@ pub enum GetSpan {
     Suffix(u64),
 }
 
-/// Read buffer for local files.
-const LOCAL_READ_CHUNK: usize = 256 * 1024;
-
 /// Metadata of one object, keyed mount-relative.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectMeta {
@@ -51,48 +50,6 @@ pub struct ObjectMeta {
     /// Attributes the store keeps with the object (see [`Attrs`]), when it keeps any and
     /// they were fetched.
     pub attrs: Option<Attrs>,
-}
-
-/// Object attributes as plain strings: `content-type`, `cache-control`,
-/// `content-disposition`, `content-encoding`, `content-language`, and `meta:NAME` for
-/// user metadata.
-pub type Attrs = std::collections::BTreeMap<String, String>;
-
-pub(crate) fn to_store_attrs(attrs: &Attrs) -> Attributes {
-    let mut out = Attributes::new();
-    for (k, v) in attrs {
-        let key = match k.as_str() {
-            "content-type" => Attribute::ContentType,
-            "cache-control" => Attribute::CacheControl,
-            "content-disposition" => Attribute::ContentDisposition,
-            "content-encoding" => Attribute::ContentEncoding,
-            "content-language" => Attribute::ContentLanguage,
-            other => match other.strip_prefix("meta:") {
-                Some(name) => Attribute::Metadata(name.to_owned().into()),
-                None => continue,
-            },
-        };
-        out.insert(key, v.clone().into());
-    }
-    out
-}
-
-fn from_store_attrs(attrs: &Attributes) -> Attrs {
-    attrs
-        .iter()
-        .filter_map(|(k, v)| {
-            let key = match k {
-                Attribute::ContentType => "content-type".to_owned(),
-                Attribute::CacheControl => "cache-control".to_owned(),
-                Attribute::ContentDisposition => "content-disposition".to_owned(),
-                Attribute::ContentEncoding => "content-encoding".to_owned(),
-                Attribute::ContentLanguage => "content-language".to_owned(),
-                Attribute::Metadata(name) => format!("meta:{}", name.to_ascii_lowercase()),
-                _ => return None,
-            };
-            Some((key, v.as_ref().to_owned()))
-        })
-        .collect()
 }
 
 impl ObjectMeta {
@@ -122,7 +79,8 @@ pub struct Backend {
     uri: MountUri,
     store: Store,
     local_root: Option<PathBuf>,
-    /// The URI's prefix with a trailing `/` (or empty): prepended to every key.
+    /// The URI's prefix with a trailing `/` (or empty): prepended to every key by the S3
+    /// client (an `object_store` store is wrapped in a `PrefixStore` instead).
     prefix: String,
     errs: ErrorMapper,
     /// What tells this store apart for the cache (see [`Backend::cache_identity`]).
@@ -160,6 +118,10 @@ impl Backend {
 
     /// A backend on an `object_store` store.
     pub(crate) fn new(uri: MountUri, store: Arc<dyn ObjectStore>, local_root: Option<PathBuf>) -> Self {
+        let store: Arc<dyn ObjectStore> = match Path::parse(&uri.prefix) {
+            Ok(prefix) if !uri.prefix.is_empty() => Arc::new(PrefixStore::new(store, prefix)),
+            _ => store,
+        };
         Self::with_store(uri, Store::Os(store), local_root)
     }
 
@@ -230,7 +192,7 @@ impl Backend {
         if !self.reaches(key)? {
             return Err(BackendError::NotFound { key: key.to_owned() });
         }
-        Path::parse(format!("{}{key}", self.prefix)).map_err(|e| BackendError::Store {
+        Path::parse(key).map_err(|e| BackendError::Store {
             key: key.to_owned(),
             source: e.into(),
         })
@@ -343,7 +305,7 @@ impl Backend {
     /// A GET's payload as a stream of our errors.
     fn body(&self, key: &str, range: Range<u64>, payload: GetResultPayload) -> ByteStream {
         match payload {
-            GetResultPayload::File(file, path) => local_file_stream(file, path, range),
+            GetResultPayload::File(file, path) => local_file_stream(file, &path, range),
             GetResultPayload::Stream(s) => {
                 let (errs, key) = (self.errs.clone(), key.to_owned());
                 s.map_err(move |e| errs.err(&key, e)).boxed()
@@ -514,23 +476,22 @@ impl Backend {
             Store::Os(os) => os,
         };
         // object_store lists by whole segments: list the parent directory, then filter.
-        let full = format!("{}{prefix}", self.prefix);
+        let full = prefix.to_owned();
         let dir = full.rsplit_once('/').map_or("", |(d, _)| d).to_owned();
         let dir_path = Path::parse(&dir).ok().filter(|_| !dir.is_empty());
-        let offset = offset.map(|o| format!("{}{o}", self.prefix));
+        let offset = offset.map(str::to_owned);
         let offset_path = offset.as_deref().and_then(|o| Path::parse(o).ok());
         let stream = match &offset_path {
             Some(o) => store.list_with_offset(dir_path.as_ref(), o),
             None => store.list(dir_path.as_ref()),
         };
-        let base = self.prefix.len();
         let errs = self.errs.clone();
         stream
             .map_err(move |e| errs.err("", e))
             .try_filter_map(move |meta| {
                 let key = meta.location.to_string();
                 let keep = key.starts_with(&full) && offset.as_ref().is_none_or(|o| key.as_str() > o.as_str());
-                futures::future::ready(Ok(keep.then(|| ObjectMeta::from_store(key[base..].to_owned(), meta))))
+                futures::future::ready(Ok(keep.then(|| ObjectMeta::from_store(key, meta))))
             })
             .boxed()
     }
@@ -541,37 +502,4 @@ impl Backend {
 enum Client<'a> {
     Os(&'a Arc<dyn ObjectStore>, Path),
     S3(&'a crate::s3::S3Store, String),
-}
-
-/// Streams `range` of a local file with a large buffer.
-fn local_file_stream(file: std::fs::File, path: PathBuf, range: Range<u64>) -> ByteStream {
-    let shown = path.display().to_string();
-    let io_err = move |source| BackendError::Io {
-        path: shown.clone(),
-        source,
-    };
-    let state = (tokio::fs::File::from_std(file), range.start, range.end, false);
-    futures::stream::try_unfold(state, move |(mut file, pos, end, seeked)| {
-        let io_err = io_err.clone();
-        async move {
-            if pos >= end {
-                return Ok(None);
-            }
-            if !seeked {
-                file.seek(std::io::SeekFrom::Start(pos)).await.map_err(&io_err)?;
-            }
-            let want = usize::try_from(end - pos).unwrap_or(usize::MAX).min(LOCAL_READ_CHUNK);
-            let mut buf = vec![0u8; want];
-            let n = file.read(&mut buf).await.map_err(&io_err)?;
-            if n == 0 {
-                return Err(io_err(std::io::Error::new(
-                    std::io::ErrorKind::UnexpectedEof,
-                    "file shrank while read",
-                )));
-            }
-            buf.truncate(n);
-            Ok(Some((Bytes::from(buf), (file, pos + n as u64, end, true))))
-        }
-    })
-    .boxed()
 }

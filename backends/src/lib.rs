@@ -5,11 +5,13 @@
 //! strings); this crate owns the mapping to `object_store` paths, the key rules of each
 //! store, and sorted listings.
 
+mod attrs;
 mod backend;
 pub mod checksum;
 mod cloud;
 mod env_options;
 mod error;
+mod file_stream;
 mod keys;
 mod local_list;
 mod local_path;
@@ -19,7 +21,8 @@ mod s3;
 mod uri;
 mod writer;
 
-pub use backend::{Attrs, Backend, ByteStream, GetSpan, ObjectMeta, ReadRange};
+pub use attrs::Attrs;
+pub use backend::{Backend, ByteStream, GetSpan, ObjectMeta, ReadRange};
 pub use env_options::fill_from_env;
 pub use error::{BackendError, StoreCause};
 pub use keys::{KeyRule, check_path_segment, has_control_char};

@@ -12,7 +12,8 @@ use object_store::{
 };
 
 use crate::BackendError;
-use crate::backend::{Attrs, ErrorMapper, to_store_attrs};
+use crate::attrs::{Attrs, to_store_attrs};
+use crate::backend::ErrorMapper;
 
 /// Part size for streamed writes, and the largest body written in one request.
 pub(crate) const WRITE_CHUNK: usize = 8 * 1024 * 1024;

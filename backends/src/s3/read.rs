@@ -10,8 +10,9 @@ use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 
 use super::S3Store;
 use super::error::{S3Failure, map};
+use crate::Attrs;
 use crate::BackendError;
-use crate::backend::{Attrs, ByteStream, ObjectMeta};
+use crate::backend::{ByteStream, ObjectMeta};
 
 /// Keys asked for per listing request.
 const LIST_PAGE: i32 = 1000;

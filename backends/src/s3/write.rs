@@ -10,8 +10,8 @@ use tokio::task::JoinHandle;
 
 use super::S3Store;
 use super::error::map;
+use crate::Attrs;
 use crate::BackendError;
-use crate::backend::Attrs;
 use crate::writer::{Held, WRITE_CHUNK, WRITE_CONCURRENCY};
 
 /// The condition the commit carries.
