@@ -11,7 +11,9 @@ use arustio_cache::{CacheConfig, CacheManager, Members};
 use arustio_namespace::{MountEntry, MountTable, Namespace};
 use arustio_proto::auth::Key;
 use arustio_proto::dial::Dial;
-use arustio_raft::{ClusterError, ClusterNode, LeaderOp, MetaCmd, MetaStore, RootCredentials, Timings, forward_to};
+use arustio_raft::{
+    ClusterError, ClusterNode, LeaderOp, MetaCmd, MetaStore, RootCredentials, Timings, forward_to, retry_until,
+};
 use arustio_storage::{KvStore, MemKv, RocksKv};
 use rand::Rng;
 use tracing::{info, warn};
@@ -165,22 +167,17 @@ impl Node {
                     voter: true,
                 };
                 // The cluster may be starting too: ask again for a while.
-                let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-                loop {
-                    match forward_to(target, key, self.cluster.dial(), &op).await {
-                        Ok(_) => break,
-                        Err(e @ (ClusterError::Refused(_) | ClusterError::Invalid(_))) => {
-                            return Err(ServeError::Other(format!("joining the cluster at {url}: {e}")));
-                        }
-                        Err(e) if tokio::time::Instant::now() >= deadline => {
-                            return Err(ServeError::Other(format!("joining the cluster at {url}: {e}")));
-                        }
-                        Err(e) => {
-                            warn!(error = %e, "the cluster did not take this node yet; asking again");
-                            tokio::time::sleep(Duration::from_millis(500)).await;
-                        }
+                let retryable = |e: &ClusterError| {
+                    let again = !matches!(e, ClusterError::Refused(_) | ClusterError::Invalid(_));
+                    if again {
+                        warn!(error = %e, "the cluster did not take this node yet; asking again");
                     }
-                }
+                    again
+                };
+                let ask = || forward_to(target, key, self.cluster.dial(), &op);
+                retry_until(Duration::from_secs(30), Duration::from_millis(500), retryable, ask)
+                    .await
+                    .map_err(|e| ServeError::Other(format!("joining the cluster at {url}: {e}")))?;
                 self.cluster
                     .wait_until_caught_up(Duration::from_secs(60))
                     .await
@@ -278,16 +275,10 @@ impl Node {
     async fn root_credentials(&self, config: &Config, joined: bool) -> Result<RootCredentials, ServeError> {
         if joined {
             // The first node may still be setting them.
-            let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-            let creds = loop {
-                match self.meta.root_credentials() {
-                    Some(creds) => break creds,
-                    None if tokio::time::Instant::now() >= deadline => {
-                        return Err(ServeError::Meta("the cluster has no root credentials".into()));
-                    }
-                    None => tokio::time::sleep(Duration::from_millis(200)).await,
-                }
-            };
+            let stored = || async { self.meta.root_credentials().ok_or(()) };
+            let creds = retry_until(Duration::from_secs(30), Duration::from_millis(200), |_| true, stored)
+                .await
+                .map_err(|()| ServeError::Meta("the cluster has no root credentials".into()))?;
             if config.access_key.as_ref().is_some_and(|k| *k != creds.access_key) {
                 warn!("ARUSTIO_ACCESS_KEY differs from the cluster's root credentials; using the cluster's");
             }

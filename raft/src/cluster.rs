@@ -14,11 +14,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::network::{NetworkFactory, peer_client};
 use crate::pb_impl::{FromPb, IntoPb};
+use crate::retry::retry_until;
 use crate::types::{NodeId, Raft, Refusal};
 use crate::{LogStore, MetaCmd, MetaStore, StateMachine};
 
 /// How long a write or a membership change may wait for a quorum.
 pub const QUORUM_WAIT: Duration = Duration::from_secs(5);
+
+/// The pause before an operation that found no leader tries again.
+const RETRY_EVERY: Duration = Duration::from_millis(200);
 
 /// Why a cluster operation failed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -253,15 +257,14 @@ impl ClusterNode {
 
     async fn linearizable_read_within(&self, timeout: Duration) -> Result<(), ClusterError> {
         let deadline = tokio::time::Instant::now() + timeout;
-        let index = loop {
-            match self.leader_op(LeaderOp::ReadIndex).await {
-                Ok(LeaderReply::ReadIndex(i)) => break i,
-                Ok(_) => return Err(ClusterError::Raft("unexpected reply to a read index".into())),
-                Err(e @ ClusterError::Refused(_)) => return Err(e),
-                Err(e) if tokio::time::Instant::now() >= deadline => return Err(e),
-                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        let read_index = || async {
+            match self.leader_op(LeaderOp::ReadIndex).await? {
+                LeaderReply::ReadIndex(i) => Ok(i),
+                _ => Err(ClusterError::Raft("unexpected reply to a read index".into())),
             }
         };
+        let retryable = |e: &ClusterError| !matches!(e, ClusterError::Refused(_) | ClusterError::Raft(_));
+        let index = retry_until(timeout, RETRY_EVERY, retryable, read_index).await?;
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
         self.raft
             .wait(Some(left.max(Duration::from_millis(100))))
@@ -286,23 +289,16 @@ impl ClusterNode {
 
     /// Runs `op` on the leader: here, or forwarded.
     pub async fn leader_op(&self, op: LeaderOp) -> Result<LeaderReply, ClusterError> {
-        let deadline = tokio::time::Instant::now() + QUORUM_WAIT;
-        loop {
-            let result = match self.leader() {
+        let once = || async {
+            match self.leader() {
                 Leader::Here => self.on_leader(op.clone()).await,
                 Leader::At(addr) => self.forward(&addr, &op).await,
                 Leader::Unknown(why) => Err(ClusterError::NoQuorum(why)),
-            };
-            match result {
-                // The leader changed under us, or there is none yet: try again, in time.
-                Err(ClusterError::NoQuorum(_) | ClusterError::Unreachable { .. })
-                    if tokio::time::Instant::now() + Duration::from_millis(200) < deadline =>
-                {
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                }
-                other => return other,
             }
-        }
+        };
+        // The leader changed under us, or there is none yet: try again, in time.
+        let retryable = |e: &ClusterError| matches!(e, ClusterError::NoQuorum(_) | ClusterError::Unreachable { .. });
+        retry_until(QUORUM_WAIT, RETRY_EVERY, retryable, once).await
     }
 
     /// Sends `op` to the node at `addr`, which runs it on its leader.

@@ -11,6 +11,7 @@ mod meta_cmd;
 mod meta_store;
 mod network;
 mod pb_impl;
+mod retry;
 mod service;
 mod state_machine;
 mod types;
@@ -23,6 +24,7 @@ pub use cluster::{
 pub use log_store::LogStore;
 pub use meta_cmd::{MetaCmd, RootCredentials};
 pub use meta_store::MetaStore;
+pub use retry::retry_until;
 pub use service::RaftService;
 pub use state_machine::StateMachine;
 pub use types::{LogId, MetaResponse, NodeId, Raft, Refusal, StorageError, TypeConfig};
