@@ -14,12 +14,13 @@ mod pb_impl;
 mod retry;
 mod service;
 mod state_machine;
+mod status;
 mod types;
 
 pub use apply::{ApplyError, apply_to_kv};
 pub use cluster::{
-    ClusterError, ClusterNode, ClusterStatus, LeaderOp, LeaderReply, LinearizableReadHandle, Member, MetaWriter,
-    QUORUM_WAIT, Timings, forward_to,
+    ClusterError, ClusterNode, LeaderOp, LeaderReply, LinearizableReadHandle, MetaWriter, QUORUM_WAIT, Timings,
+    forward_to,
 };
 pub use log_store::LogStore;
 pub use meta_cmd::{MetaCmd, RootCredentials};
@@ -27,4 +28,5 @@ pub use meta_store::MetaStore;
 pub use retry::retry_until;
 pub use service::RaftService;
 pub use state_machine::StateMachine;
+pub use status::{ClusterStatus, Member};
 pub use types::{LogId, MetaResponse, NodeId, Raft, Refusal, StorageError, TypeConfig};

@@ -2,7 +2,7 @@
 
 use arustio_proto::admin as pb;
 
-use crate::cluster::{ClusterStatus, Member};
+use crate::status::{ClusterStatus, Member};
 
 impl From<Member> for pb::ClusterMember {
     fn from(m: Member) -> Self {
