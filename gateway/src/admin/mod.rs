@@ -17,7 +17,7 @@ use arustio_proto::admin::{
     WriteRequest,
 };
 use arustio_proto::auth::{AuthLayer, Key};
-use arustio_raft::{ClusterError, ClusterNode, LinearizableReadHandle, MetaCmd, MetaStore, MetaWriter, RaftService};
+use arustio_raft::{ClusterError, ClusterNode, LinearizableReadHandle, MetaStore, RaftService};
 use futures::stream::{BoxStream, StreamExt};
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
@@ -35,7 +35,6 @@ struct AdminService {
     meta: Arc<MetaStore>,
     ns: Arc<Namespace>,
     cluster: Arc<ClusterNode>,
-    writes: MetaWriter,
     reads: LinearizableReadHandle,
     /// The S3 endpoint's address, once it is open.
     s3_addr: tokio::sync::watch::Receiver<Option<SocketAddr>>,
@@ -95,10 +94,13 @@ fn cluster_status(e: ClusterError) -> Status {
 }
 
 fn mount_status(e: MountError) -> Status {
+    let msg = e.to_string();
     match e {
         MountError::Invalid(why) => Status::invalid_argument(why),
         MountError::Refused(e) => status(e),
         MountError::Cluster(e) => cluster_status(e),
+        MountError::NotAMount(_) => Status::not_found(msg),
+        MountError::Root | MountError::UploadsInFlight { .. } => Status::failed_precondition(msg),
     }
 }
 
@@ -175,37 +177,14 @@ impl Admin for AdminService {
 
     async fn unmount(&self, req: Request<UnmountRequest>) -> Result<Response<UnmountResponse>, Status> {
         let r = req.into_inner();
-        let path = arustio_namespace::normalize_path(&r.path).map_err(status)?;
-        if path.is_empty() {
-            return Err(Status::failed_precondition(
-                "/ is the root mount and cannot be unmounted",
-            ));
-        }
+        // The check reads the mount table: strictly, so a mount just made elsewhere counts.
         self.read_barrier(true).await?;
-        if !self.meta.mounts().iter().any(|m| m.path == path) {
-            return Err(Status::not_found(format!("/{path} is not a mount point")));
-        }
-        let uploads = self.ns.uploads_under(&path).await.map_err(status)?;
-        if !uploads.is_empty() && !r.force {
-            return Err(Status::failed_precondition(format!(
-                "{} multipart upload(s) in flight under /{path}; --force aborts them",
-                uploads.len()
-            )));
-        }
-        for u in &uploads {
-            self.ns.abort_upload(u).await.map_err(status)?;
-        }
-        if let Err(e) = self.writes.write(MetaCmd::Unmount { path: path.clone() }).await {
-            let applied = matches!(e, ClusterError::Refused(_))
-                && self.read_barrier(true).await.is_ok()
-                && !self.meta.mounts().iter().any(|m| m.path == path);
-            if !applied {
-                return Err(cluster_status(e));
-            }
-        }
-        tracing::info!(path = %format!("/{path}"), aborted = uploads.len(), "unmounted");
+        let aborted = mounts::unmount(&self.ns, &self.cluster, &self.meta, &r.path, r.force)
+            .await
+            .map_err(mount_status)?;
+        tracing::info!(path = %r.path, aborted, "unmounted");
         Ok(Response::new(UnmountResponse {
-            aborted_uploads: u32::try_from(uploads.len()).unwrap_or(u32::MAX),
+            aborted_uploads: u32::try_from(aborted).unwrap_or(u32::MAX),
         }))
     }
 
@@ -371,7 +350,6 @@ pub(crate) async fn serve(
     let admin = AdminService {
         meta,
         ns,
-        writes: MetaWriter::new(Arc::clone(&cluster)),
         reads: LinearizableReadHandle::new(Arc::clone(&cluster)),
         cluster: Arc::clone(&cluster),
         s3_addr,
