@@ -143,7 +143,7 @@ impl PeerTransport for GrpcPeers {
             key: key.to_owned(),
         };
         let r = c.lookup(msg).await.map_err(|s| peer_err(node, &s))?.into_inner();
-        Ok(r.found.then_some((r.version, r.meta)))
+        Ok(r.found.then_some((r.version, r.object_info)))
     }
 }
 
@@ -190,10 +190,10 @@ impl Peer for PeerService {
     async fn lookup(&self, req: Request<LookupRequest>) -> Result<Response<LookupResponse>, Status> {
         let r = req.into_inner();
         let reply = match self.ns.last_seen(&r.store, &r.key) {
-            Some((version, meta)) => LookupResponse {
+            Some((version, object_info)) => LookupResponse {
                 found: true,
                 version,
-                meta,
+                object_info,
             },
             None => LookupResponse::default(),
         };
