@@ -377,23 +377,6 @@ pub async fn forward_to(addr: &str, key: &Key, dial: &Dial, op: &LeaderOp) -> Re
     Result::<LeaderReply, ClusterError>::from_pb(reply.into_inner()).map_err(|e| unreachable(e.to_string()))?
 }
 
-/// The cluster metadata's writer: [`MetaWriter::write`] sends a [`MetaCmd`] to the current leader (from any node)
-/// and returns once it is committed and applied there.
-#[derive(Debug, Clone)]
-pub struct MetaWriter(Arc<ClusterNode>);
-
-impl MetaWriter {
-    /// The writer of `node`.
-    pub fn new(node: Arc<ClusterNode>) -> Self {
-        Self(node)
-    }
-
-    /// Commits `cmd` on the leader; returns once it is applied there.
-    pub async fn write(&self, cmd: MetaCmd) -> Result<(), ClusterError> {
-        self.0.write(cmd).await
-    }
-}
-
 /// Strict reads: [`LinearizableReadHandle::ensure`] returns once this node has applied every
 /// write committed before the call (a read index from the leader, built on openraft's
 /// `ensure_linearizable`), so what it reads next is at least that fresh.

@@ -19,8 +19,7 @@ mod types;
 
 pub use apply::{ApplyError, apply_to_kv};
 pub use cluster::{
-    ClusterError, ClusterNode, LeaderOp, LeaderReply, LinearizableReadHandle, MetaWriter, QUORUM_WAIT, Timings,
-    forward_to,
+    ClusterError, ClusterNode, LeaderOp, LeaderReply, LinearizableReadHandle, QUORUM_WAIT, Timings, forward_to,
 };
 pub use log_store::LogStore;
 pub use meta_cmd::{MetaCmd, RootCredentials};
