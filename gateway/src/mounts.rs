@@ -107,6 +107,7 @@ pub(crate) async fn unmount(
         ns.abort_upload(u).await?;
     }
     commit(cluster, MetaCmd::Unmount { path: path.clone() }, || !mounted()).await?;
+    tracing::info!(path = %format!("/{path}"), aborted = uploads.len(), "unmounted");
     Ok(uploads.len())
 }
 

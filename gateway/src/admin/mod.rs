@@ -182,7 +182,6 @@ impl Admin for AdminService {
         let aborted = mounts::unmount(&self.ns, &self.cluster, &self.meta, &r.path, r.force)
             .await
             .map_err(mount_status)?;
-        tracing::info!(path = %r.path, aborted, "unmounted");
         Ok(Response::new(UnmountResponse {
             aborted_uploads: u32::try_from(aborted).unwrap_or(u32::MAX),
         }))
