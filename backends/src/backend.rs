@@ -15,6 +15,7 @@ use crate::KeyRule;
 use crate::attrs::{Attrs, from_store_attrs};
 use crate::file_stream::local_file_stream;
 use crate::keys::check_object_key;
+use crate::upstream::{Labels, UpstreamMetrics};
 use crate::{BackendError, MountUri, StoreKind};
 
 /// A stream of body bytes.
@@ -85,6 +86,8 @@ pub struct Backend {
     errs: ErrorMapper,
     /// What tells this store apart for the cache (see [`Backend::cache_identity`]).
     identity: String,
+    /// The registry's upstream series.
+    upstream: UpstreamMetrics,
 }
 
 /// Turns a store's errors into ours: a refusal names the store, and remote failures that
@@ -148,12 +151,27 @@ impl Backend {
             prefix,
             errs,
             identity,
+            upstream: UpstreamMetrics::default(),
         }
     }
 
     pub(crate) fn with_identity(mut self, identity: String) -> Self {
         self.identity = identity;
         self
+    }
+
+    pub(crate) fn with_metrics(mut self, upstream: UpstreamMetrics) -> Self {
+        self.upstream = upstream;
+        self
+    }
+
+    /// The labels of this store's `op` series.
+    fn labels(&self, op: &'static str) -> Labels {
+        [
+            ("store", self.id()),
+            ("kind", self.kind().label().to_ascii_lowercase()),
+            ("op", op.to_owned()),
+        ]
     }
 
     /// The store's identity for the cache: its URI (scheme, bucket, prefix) and, for
@@ -242,6 +260,10 @@ impl Backend {
 
     /// Metadata of the object at `key`.
     pub async fn head(&self, key: &str) -> Result<ObjectMeta, BackendError> {
+        self.upstream.observe(self.labels("head"), self.head_inner(key)).await
+    }
+
+    async fn head_inner(&self, key: &str) -> Result<ObjectMeta, BackendError> {
         let (store, path) = match self.client(key)? {
             Client::S3(s3, full) => return s3.head(&full, key).await,
             Client::Os(os, path) => (os, path),
@@ -276,6 +298,17 @@ impl Backend {
     /// Reads `range` (or all) of the object, failing with `Precondition` unless its
     /// store version is still `pin`.
     pub async fn get(
+        &self,
+        key: &str,
+        range: Option<ReadRange>,
+        pin: Option<&str>,
+    ) -> Result<(ObjectMeta, ByteStream), BackendError> {
+        self.upstream
+            .observe(self.labels("get"), self.get_inner(key, range, pin))
+            .await
+    }
+
+    async fn get_inner(
         &self,
         key: &str,
         range: Option<ReadRange>,
@@ -318,6 +351,17 @@ impl Backend {
     /// bytes, the object's metadata and what the store keeps with it, and the offset the
     /// bytes start at.
     pub async fn get_unless(
+        &self,
+        key: &str,
+        not_version: Option<&str>,
+        span: GetSpan,
+    ) -> Result<Option<(ObjectMeta, ByteStream, u64)>, BackendError> {
+        self.upstream
+            .observe(self.labels("get"), self.get_unless_inner(key, not_version, span))
+            .await
+    }
+
+    async fn get_unless_inner(
         &self,
         key: &str,
         not_version: Option<&str>,
@@ -388,23 +432,21 @@ impl Backend {
             Store::S3(s3) => {
                 self.check_key(key)?;
                 let full = format!("{}{key}", self.prefix);
-                return Ok(crate::BackendWriter::s3(crate::s3::S3Writer::new(
-                    s3.clone(),
-                    full,
-                    key,
-                )));
+                let w = crate::BackendWriter::s3(crate::s3::S3Writer::new(s3.clone(), full, key));
+                return Ok(w.observed(self.upstream.clone(), self.labels("put")));
             }
             Store::Os(os) => os,
         };
         let path = self.write_path(key)?;
-        Ok(crate::BackendWriter::os(crate::writer::OsWriter::new(
+        let w = crate::BackendWriter::os(crate::writer::OsWriter::new(
             Arc::clone(store),
             key,
             path,
             self.keeps_attrs(),
             self.kind() == StoreKind::Azure,
             self.errs.clone(),
-        )))
+        ));
+        Ok(w.observed(self.upstream.clone(), self.labels("put")))
     }
 
     /// Whether the store itself can make a write conditional (create-only, or only over a
@@ -425,6 +467,12 @@ impl Backend {
 
     /// Deletes `key`; a missing object is not an error.
     pub async fn delete(&self, key: &str) -> Result<(), BackendError> {
+        self.upstream
+            .observe(self.labels("delete"), self.delete_inner(key))
+            .await
+    }
+
+    async fn delete_inner(&self, key: &str) -> Result<(), BackendError> {
         let (store, path) = match self.client(key) {
             Ok(Client::S3(s3, full)) => return s3.delete(&full, key).await,
             Ok(Client::Os(os, path)) => (os, path),
@@ -439,6 +487,12 @@ impl Backend {
 
     /// Server-side copy within this store.
     pub async fn copy(&self, from: &str, to: &str) -> Result<(), BackendError> {
+        self.upstream
+            .observe(self.labels("copy"), self.copy_inner(from, to))
+            .await
+    }
+
+    async fn copy_inner(&self, from: &str, to: &str) -> Result<(), BackendError> {
         let store = match self.client(from)? {
             Client::S3(s3, full) => {
                 self.check_key(to)?;
@@ -452,6 +506,12 @@ impl Backend {
 
     /// Renames within this store (a file rename on a local store).
     pub async fn rename(&self, from: &str, to: &str) -> Result<(), BackendError> {
+        self.upstream
+            .observe(self.labels("rename"), self.rename_inner(from, to))
+            .await
+    }
+
+    async fn rename_inner(&self, from: &str, to: &str) -> Result<(), BackendError> {
         let store = match self.client(from)? {
             Client::S3(s3, full) => {
                 self.copy(from, to).await?;
@@ -465,6 +525,14 @@ impl Backend {
 
     /// Objects whose key starts with `prefix` and sorts after `offset`, in key order.
     pub fn list(&self, prefix: &str, offset: Option<&str>) -> BoxStream<'static, Result<ObjectMeta, BackendError>> {
+        crate::upstream::observe_stream(
+            self.upstream.clone(),
+            self.labels("list"),
+            self.list_inner(prefix, offset),
+        )
+    }
+
+    fn list_inner(&self, prefix: &str, offset: Option<&str>) -> BoxStream<'static, Result<ObjectMeta, BackendError>> {
         if let Some(root) = &self.local_root {
             return crate::local_list::list_sorted(root.clone(), prefix.to_owned(), offset.map(str::to_owned));
         }

@@ -18,6 +18,7 @@ mod local_path;
 mod options;
 mod registry;
 mod s3;
+mod upstream;
 mod uri;
 mod writer;
 
@@ -28,5 +29,6 @@ pub use error::{BackendError, StoreCause};
 pub use keys::{KeyRule, check_path_segment, has_control_char};
 pub use options::{CachePolicy, MountOptions};
 pub use registry::Registry;
+pub use upstream::UpstreamMetrics;
 pub use uri::{MountUri, StoreKind};
 pub use writer::BackendWriter;

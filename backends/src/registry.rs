@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
 
-use crate::{Backend, BackendError, MountOptions, MountUri, StoreKind};
+use crate::{Backend, BackendError, MountOptions, MountUri, StoreKind, UpstreamMetrics};
 
 /// Builds stores from mount URIs and options. `mem://NAME` names one store per registry
 /// (one per node), so the same name at two paths is the same store.
@@ -15,6 +15,7 @@ use crate::{Backend, BackendError, MountOptions, MountUri, StoreKind};
 pub struct Registry {
     built: Mutex<HashMap<String, Arc<Backend>>>,
     guard: LocalGuard,
+    upstream: UpstreamMetrics,
 }
 
 /// Directories a local store may neither contain nor lie inside (the node's data dir:
@@ -61,11 +62,24 @@ impl Registry {
         };
         Self {
             built: Mutex::default(),
+            upstream: UpstreamMetrics::default(),
             guard: LocalGuard {
                 protected: real(protected),
                 allowed: real(allowed),
             },
         }
+    }
+
+    /// This registry, counting its stores' requests in `upstream`.
+    #[must_use]
+    pub fn with_upstream_metrics(mut self, upstream: UpstreamMetrics) -> Self {
+        self.upstream = upstream;
+        self
+    }
+
+    /// The series of every request to this registry's stores.
+    pub fn upstream_metrics(&self) -> &UpstreamMetrics {
+        &self.upstream
     }
 
     /// The backend for `uri` with `options`, built on first use.
@@ -86,7 +100,11 @@ impl Registry {
             StoreKind::Memory | StoreKind::Local => parsed.to_string(),
             _ => format!("{parsed}?{}", options.identity_part()),
         };
-        let backend = Arc::new(build(parsed, &options, &self.guard)?.with_identity(identity));
+        let backend = Arc::new(
+            build(parsed, &options, &self.guard)?
+                .with_identity(identity)
+                .with_metrics(self.upstream.clone()),
+        );
         built.insert(id, Arc::clone(&backend));
         Ok(backend)
     }

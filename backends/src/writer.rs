@@ -61,7 +61,14 @@ enum WriteState {
 }
 
 /// An all-or-nothing write: nothing is visible until [`BackendWriter::finish`].
-pub struct BackendWriter(Inner);
+pub struct BackendWriter(Inner, Option<Observed>);
+
+/// The upstream series a write is counted in, and when it began.
+struct Observed {
+    metrics: crate::upstream::UpstreamMetrics,
+    labels: crate::upstream::Labels,
+    start: std::time::Instant,
+}
 
 enum Inner {
     Os(OsWriter),
@@ -70,23 +77,43 @@ enum Inner {
 
 impl BackendWriter {
     pub(crate) fn s3(w: crate::s3::S3Writer) -> Self {
-        Self(Inner::S3(w))
+        Self(Inner::S3(w), None)
     }
 
     pub(crate) fn os(w: OsWriter) -> Self {
-        Self(Inner::Os(w))
+        Self(Inner::Os(w), None)
+    }
+
+    /// Counts the write in `metrics` when it is finished, timed from now.
+    pub(crate) fn observed(
+        mut self,
+        metrics: crate::upstream::UpstreamMetrics,
+        labels: crate::upstream::Labels,
+    ) -> Self {
+        self.1 = Some(Observed {
+            metrics,
+            labels,
+            start: std::time::Instant::now(),
+        });
+        self
+    }
+
+    fn map(self, os: impl FnOnce(OsWriter) -> OsWriter, s3: impl FnOnce(&mut crate::s3::S3Writer)) -> Self {
+        let inner = match self.0 {
+            Inner::Os(w) => Inner::Os(os(w)),
+            Inner::S3(mut w) => {
+                s3(&mut w);
+                Inner::S3(w)
+            }
+        };
+        Self(inner, self.1)
     }
 
     /// Attributes for the store to keep with the object (stores that keep none ignore them).
     #[must_use]
     pub fn with_attrs(self, attrs: Attrs) -> Self {
-        match self.0 {
-            Inner::Os(w) => Self(Inner::Os(w.with_attrs(attrs))),
-            Inner::S3(mut w) => {
-                w.set_attrs(attrs);
-                Self(Inner::S3(w))
-            }
-        }
+        let for_s3 = attrs.clone();
+        self.map(|w| w.with_attrs(attrs), |w| w.set_attrs(for_s3))
     }
 
     /// The checksum algorithms the client declared for the body (`crc32`, `sha256`, ...).
@@ -94,13 +121,7 @@ impl BackendWriter {
     /// (`FULL_OBJECT`); other stores keep no checksums and ignore them.
     #[must_use]
     pub fn with_checksums(self, algorithms: &[String]) -> Self {
-        match self.0 {
-            Inner::Os(w) => Self(Inner::Os(w)),
-            Inner::S3(mut w) => {
-                w.set_full_object_checksum(algorithms);
-                Self(Inner::S3(w))
-            }
-        }
+        self.map(|w| w, |w| w.set_full_object_checksum(algorithms))
     }
 
     /// Makes the write conditional in the store itself: only if absent (`None`), or only
@@ -109,16 +130,11 @@ impl BackendWriter {
     /// stay guarded by the caller's lock only (see [`crate::Backend::conditional_multipart`]).
     #[must_use]
     pub fn only_over(self, version: Option<String>) -> Self {
-        match self.0 {
-            Inner::Os(w) => Self(Inner::Os(w.only_over(version))),
-            Inner::S3(mut w) => {
-                w.set_condition(match version {
-                    None => crate::s3::Condition::Absent,
-                    Some(e) => crate::s3::Condition::Over(e),
-                });
-                Self(Inner::S3(w))
-            }
-        }
+        let condition = match &version {
+            None => crate::s3::Condition::Absent,
+            Some(e) => crate::s3::Condition::Over(e.clone()),
+        };
+        self.map(|w| w.only_over(version), |w| w.set_condition(condition))
     }
 
     /// Appends bytes; memory stays bounded by a few parts.
@@ -138,10 +154,14 @@ impl BackendWriter {
     /// when the body went out in one request. Returns the store's ETag of what it committed
     /// where its reply names one (S3's PUT and Complete do), so the caller needs no HEAD.
     pub async fn finish_with(self, late: Attrs) -> Result<Option<String>, BackendError> {
-        match self.0 {
+        let result = match self.0 {
             Inner::Os(w) => w.finish_with(late).await.map(|()| None),
             Inner::S3(w) => w.finish_with(late).await,
+        };
+        if let Some(o) = self.1 {
+            o.metrics.record(&o.labels, o.start, &result);
         }
+        result
     }
 
     /// Drops everything written.
