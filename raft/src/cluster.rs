@@ -131,6 +131,8 @@ pub struct ClusterNode {
     dial: Dial,
     /// One membership change at a time (openraft refuses a second while one is in flight).
     membership: tokio::sync::Mutex<()>,
+    /// The log store's last committed index plus one (0: none).
+    committed: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl std::fmt::Debug for ClusterNode {
@@ -163,11 +165,13 @@ impl ClusterNode {
             ..Default::default()
         };
         let config = Arc::new(config.validate().map_err(raft_err)?);
+        let log = LogStore::new(kv);
+        let committed = log.committed_index();
         let raft = Raft::new(
             id,
             config,
             NetworkFactory::new(key.clone(), dial.clone()),
-            LogStore::new(kv),
+            log,
             StateMachine::new(meta),
         )
         .await
@@ -178,12 +182,18 @@ impl ClusterNode {
             key,
             dial,
             membership: tokio::sync::Mutex::new(()),
+            committed,
         }))
     }
 
     /// This node's id.
     pub fn id(&self) -> NodeId {
         self.id
+    }
+
+    /// The index of the last entry this node knows to be committed.
+    pub fn committed_index(&self) -> Option<u64> {
+        self.committed.load(std::sync::atomic::Ordering::Relaxed).checked_sub(1)
     }
 
     /// The Raft handle.

@@ -6,6 +6,7 @@
 use std::fmt::Debug;
 use std::ops::{Bound, RangeBounds};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use arustio_storage::{Keyspace, KvStore, WriteBatch, prefix_end};
 use openraft::storage::{LogFlushed, LogState, RaftLogStorage};
@@ -67,12 +68,22 @@ pub(crate) fn put_json<T: Serialize>(kv: &Keyspace, key: &[u8], value: &T) -> Re
 #[derive(Debug, Clone)]
 pub struct LogStore {
     kv: Keyspace,
+    /// The last committed index plus one (0: none), as last saved; read by the metrics.
+    committed: Arc<AtomicU64>,
 }
 
 impl LogStore {
     /// The log kept in `kv`.
     pub fn new(kv: Arc<dyn KvStore>) -> Self {
-        Self { kv: raft_keyspace(kv) }
+        Self {
+            kv: raft_keyspace(kv),
+            committed: Arc::default(),
+        }
+    }
+
+    /// The last committed index this store saved, shared: it follows later saves.
+    pub fn committed_index(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.committed)
     }
 
     fn sync(&self) -> Result<(), StorageError> {
@@ -186,11 +197,17 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), StorageError> {
-        put_json(&self.kv, COMMITTED, &committed)
+        put_json(&self.kv, COMMITTED, &committed)?;
+        let next = committed.map_or(0, |c| c.index.saturating_add(1));
+        self.committed.store(next, Ordering::Relaxed);
+        Ok(())
     }
 
     async fn read_committed(&mut self) -> Result<Option<LogId>, StorageError> {
-        Ok(get_json::<Option<LogId>>(&self.kv, COMMITTED)?.flatten())
+        let committed = get_json::<Option<LogId>>(&self.kv, COMMITTED)?.flatten();
+        let next = committed.map_or(0, |c| c.index.saturating_add(1));
+        self.committed.store(next, Ordering::Relaxed);
+        Ok(committed)
     }
 
     async fn append<I>(&mut self, entries: I, callback: LogFlushed<TypeConfig>) -> Result<(), StorageError>
