@@ -72,7 +72,7 @@ start_gateway() {
   port=$(free_port)
   grpc=$(free_port)
   mkdir -p "$WORK/gw-$name"
-  ARUSTIO_ACCESS_KEY=$GW_KEY ARUSTIO_SECRET_KEY=$GW_SECRET ARUSTIO_LOG=warn "$ARUSTIO_BIN" serve \
+  ARUSTIO_ACCESS_KEY=$GW_KEY ARUSTIO_SECRET_KEY=$GW_SECRET ARUSTIO_LOG=warn ARUSTIO_METRICS_ADDR=127.0.0.1:0 "$ARUSTIO_BIN" serve \
     --data-dir "$WORK/gw-$name" --s3-addr "127.0.0.1:$port" --grpc-addr "127.0.0.1:$grpc" "$@" \
     >"$WORK/gw-$name.log" 2>&1 &
   pid=$!

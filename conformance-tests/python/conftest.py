@@ -84,6 +84,7 @@ class Gateway:
         self.data_dir = tempfile.mkdtemp(prefix="arustio-test-")
         self.port = free_port()
         self.grpc_port = free_port()
+        self.metrics_port = free_port()
         self.access_key, self.secret_key = creds or ("AK" + uuid.uuid4().hex[:12].upper(), uuid.uuid4().hex)
         self.tls = tls
         self.scheme = "https" if tls else "http"
@@ -92,7 +93,8 @@ class Gateway:
                          ARUSTIO_LOG="warn", **(extra_env or {}))
         tls_args = ["--tls-cert", tls.cert, "--tls-key", tls.key, "--tls-ca", tls.ca] if tls else []
         self._args = [binary(), "serve", "--data-dir", self.data_dir, "--s3-addr", f"127.0.0.1:{self.port}",
-                      "--grpc-addr", f"127.0.0.1:{self.grpc_port}", *tls_args, *extra_args]
+                      "--grpc-addr", f"127.0.0.1:{self.grpc_port}", "--metrics-addr",
+                      f"127.0.0.1:{self.metrics_port}", *tls_args, *extra_args]
         self.log = open(os.path.join(self.data_dir, "server.log"), "ab")
         self._spawn()
 

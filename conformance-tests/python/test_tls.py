@@ -294,7 +294,8 @@ def serve(args, env=None):
     """Starts `arustio serve ARGS` on a temp data dir; returns (process, data dir)."""
     data = tempfile.mkdtemp(prefix="arustio-bind-")
     e = {k: v for k, v in os.environ.items() if not k.startswith("ARUSTIO_")}
-    e.update(ARUSTIO_ACCESS_KEY="AKBIND", ARUSTIO_SECRET_KEY="bind-secret-1234", ARUSTIO_LOG="warn", **(env or {}))
+    e.update(ARUSTIO_ACCESS_KEY="AKBIND", ARUSTIO_SECRET_KEY="bind-secret-1234", ARUSTIO_LOG="warn",
+             ARUSTIO_METRICS_ADDR="127.0.0.1:0", **(env or {}))
     proc = subprocess.Popen([binary(), "serve", "--data-dir", data, *args], env=e, stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     return proc, data

@@ -143,6 +143,8 @@ impl Gateway {
             .env("ARUSTIO_ACCESS_KEY", access_key)
             .env("ARUSTIO_SECRET_KEY", secret_key)
             .env("ARUSTIO_LOG", "warn")
+            // Any free port: gateways run side by side (a test may set its own).
+            .env("ARUSTIO_METRICS_ADDR", "127.0.0.1:0")
             .stdin(Stdio::null())
             .stdout(Stdio::null());
         if let Ok(log) = std::fs::OpenOptions::new()

@@ -18,6 +18,16 @@ pub(crate) enum MetadataBackend {
     Memory,
 }
 
+/// How log lines are written to stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum LogFormat {
+    /// One readable line per event (the default).
+    Text,
+    /// One JSON object per line, with the request's span fields (its `request_id`).
+    Json,
+}
+
 /// A mount declared in the config file (`[[mounts]]`), applied at every start.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct MountConfig {
@@ -25,7 +35,7 @@ pub(crate) struct MountConfig {
     pub path: String,
     /// The store, e.g. `local:///srv/lake` or `mem://scratch`.
     pub uri: String,
-    /// Store options (`-o key=value` on the CLI); `{:?}` masks the secret ones.
+    /// Store options (`-o key=value` on the CLI); the secret ones are never logged.
     #[serde(default)]
     pub options: arustio_backends::MountOptions,
     /// Refuse every write.
@@ -61,6 +71,9 @@ pub(crate) struct Config {
     pub s3_addr: SocketAddr,
     /// Address of the gRPC admin API.
     pub grpc_addr: SocketAddr,
+    /// Address of the plain-HTTP metrics and health endpoints (`/metrics`,
+    /// `/health/live`, `/health/ready`); port 0 picks a free one.
+    pub metrics_addr: SocketAddr,
     /// Metadata store: `rocksdb` or `memory`.
     pub metadata: MetadataBackend,
     /// Root access key; with `secret_key`, replaces any stored pair.
@@ -71,8 +84,11 @@ pub(crate) struct Config {
     pub domain: Option<String>,
     /// Seconds after which an unfinished multipart upload is removed.
     pub multipart_expiry_secs: u64,
-    /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `arustio=debug`.
-    pub log: String,
+    /// Log filter (tracing `EnvFilter` syntax, as `RUST_LOG`), e.g. `info` or
+    /// `info,arustio_namespace=debug`; without it, `RUST_LOG`, else the default.
+    pub log: Option<String>,
+    /// Log format: `text` or `json`.
+    pub log_format: LogFormat,
     /// Mounts applied at start, idempotently.
     pub mounts: Vec<MountConfig>,
     /// This node's id in the cluster.
@@ -195,12 +211,14 @@ impl Default for Config {
             data_dir: crate::default_data_dir(),
             s3_addr: SocketAddr::from(([127, 0, 0, 1], 39999)),
             grpc_addr: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            metrics_addr: SocketAddr::from(([127, 0, 0, 1], 39998)),
             metadata: MetadataBackend::Rocksdb,
             access_key: None,
             secret_key: None,
             domain: None,
             multipart_expiry_secs: 24 * 3600,
-            log: "info,s3s::ops=off,openraft=warn".to_owned(),
+            log: None,
+            log_format: LogFormat::Text,
             mounts: Vec::new(),
             node_id: 1,
             join: None,
@@ -223,7 +241,18 @@ impl Default for Config {
     }
 }
 
+/// The log filter when neither `log` nor `RUST_LOG` gives one.
+pub(crate) const DEFAULT_LOG: &str = "info,s3s::ops=off,openraft=warn";
+
 impl Config {
+    /// The log filter: `log`, else `RUST_LOG`, else [`DEFAULT_LOG`].
+    pub(crate) fn log_filter(&self) -> String {
+        self.log
+            .clone()
+            .or_else(|| std::env::var("RUST_LOG").ok().filter(|v| !v.is_empty()))
+            .unwrap_or_else(|| DEFAULT_LOG.to_owned())
+    }
+
     /// Loads defaults, then `file`, then `ARUSTIO_*` env, then `overrides`.
     pub(crate) fn load(file: Option<&Path>, overrides: &impl Serialize) -> Result<Self, Box<figment::Error>> {
         let mut fig = Figment::from(Serialized::defaults(Self::default()));
@@ -255,7 +284,7 @@ mod tests {
         std::fs::write(&file, "s3_addr = \"127.0.0.1:1234\"\nlog = \"debug\"\n").unwrap();
         let cfg = Config::load(Some(&file), &NoOverrides {}).unwrap();
         assert_eq!(cfg.s3_addr.port(), 1234);
-        assert_eq!(cfg.log, "debug");
+        assert_eq!(cfg.log.as_deref(), Some("debug"));
         assert_eq!(cfg.grpc_addr.port(), 50051);
         #[derive(Serialize)]
         struct Flags {

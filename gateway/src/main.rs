@@ -7,6 +7,7 @@ mod cache_peers;
 mod cli;
 mod config;
 mod listener;
+mod metrics;
 mod mounts;
 mod node;
 mod s3;
@@ -63,6 +64,9 @@ enum Command {
         after_help = "Example:\n  arustio cache stats\n  arustio cache load /lake/events -R"
     )]
     Cache(cli::cache::CacheCmd),
+    /// Whether a node is live (or ready), asked of its metrics port: exits 0 when it is.
+    #[command(after_help = "Example:\n  arustio health --ready --addr 127.0.0.1:39998")]
+    Health(cli::health::HealthArgs),
 }
 
 fn main() -> ExitCode {
@@ -78,6 +82,7 @@ fn main() -> ExitCode {
         Command::Fs(cmd) => run_client(target, |mut c| async move { cli::fs::run(cmd, &mut c).await }),
         Command::Cluster(cmd) => run_client(target, |mut c| async move { cli::cluster::run(cmd, &mut c).await }),
         Command::Cache(cmd) => run_client(target, |mut c| async move { cli::cache::run(cmd, &mut c).await }),
+        Command::Health(args) => cli::health::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use arustio_backends::{MountOptions, Registry};
+use arustio_backends::{MountOptions, Registry, UpstreamMetrics};
 use arustio_cache::{CacheConfig, CacheManager, Members};
 use arustio_namespace::{MountEntry, MountTable, Namespace};
 use arustio_proto::auth::Key;
@@ -47,7 +47,8 @@ pub(crate) struct Node {
 
 /// Opens (or creates) the state under the data dir and starts the node's Raft, which
 /// dials its peers as `dial` says.
-pub(crate) async fn open_node(config: &Config, dial: Dial) -> Result<Node, ServeError> {
+/// Requests to the stores are counted in `upstream`.
+pub(crate) async fn open_node(config: &Config, dial: Dial, upstream: UpstreamMetrics) -> Result<Node, ServeError> {
     let cluster_secret = crate::secret::cluster_secret(config)?;
     let data = &config.data_dir;
     create_private_dir(data)?;
@@ -96,7 +97,8 @@ pub(crate) async fn open_node(config: &Config, dial: Dial) -> Result<Node, Serve
     // No mount may expose the node's state (RocksDB holds the secrets), only its own `/`.
     let mut protected = vec![data.clone()];
     protected.extend(config.cache_disk_dir.iter().map(|d| data.join(d)));
-    let registry = Arc::new(Registry::protecting(&protected, std::slice::from_ref(&root)));
+    let registry =
+        Arc::new(Registry::protecting(&protected, std::slice::from_ref(&root)).with_upstream_metrics(upstream));
     let staging = data.join("multipart");
     create_private_dir(&staging)?;
     let mounts: Arc<dyn MountTable> = Arc::clone(&meta) as Arc<dyn MountTable>;

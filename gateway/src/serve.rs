@@ -10,7 +10,7 @@ use serde::Serialize;
 use tokio::net::TcpListener;
 use tracing::{debug, error, info, warn};
 
-use crate::config::Config;
+use crate::config::{Config, LogFormat};
 use crate::node::open_node;
 use crate::serve_error::ServeError;
 
@@ -29,6 +29,18 @@ pub(crate) struct ServeArgs {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     grpc_addr: Option<String>,
+    /// Metrics and health address, plain HTTP [default: 127.0.0.1:39998; env: ARUSTIO_METRICS_ADDR]
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metrics_addr: Option<String>,
+    /// Log filter, as RUST_LOG [default: RUST_LOG, else info,s3s::ops=off,openraft=warn; env: ARUSTIO_LOG]
+    #[arg(long, value_name = "FILTER")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    log: Option<String>,
+    /// Log format [default: text; env: ARUSTIO_LOG_FORMAT]
+    #[arg(long, value_enum)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    log_format: Option<crate::config::LogFormat>,
     /// Metadata store [default: rocksdb; env: ARUSTIO_METADATA]
     #[arg(long, value_enum)]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -98,16 +110,29 @@ pub(crate) struct ServeArgs {
 /// Runs the server.
 pub(crate) fn run(args: ServeArgs) -> Result<(), ServeError> {
     let config = Config::load(args.config.as_deref(), &args)?;
-    let filter = tracing_subscriber::EnvFilter::try_new(&config.log).unwrap_or_else(|_| "info".into());
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        // Colours only on a terminal: a log file gets plain text.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    init_logging(&config)?;
     fixed_mmap_threshold();
     let rt = tokio::runtime::Runtime::new().map_err(|e| ServeError::Other(e.to_string()))?;
     rt.block_on(serve(config))
+}
+
+/// Logs to stderr, filtered and formatted as the config says.
+fn init_logging(config: &Config) -> Result<(), ServeError> {
+    let spec = config.log_filter();
+    let filter = tracing_subscriber::EnvFilter::try_new(&spec)
+        .map_err(|e| ServeError::Other(format!("log filter {spec:?}: {e}")))?;
+    let fmt = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match config.log_format {
+        // Colours only on a terminal: a log file gets plain text.
+        LogFormat::Text => fmt
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        // The request's span (its request_id) goes with each line, not the whole stack.
+        LogFormat::Json => fmt.json().with_current_span(true).with_span_list(false).init(),
+    }
+    Ok(())
 }
 
 /// Cache blocks (4 MiB) are allocated and freed all the time. glibc raises its mmap
@@ -140,7 +165,31 @@ async fn serve(config: Config) -> Result<(), ServeError> {
     let tls = crate::tls::load(&config)?;
     let (s3_tls, grpc_tls) = tls.server.map(|t| (t.s3, t.grpc)).unzip();
     let scheme = tls.dial.scheme();
-    let node = open_node(&config, tls.dial).await?;
+    let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    // The S3 port opens once the node is in its cluster; peers and the admin API need the
+    // gRPC port before that, and probes the metrics port.
+    let s3_port = tokio::sync::watch::channel(None::<std::net::SocketAddr>);
+    let metrics = Arc::new(crate::metrics::Metrics::new());
+    let health = Arc::new(crate::metrics::Health {
+        metadata: std::sync::atomic::AtomicBool::new(false),
+        s3: s3_port.1.clone(),
+    });
+    let metrics_listener = bind(config.metrics_addr).await?;
+    let metrics_addr = metrics_listener
+        .local_addr()
+        .map_err(|e| ServeError::Other(e.to_string()))?;
+    tokio::spawn(crate::metrics::serve(
+        metrics_listener,
+        Arc::clone(&metrics),
+        Arc::clone(&health),
+        shutdown_rx.clone(),
+    ));
+    let node = open_node(&config, tls.dial, metrics.upstream.clone()).await?;
+    health.metadata.store(true, std::sync::atomic::Ordering::Relaxed);
+    metrics.attach(crate::metrics::NodeParts {
+        namespace: Arc::clone(&node.namespace),
+        cluster: Arc::clone(&node.cluster),
+    });
     let grpc_listener = bind(config.grpc_addr).await?;
     let advertise = match &config.advertise_addr {
         Some(a) => a.clone(),
@@ -152,14 +201,11 @@ async fn serve(config: Config) -> Result<(), ServeError> {
         }
         None => config.grpc_addr.to_string(),
     };
-    let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
-    // The S3 port opens once the node is in its cluster; peers and the admin API need the
-    // gRPC port before that.
-    let s3_port = tokio::sync::watch::channel(None::<std::net::SocketAddr>);
     let grpc = tokio::spawn(crate::admin::serve(
         crate::admin::GrpcPort {
             listener: grpc_listener,
             tls: grpc_tls,
+            calls: metrics.admin.clone(),
         },
         Arc::clone(&node.namespace),
         Arc::clone(&node.meta),
@@ -193,6 +239,7 @@ async fn serve(config: Config) -> Result<(), ServeError> {
         config.domain.as_deref(),
         Duration::from_secs(config.forward_timeout_secs.max(1)),
         Duration::from_secs(config.s3_body_timeout_secs.max(1)),
+        metrics.s3.clone(),
     )
     .map_err(|e| ServeError::Other(format!("domain {:?}: {e}", config.domain)))?;
     spawn_upload_sweeper(
@@ -200,9 +247,9 @@ async fn serve(config: Config) -> Result<(), ServeError> {
         Duration::from_secs(config.multipart_expiry_secs),
         shutdown_rx,
     );
-    info!(s3 = %s3_addr, grpc = %config.grpc_addr, node = config.node_id, data_dir = %config.data_dir.display(), "arustio is serving");
+    info!(s3 = %s3_addr, grpc = %config.grpc_addr, metrics = %metrics_addr, node = config.node_id, data_dir = %config.data_dir.display(), "arustio is serving");
     println!(
-        "arustio: S3 endpoint {scheme}://{s3_addr}, admin gRPC {scheme}://{}",
+        "arustio: S3 endpoint {scheme}://{s3_addr}, admin gRPC {scheme}://{}, metrics http://{metrics_addr}",
         config.grpc_addr
     );
 
@@ -239,6 +286,8 @@ async fn serve(config: Config) -> Result<(), ServeError> {
             warn!(error = %e, "could not set TCP_NODELAY");
         }
         let admit = gate.admit();
+        metrics.connections_accepted.inc();
+        let open = OpenConnection::new(&metrics.connections);
         let (tls, http, service, watcher) = (s3_tls.clone(), http.clone(), service.clone(), graceful.watcher());
         // The handshake and the refusal run in the connection's task, so a slow one never
         // holds up accepting the next.
@@ -264,6 +313,7 @@ async fn serve(config: Config) -> Result<(), ServeError> {
                 (None, false) => serve(&http, socket, service, limits, watcher).await,
             }
             drop(permit);
+            drop(open);
         });
     }
     info!("shutting down");
@@ -279,6 +329,22 @@ async fn serve(config: Config) -> Result<(), ServeError> {
     }
     node.cluster.shutdown().await;
     Ok(())
+}
+
+/// One open S3 connection in the `arustio_s3_connections` gauge, until dropped.
+struct OpenConnection(prometheus_client::metrics::gauge::Gauge);
+
+impl OpenConnection {
+    fn new(gauge: &prometheus_client::metrics::gauge::Gauge) -> Self {
+        gauge.inc();
+        Self(gauge.clone())
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
 }
 
 async fn shutdown_signal() {

@@ -144,6 +144,13 @@ impl Namespace {
         Some((s.handle.version.clone(), meta))
     }
 
+    /// The mount point that serves `bucket/key` (`/data/lake`; `/` for the root mount),
+    /// for per-mount figures.
+    pub fn mount_point(&self, bucket: &str, key: &str) -> Option<String> {
+        let mounts = self.mounts.mounts();
+        longest_mount(&mounts, &path::join(bucket, key)).map(MountEntry::display_path)
+    }
+
     /// The cache, for its admin operations.
     pub fn cache(&self) -> &CacheManager {
         &self.cache

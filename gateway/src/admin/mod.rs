@@ -320,6 +320,8 @@ impl Admin for AdminService {
 pub(crate) struct GrpcPort {
     pub listener: TcpListener,
     pub tls: Option<tonic::transport::ServerTlsConfig>,
+    /// Counts the port's calls.
+    pub calls: crate::metrics::AdminCallsLayer,
 }
 
 /// Serves the admin API and the Raft peer RPCs on `port` until `stop` turns true.
@@ -365,6 +367,7 @@ pub(crate) async fn serve(
         server = server.tls_config(tls)?;
     }
     server
+        .layer(port.calls)
         .layer(AuthLayer::new(Arc::new(key_for)))
         .add_service(AdminServer::new(admin))
         .add_service(

@@ -4,6 +4,7 @@ pub(crate) mod cache;
 pub(crate) mod cluster;
 mod copy;
 pub(crate) mod fs;
+pub(crate) mod health;
 mod list;
 mod table;
 

@@ -22,3 +22,27 @@ impl s3s::auth::S3Auth for RootAuth {
         }
     }
 }
+
+/// What a signed request may do: anything, for the root pair (s3s's default check, which
+/// refuses unsigned requests). It also records the request's operation and bucket.
+pub(super) struct RootAccess;
+
+#[async_trait::async_trait]
+impl s3s::access::S3Access for RootAccess {
+    async fn check(&self, cx: &mut s3s::access::S3AccessContext<'_>) -> S3Result<()> {
+        let (bucket, key) = match cx.s3_path() {
+            s3s::path::S3Path::Root => (None, None),
+            s3s::path::S3Path::Bucket { bucket } => (Some(bucket.to_string()), None),
+            s3s::path::S3Path::Object { bucket, key } => (Some(bucket.to_string()), Some(key.to_string())),
+        };
+        super::request_id::set_route(super::request_id::Route {
+            op: cx.s3_op().name().to_owned(),
+            bucket,
+            key,
+        });
+        match cx.credentials() {
+            Some(_) => Ok(()),
+            None => Err(error::err(s3s::S3ErrorCode::AccessDenied, "Signature is required")),
+        }
+    }
+}

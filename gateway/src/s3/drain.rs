@@ -32,6 +32,8 @@ struct Shared {
     since: Instant,
     /// Milliseconds from `since` to the last frame read.
     last_frame_ms: AtomicU64,
+    /// Body bytes read.
+    received: AtomicU64,
 }
 
 impl SharedBody {
@@ -44,6 +46,7 @@ impl SharedBody {
             stalled: std::sync::atomic::AtomicBool::new(false),
             since: Instant::now(),
             last_frame_ms: AtomicU64::new(0),
+            received: AtomicU64::new(0),
         }))
     }
 
@@ -70,8 +73,10 @@ impl SharedBody {
             return Poll::Pending;
         }
         *stall = None;
-        if let Poll::Ready(Some(Ok(_))) = &polled {
+        if let Poll::Ready(Some(Ok(frame))) = &polled {
             self.0.last_frame_ms.store(self.elapsed_ms(), Ordering::Relaxed);
+            let n = frame.data_ref().map_or(0, Bytes::len);
+            self.0.received.fetch_add(n as u64, Ordering::Relaxed);
         }
         polled.map(|frame| frame.map(|r| r.map_err(Into::into)))
     }
@@ -87,6 +92,11 @@ impl SharedBody {
             self.0.stall_limit.as_secs()
         );
         Some(super::error::response(s3s::S3ErrorCode::RequestTimeout, &msg))
+    }
+
+    /// The body bytes read so far.
+    pub(super) fn received(&self) -> u64 {
+        self.0.received.load(Ordering::Relaxed)
     }
 
     /// How long since a frame of the body was last read (or since the request came).

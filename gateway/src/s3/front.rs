@@ -17,6 +17,10 @@ pub(crate) struct S3HttpService {
     pub(super) sigv2: Arc<sigv2::SigV2>,
     /// How long a request body may stall before the request fails with RequestTimeout.
     pub(super) body_timeout: std::time::Duration,
+    /// The request series.
+    pub(super) metrics: crate::metrics::S3Metrics,
+    /// For the mount a request's bytes are counted under.
+    pub(super) ns: Arc<arustio_namespace::Namespace>,
 }
 
 impl hyper::service::Service<http::Request<hyper::body::Incoming>> for S3HttpService {
@@ -28,8 +32,10 @@ impl hyper::service::Service<http::Request<hyper::body::Incoming>> for S3HttpSer
         // The request's one id: the response header, any error body, and its log span.
         let id = request_id::mint();
         let span = tracing::info_span!("s3", request_id = %id, method = %req.method(), path = %req.uri().path());
+        let start = std::time::Instant::now();
         if is_post_object(&req) {
             let resp = request_id::sync_scope(id.clone(), post_object_refused);
+            self.metrics.request("PostObject", resp.status(), start.elapsed());
             return Box::pin(std::future::ready(Ok(with_request_id(resp, &id))));
         }
         // SigV2's request time and signature, and SigV4 rules s3s does not apply, checked
@@ -42,6 +48,8 @@ impl hyper::service::Service<http::Request<hyper::body::Incoming>> for S3HttpSer
         let owner = self.owners.remote_owner(&parts.uri);
         let owners = Arc::clone(&self.owners);
         let service = self.s3.clone();
+        let (metrics, ns) = (self.metrics.clone(), Arc::clone(&self.ns));
+        let forwarded = owner.is_some();
         let served = async move {
             let mut resp = match (refused, owner) {
                 (Some(refused), _) => refused,
@@ -79,13 +87,42 @@ impl hyper::service::Service<http::Request<hyper::body::Incoming>> for S3HttpSer
             if resp.status().is_client_error() || resp.status().is_server_error() {
                 tracing::debug!(status = resp.status().as_u16(), "request failed");
             }
-            Ok(resp)
+            Ok(counted(resp, &metrics, &ns, &body, forwarded, start))
         };
         Box::pin(async move {
             let resp = request_id::scope(id.clone(), tracing::Instrument::instrument(served, span)).await?;
             Ok(with_request_id(resp, &id))
         })
     }
+}
+
+/// Counts the request in the S3 series, under the operation s3s routed it to, and its
+/// bytes under its mount: the response body as it goes out.
+fn counted(
+    resp: s3s::HttpResponse,
+    metrics: &crate::metrics::S3Metrics,
+    ns: &arustio_namespace::Namespace,
+    body: &drain::SharedBody,
+    forwarded: bool,
+    start: std::time::Instant,
+) -> s3s::HttpResponse {
+    let route = request_id::route();
+    let op = match &route {
+        _ if forwarded => "Forwarded",
+        Some(r) => r.op.as_str(),
+        None => "unknown",
+    };
+    metrics.request(op, resp.status(), start.elapsed());
+    let mount = route
+        .as_ref()
+        .and_then(|r| ns.mount_point(r.bucket.as_deref()?, r.key.as_deref().unwrap_or("")));
+    let Some(mount) = mount else { return resp };
+    metrics.received(&mount, body.received());
+    if http_body::Body::is_end_stream(resp.body()) {
+        return resp;
+    }
+    let sent = metrics.sent(&mount);
+    resp.map(|b| s3s::Body::http_body(crate::metrics::CountedBody::new(b, sent)))
 }
 
 /// Sets the request's id as the response's `x-amz-request-id`.

@@ -108,6 +108,7 @@ pub(crate) fn build_service(
     domain: Option<&str>,
     forward_timeout: std::time::Duration,
     body_timeout: std::time::Duration,
+    metrics: crate::metrics::S3Metrics,
 ) -> Result<S3HttpService, String> {
     let node = cluster.id();
     let owners = Arc::new(proxy::UploadRouter::new(
@@ -117,11 +118,12 @@ pub(crate) fn build_service(
         forward_timeout,
     ));
     let mut b = S3ServiceBuilder::new(Gateway {
-        ns,
+        ns: Arc::clone(&ns),
         node,
         owners: Arc::clone(&owners),
     });
     b.set_auth(RootAuth(Arc::clone(&meta)));
+    b.set_access(auth::RootAccess);
     b.set_config(s3s_limits());
     b.set_validation(BucketNames);
     if let Some(domain) = domain {
@@ -134,6 +136,8 @@ pub(crate) fn build_service(
         owners,
         sigv2,
         body_timeout,
+        metrics,
+        ns,
     })
 }
 
