@@ -6,6 +6,8 @@ mod cache_pb;
 mod cache_peers;
 mod cli;
 mod config;
+#[cfg(test)]
+mod config_ref;
 mod listener;
 mod metrics;
 mod mounts;
