@@ -201,3 +201,28 @@ def test_ready_follows_the_leader():
     finally:
         for n in nodes:
             n.stop()
+
+
+def test_json_logs_carry_the_request_id():
+    """With --log-format json each line is one JSON object, and the lines of a request
+    carry the id its response's x-amz-request-id header names."""
+    # --log beats the harness's ARUSTIO_LOG=warn (flags beat the environment).
+    gw = Gateway(extra_args=["--log-format", "json", "--log", "info,arustio=debug"])
+    try:
+        s3 = gw.client()
+        with pytest.raises(s3.exceptions.ClientError) as e:
+            s3.head_bucket(Bucket="no-such-bucket-here")
+        rid = e.value.response["ResponseMetadata"]["HTTPHeaders"]["x-amz-request-id"]
+
+        def lines():
+            gw.log.flush()
+            with open(os.path.join(gw.data_dir, "server.log")) as f:
+                return [json.loads(line) for line in f if line.strip()]
+
+        wait_for(lambda: any(line.get("span", {}).get("request_id") == rid for line in lines()),
+                 "a log line of the request", within=10)
+        mine = [line for line in lines() if line.get("span", {}).get("request_id") == rid]
+        assert all(line["span"]["name"] == "s3" for line in mine), mine
+        assert any(line["fields"].get("status") == 404 for line in mine), mine
+    finally:
+        gw.stop()
