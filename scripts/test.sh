@@ -50,5 +50,9 @@ cargo run -q --example basic
 cargo run -q --example mount
 echo "== python client tests (boto3, aws CLI, the backend suite)"
 python -m pytest -q conformance-tests/python --ignore=conformance-tests/python/clients
+echo "== packaging: Dockerfile, docker-compose.yml, Makefile, init scripts (docker/check.sh)"
+bash "$ROOT/docker/check.sh"
+echo "== packaging: the helm chart, rendered and validated (helm/check.sh)"
+bash "$ROOT/helm/check.sh"
 echo "== client matrix (Spark, Trino, pyarrow, polars, s3fs, rclone, s3cmd)"
 "$CLIENTS_VENV/bin/python" -m pytest -q -rs conformance-tests/python/clients
