@@ -48,12 +48,16 @@ fn log_id_pb(id: LogId) -> pb::LogId {
     pb::LogId {
         term: id.leader_id.term,
         index: id.index,
+        node_id: id.leader_id.node_id,
     }
 }
 
 fn log_id(id: pb::LogId) -> LogId {
-    // The node id is not part of a committed leader id here (openraft's standard mode).
-    LogId::new(CommittedLeaderId::new(id.term, 0), id.index)
+    // Without openraft's `single-term-leader` feature a committed leader id is the whole
+    // leader id, (term, node id), and log ids compare by it: dropping the node id makes a
+    // follower's copy of an entry (T-N0-i) smaller than the leader's own (T-N1-i), and a
+    // restarted old leader then refuses every vote request by last log id.
+    LogId::new(CommittedLeaderId::new(id.term, id.node_id), id.index)
 }
 
 fn membership_pb(m: &Membership<NodeId, BasicNode>) -> pb::Membership {
@@ -373,7 +377,8 @@ mod tests {
     }
 
     fn id(term: u64, index: u64) -> LogId {
-        LogId::new(CommittedLeaderId::new(term, 0), index)
+        // A leader's node id that is not 0, so that losing it in a message shows.
+        LogId::new(CommittedLeaderId::new(term, 2), index)
     }
 
     fn two_nodes() -> Membership<NodeId, BasicNode> {
@@ -446,5 +451,15 @@ mod tests {
             )))
         });
         assert!(Reply::<VoteResponse<NodeId>>::from_pb(pb::VoteReply { result: None }).is_err());
+    }
+
+    #[test]
+    fn a_vote_keeps_the_leader_of_the_last_log_id() {
+        // openraft orders log ids by (term, leader's node id, index): a candidate whose log
+        // is the voter's must not look shorter once its request is read.
+        let last = Some(LogId::new(CommittedLeaderId::new(1, 1), 14));
+        let back = VoteRequest::<NodeId>::from_pb(VoteRequest::new(Vote::new(7, 2), last).into_pb()).unwrap();
+        assert_eq!(back.last_log_id, last);
+        survives(|| -> Reply<VoteResponse<NodeId>> { Ok(VoteResponse::new(Vote::new(7, 1), last, false)) });
     }
 }
