@@ -141,6 +141,23 @@ class Gateway:
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
+def start_cluster(name, n=3, extra_args=()):
+    """Nodes 1..n of a new cluster (node 1 forms it, the others join it), sharing a
+    cluster secret and root credentials; the caller stops them."""
+    secret = {"ARUSTIO_CLUSTER_SECRET": f"{name}-cluster-secret-" + uuid.uuid4().hex}
+    creds = ("AK" + name.upper()[:6] + uuid.uuid4().hex[:8].upper(), uuid.uuid4().hex)
+    nodes = [Gateway(extra_args=[*extra_args, "--node-id", "1"], extra_env=secret, creds=creds)]
+    try:
+        for i in range(2, n + 1):
+            nodes.append(Gateway(extra_args=[*extra_args, "--node-id", str(i), "--join",
+                                             f"http://127.0.0.1:{nodes[0].grpc_port}"], extra_env=secret, creds=creds))
+    except BaseException:
+        for node in nodes:
+            node.stop()
+        raise
+    return nodes
+
+
 @contextlib.contextmanager
 def virtual_host_bucket(domain="s3.arustio.test"):
     """A gateway serving virtual hosts under `domain` with a new bucket: (gateway, bucket,

@@ -6,11 +6,10 @@ other than the one the mounts were made on; the bytes land in MinIO's three buck
 import os
 import pathlib
 import subprocess
-import uuid
 
 import pytest
 
-from conftest import Gateway, binary
+from conftest import binary, start_cluster
 from upstreams import MINIO_PASSWORD, MINIO_USER, s3_client
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -19,13 +18,8 @@ BUCKETS = ["test-bucket", "data-bucket", "temp-bucket"]
 
 @pytest.fixture(scope="module")
 def cluster():
-    secret = {"ARUSTIO_CLUSTER_SECRET": "compose-cluster-secret-" + uuid.uuid4().hex}
-    creds = ("AKCOMPOSE" + uuid.uuid4().hex[:8].upper(), uuid.uuid4().hex)
-    nodes = [Gateway(extra_args=["--node-id", "1"], extra_env=secret, creds=creds)]
+    nodes = start_cluster("compose")
     try:
-        for i in (2, 3):
-            nodes.append(Gateway(extra_args=["--node-id", str(i), "--join",
-                                             f"http://127.0.0.1:{nodes[0].grpc_port}"], extra_env=secret, creds=creds))
         yield nodes
     finally:
         for n in nodes:

@@ -14,7 +14,7 @@ import uuid
 import pytest
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
-from conftest import Gateway, binary, cli, free_port, wait_for
+from conftest import Gateway, binary, cli, free_port, start_cluster, wait_for
 from upstreams import MINIO_PASSWORD, MINIO_USER, s3_client
 
 KIB = 1024
@@ -173,13 +173,8 @@ def test_ready_follows_the_leader():
     """Three nodes are ready; with the leader and a follower killed the third has no leader
     and is not ready (yet still live); when the old leader comes back and a leader is
     elected, it is ready again."""
-    secret = {"ARUSTIO_CLUSTER_SECRET": "ready-cluster-secret-" + uuid.uuid4().hex}
-    creds = ("AKREADY" + uuid.uuid4().hex[:8].upper(), uuid.uuid4().hex)
-    nodes = [Gateway(extra_args=["--node-id", "1"], extra_env=secret, creds=creds)]
+    nodes = start_cluster("ready")
     try:
-        for i in (2, 3):
-            nodes.append(Gateway(extra_args=["--node-id", str(i), "--join", f"http://127.0.0.1:{nodes[0].grpc_port}"],
-                                 extra_env=secret, creds=creds))
         for n in nodes:
             wait_for(lambda n=n: ready(n.metrics_port)[0] == 200, "every node ready", within=30)
         leader = ready(nodes[2].metrics_port)[1]["leader"]

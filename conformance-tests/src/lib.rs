@@ -7,6 +7,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub mod cluster;
+pub mod fault;
+pub mod minio;
 pub mod netlab;
 
 /// A running gateway; killed and cleaned up on drop.

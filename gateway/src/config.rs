@@ -105,6 +105,12 @@ pub(crate) struct Config {
     pub cluster_secret_file: Option<PathBuf>,
     /// Open S3 connections at most; past it a client gets 503 SlowDown.
     pub s3_max_connections: usize,
+    /// S3 requests in flight on the node at most (a request counts until its response
+    /// body has gone out); past it a request gets 503 SlowDown at once, never a queue.
+    pub s3_max_requests: usize,
+    /// S3 requests in flight on one connection at most (HTTP/2 streams); past it 503
+    /// SlowDown.
+    pub s3_max_requests_per_connection: usize,
     /// Seconds a client has to send a request's headers (its first, or its next on a
     /// kept-alive connection) before the connection is closed.
     pub s3_header_timeout_secs: u64,
@@ -226,6 +232,8 @@ impl Default for Config {
             cluster_secret: None,
             cluster_secret_file: None,
             s3_max_connections: 1024,
+            s3_max_requests: 1024,
+            s3_max_requests_per_connection: 128,
             s3_header_timeout_secs: 30,
             forward_timeout_secs: 120,
             s3_body_timeout_secs: 60,

@@ -13,6 +13,9 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tracing::{debug, warn};
 
+/// The most a request's line and headers may take.
+pub(crate) const MAX_HEADER_BYTES: usize = 64 << 10;
+
 /// Connections past the cap that are answered 503 at once; beyond these they are closed.
 const REFUSING: usize = 64;
 
@@ -31,12 +34,16 @@ pub(crate) fn http(limits: Limits) -> ConnBuilder<TokioExecutor> {
     let mut b = ConnBuilder::new(TokioExecutor::new());
     b.http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_timeout);
+        .header_read_timeout(limits.header_timeout)
+        // A request's line and headers: 64 KiB at most (hyper answers 431 past it and
+        // closes); user metadata is 2 KB, a presigned URL a few.
+        .max_buf_size(MAX_HEADER_BYTES);
     b.http2()
         .timer(TokioTimer::new())
         .keep_alive_interval(Some(Duration::from_secs(20)))
         .keep_alive_timeout(Duration::from_secs(20))
-        .max_concurrent_streams(256);
+        .max_concurrent_streams(256)
+        .max_header_list_size(u32::try_from(MAX_HEADER_BYTES).unwrap_or(u32::MAX));
     b
 }
 

@@ -13,6 +13,7 @@ mod metrics;
 mod mounts;
 mod node;
 mod s3;
+mod seal;
 mod secret;
 mod serve;
 mod serve_error;
@@ -66,6 +67,12 @@ enum Command {
         after_help = "Example:\n  arustio cache stats\n  arustio cache load /lake/events -R"
     )]
     Cache(cli::cache::CacheCmd),
+    /// Users of the S3 endpoint and their grants on buckets and prefixes.
+    #[command(
+        subcommand,
+        after_help = "Example:\n  arustio user add analyst\n  arustio user grant analyst lake/events/ read"
+    )]
+    User(cli::user::UserCmd),
     /// Whether a node is live (or ready), asked of its metrics port: exits 0 when it is.
     #[command(after_help = "Example:\n  arustio health --ready --addr 127.0.0.1:39998")]
     Health(cli::health::HealthArgs),
@@ -84,6 +91,7 @@ fn main() -> ExitCode {
         Command::Fs(cmd) => run_client(target, |mut c| async move { cli::fs::run(cmd, &mut c).await }),
         Command::Cluster(cmd) => run_client(target, |mut c| async move { cli::cluster::run(cmd, &mut c).await }),
         Command::Cache(cmd) => run_client(target, |mut c| async move { cli::cache::run(cmd, &mut c).await }),
+        Command::User(cmd) => run_client(target, |mut c| async move { cli::user::run(cmd, &mut c).await }),
         Command::Health(args) => cli::health::run(&args),
     };
     match result {

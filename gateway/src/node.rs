@@ -36,13 +36,16 @@ fn meta_err(e: impl std::fmt::Display) -> ServeError {
     ServeError::Meta(e.to_string())
 }
 
-/// The node's state, opened.
+/// The node's state, opened (a set of handles: a clone shares it).
+#[derive(Clone)]
 pub(crate) struct Node {
     pub meta: Arc<MetaStore>,
     pub namespace: Arc<Namespace>,
     pub cluster: Arc<ClusterNode>,
     /// Signs and checks peer calls; `None` without a cluster secret (a node alone).
     pub cluster_key: Option<Key>,
+    /// Seals users' secrets at rest.
+    pub sealer: Arc<crate::seal::Sealer>,
 }
 
 /// Opens (or creates) the state under the data dir and starts the node's Raft, which
@@ -70,6 +73,13 @@ pub(crate) async fn open_node(config: &Config, dial: Dial, upstream: UpstreamMet
         readonly: false,
     };
     let meta = Arc::new(MetaStore::open(Arc::clone(&kv), Some(local_root)).map_err(meta_err)?);
+    let sealer = Arc::new(match &cluster_secret {
+        Some(secret) => crate::seal::Sealer::from_cluster_secret(secret),
+        None => crate::seal::Sealer::from_node_key(&data).map_err(|source| ServeError::DataDir {
+            path: data.display().to_string(),
+            source,
+        })?,
+    });
     let cluster_key = cluster_secret.map(|secret| Key {
         id: "cluster".into(),
         secret,
@@ -110,6 +120,7 @@ pub(crate) async fn open_node(config: &Config, dial: Dial, upstream: UpstreamMet
         namespace,
         cluster,
         cluster_key,
+        sealer,
     })
 }
 
@@ -349,7 +360,8 @@ fn print_new_credentials(creds: &RootCredentials) {
     let _ = out.flush();
 }
 
-fn random_string(len: usize, alphabet: &[u8]) -> String {
+/// `len` characters drawn from `alphabet`.
+pub(crate) fn random_string(len: usize, alphabet: &[u8]) -> String {
     let mut rng = rand::rng();
     (0..len)
         .map(|_| char::from(alphabet[rng.random_range(0..alphabet.len())]))

@@ -207,10 +207,7 @@ async fn serve(config: Config) -> Result<(), ServeError> {
             tls: grpc_tls,
             calls: metrics.admin.clone(),
         },
-        Arc::clone(&node.namespace),
-        Arc::clone(&node.meta),
-        Arc::clone(&node.cluster),
-        node.cluster_key.clone(),
+        node.clone(),
         s3_port.1,
         shutdown_rx.clone(),
     ));
@@ -233,13 +230,15 @@ async fn serve(config: Config) -> Result<(), ServeError> {
     node.register_s3_endpoint(config.node_id, &s3_public).await;
     node.register_cache_node(config.node_id, &advertise).await;
     let service = crate::s3::build_service(
-        Arc::clone(&node.namespace),
-        Arc::clone(&node.meta),
-        Arc::clone(&node.cluster),
+        &node,
         config.domain.as_deref(),
         Duration::from_secs(config.forward_timeout_secs.max(1)),
         Duration::from_secs(config.s3_body_timeout_secs.max(1)),
         metrics.s3.clone(),
+        crate::s3::Caps {
+            node: config.s3_max_requests,
+            connection: config.s3_max_requests_per_connection,
+        },
     )
     .map_err(|e| ServeError::Other(format!("domain {:?}: {e}", config.domain)))?;
     spawn_upload_sweeper(
@@ -288,7 +287,12 @@ async fn serve(config: Config) -> Result<(), ServeError> {
         let admit = gate.admit();
         metrics.connections_accepted.inc();
         let open = OpenConnection::new(&metrics.connections);
-        let (tls, http, service, watcher) = (s3_tls.clone(), http.clone(), service.clone(), graceful.watcher());
+        let (tls, http, service, watcher) = (
+            s3_tls.clone(),
+            http.clone(),
+            service.for_connection(),
+            graceful.watcher(),
+        );
         // The handshake and the refusal run in the connection's task, so a slow one never
         // holds up accepting the next.
         tokio::spawn(async move {

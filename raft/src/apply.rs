@@ -8,6 +8,7 @@ use thiserror::Error;
 
 use crate::MetaCmd;
 use crate::types::Refusal;
+use crate::users::User;
 
 /// The keyspace of the replicated state: all of it goes into snapshots.
 const REPLICATED: &str = "meta";
@@ -16,6 +17,7 @@ const MOUNT_PREFIX: &[u8] = b"mount/";
 pub(crate) const ROOT_CREDENTIALS: &[u8] = b"root-credentials";
 const CACHE_NODE_PREFIX: &[u8] = b"cache-node/";
 const NODE_S3_PREFIX: &[u8] = b"node-s3/";
+const USER_PREFIX: &[u8] = b"user/";
 
 /// The replicated keyspace of `kv`.
 pub(crate) fn replicated(kv: Arc<dyn KvStore>) -> Keyspace {
@@ -67,6 +69,10 @@ pub(crate) fn node_s3_key(id: u64) -> Vec<u8> {
     [NODE_S3_PREFIX, id.to_be_bytes().as_slice()].concat()
 }
 
+fn user_key(name: &str) -> Vec<u8> {
+    [USER_PREFIX, name.as_bytes()].concat()
+}
+
 pub(crate) fn mount_key(path: &str) -> Vec<u8> {
     [MOUNT_PREFIX, path.as_bytes()].concat()
 }
@@ -100,8 +106,70 @@ pub fn apply_to_kv(kv: &Keyspace, cmd: &MetaCmd) -> Result<(), ApplyError> {
             batch.commit()?
         }
         MetaCmd::SetNodeEndpoint { id, s3_addr } => kv.put(&node_s3_key(*id), s3_addr.as_bytes())?,
+        MetaCmd::AddUser(user) => {
+            let users = read_users(kv)?;
+            if users.iter().any(|u| u.name == user.name) {
+                return Err(Refusal::Users(format!("user {} exists", user.name)).into());
+            }
+            if users.iter().any(|u| u.access_key == user.access_key) {
+                return Err(Refusal::Users(format!("access key {} is taken", user.access_key)).into());
+            }
+            kv.put(&user_key(&user.name), &serde_json::to_vec(user)?)?;
+        }
+        MetaCmd::RemoveUser { name } => {
+            read_user(kv, name)?;
+            kv.delete(&user_key(name))?;
+        }
+        MetaCmd::SetUserSecret { name, sealed_secret } => {
+            edit_user(kv, name, |u| {
+                u.sealed_secret.clone_from(sealed_secret);
+                Ok(())
+            })?;
+        }
+        MetaCmd::Grant { name, grant } => edit_user(kv, name, |u| {
+            match u
+                .grants
+                .iter_mut()
+                .find(|g| g.bucket == grant.bucket && g.prefix == grant.prefix)
+            {
+                Some(held) => held.access = grant.access,
+                None => u.grants.push(grant.clone()),
+            }
+            Ok(())
+        })?,
+        MetaCmd::Revoke { name, bucket, prefix } => edit_user(kv, name, |u| {
+            let before = u.grants.len();
+            u.grants.retain(|g| !(g.bucket == *bucket && g.prefix == *prefix));
+            if u.grants.len() == before {
+                return Err(Refusal::Users(format!("{name} holds no grant on {bucket}/{prefix}")));
+            }
+            Ok(())
+        })?,
     }
     Ok(())
+}
+
+fn read_user(kv: &Keyspace, name: &str) -> Result<User, ApplyError> {
+    let key = user_key(name);
+    match kv.get(&key)? {
+        Some(v) => decode(kv, &key, &v),
+        None => Err(Refusal::Users(format!("no user {name}")).into()),
+    }
+}
+
+fn edit_user(kv: &Keyspace, name: &str, edit: impl FnOnce(&mut User) -> Result<(), Refusal>) -> Result<(), ApplyError> {
+    let mut user = read_user(kv, name)?;
+    edit(&mut user)?;
+    kv.put(&user_key(name), &serde_json::to_vec(&user)?)?;
+    Ok(())
+}
+
+/// Every user in `kv`, by name.
+pub(crate) fn read_users(kv: &Keyspace) -> Result<Vec<User>, ApplyError> {
+    kv.scan_all(USER_PREFIX)?
+        .iter()
+        .map(|(k, v)| decode(kv, k, v))
+        .collect()
 }
 
 /// Every mount in `kv`.
@@ -175,6 +243,57 @@ mod tests {
         apply_to_kv(&kv, &MetaCmd::RemoveNode { id: 2 }).unwrap();
         let keys: Vec<_> = kv.scan_all(b"").unwrap().into_iter().map(|(k, _)| k).collect();
         assert_eq!(keys, [cache_node_key(1), node_s3_key(1)]);
+    }
+
+    #[test]
+    fn users_and_grants() {
+        use crate::users::{Access, Grant};
+        let kv = space();
+        let user = |name: &str, key: &str| {
+            MetaCmd::AddUser(User {
+                name: name.into(),
+                access_key: key.into(),
+                sealed_secret: "sealed".into(),
+                grants: Vec::new(),
+            })
+        };
+        let grant = |prefix: &str, access| MetaCmd::Grant {
+            name: "ann".into(),
+            grant: Grant {
+                bucket: "b".into(),
+                prefix: prefix.into(),
+                access,
+            },
+        };
+        apply_to_kv(&kv, &user("ann", "AK1")).unwrap();
+        let refused = |cmd: &MetaCmd| matches!(apply_to_kv(&kv, cmd), Err(ApplyError::Refused(Refusal::Users(_))));
+        assert!(refused(&user("ann", "AK2")), "the name is taken");
+        assert!(refused(&user("bob", "AK1")), "the key is taken");
+        apply_to_kv(&kv, &grant("x/", Access::Read)).unwrap();
+        apply_to_kv(&kv, &grant("x/", Access::Write)).unwrap();
+        apply_to_kv(&kv, &grant("", Access::Read)).unwrap();
+        let ann = &read_users(&kv).unwrap()[0];
+        assert_eq!(ann.grants.len(), 2, "a grant on the same prefix replaces the one held");
+        assert!(ann.may("b", "x/1", Access::Write) && !ann.may("b", "y", Access::Write));
+        let revoke = |prefix: &str| MetaCmd::Revoke {
+            name: "ann".into(),
+            bucket: "b".into(),
+            prefix: prefix.into(),
+        };
+        apply_to_kv(&kv, &revoke("x/")).unwrap();
+        assert!(refused(&revoke("x/")), "nothing left to revoke");
+        apply_to_kv(
+            &kv,
+            &MetaCmd::SetUserSecret {
+                name: "ann".into(),
+                sealed_secret: "resealed".into(),
+            },
+        )
+        .unwrap();
+        assert_eq!(read_users(&kv).unwrap()[0].sealed_secret, "resealed");
+        apply_to_kv(&kv, &MetaCmd::RemoveUser { name: "ann".into() }).unwrap();
+        assert!(refused(&MetaCmd::RemoveUser { name: "ann".into() }));
+        assert!(read_users(&kv).unwrap().is_empty());
     }
 
     #[test]

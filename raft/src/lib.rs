@@ -16,6 +16,7 @@ mod service;
 mod state_machine;
 mod status;
 mod types;
+mod users;
 
 pub use apply::{ApplyError, apply_to_kv};
 pub use cluster::{
@@ -29,3 +30,4 @@ pub use service::RaftService;
 pub use state_machine::StateMachine;
 pub use status::{ClusterStatus, Member};
 pub use types::{LogId, MetaResponse, NodeId, Raft, Refusal, StorageError, TypeConfig};
+pub use users::{Access, Grant, User};

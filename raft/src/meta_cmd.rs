@@ -3,6 +3,8 @@
 use arustio_namespace::MountEntry;
 use serde::{Deserialize, Serialize};
 
+use crate::users::{Grant, User};
+
 /// The root credentials of the S3 endpoint and the admin API.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RootCredentials {
@@ -65,5 +67,35 @@ pub enum MetaCmd {
         id: u64,
         /// HOST:PORT of its S3 endpoint.
         s3_addr: String,
+    },
+    /// Adds a user (refused when the name or the access key is taken).
+    AddUser(User),
+    /// Removes a user.
+    RemoveUser {
+        /// The user's name.
+        name: String,
+    },
+    /// Replaces a user's (sealed) secret.
+    SetUserSecret {
+        /// The user's name.
+        name: String,
+        /// The new secret, sealed.
+        sealed_secret: String,
+    },
+    /// Grants a user a right, replacing the one it held on the same bucket and prefix.
+    Grant {
+        /// The user's name.
+        name: String,
+        /// The right.
+        grant: Grant,
+    },
+    /// Takes back a user's right on a bucket and prefix.
+    Revoke {
+        /// The user's name.
+        name: String,
+        /// The bucket.
+        bucket: String,
+        /// The prefix.
+        prefix: String,
     },
 }

@@ -6,7 +6,8 @@ use arustio_cache::{CacheNode, Members};
 use arustio_namespace::{MountEntry, MountTable};
 use arustio_storage::{Keyspace, KvPairs, KvStore, WriteBatch};
 
-use crate::apply::{ROOT_CREDENTIALS, decode, node_s3_key, read_cache_nodes, read_mounts, replicated};
+use crate::apply::{ROOT_CREDENTIALS, decode, node_s3_key, read_cache_nodes, read_mounts, read_users, replicated};
+use crate::users::User;
 use crate::{ApplyError, MetaCmd, RootCredentials, apply_to_kv};
 
 /// The state machine of one node: applies [`MetaCmd`]s to its KV store and keeps the
@@ -22,6 +23,8 @@ pub struct MetaStore {
     credentials: RwLock<Option<RootCredentials>>,
     /// The registered cache nodes, for the cache's ring on the read path.
     cache_nodes: RwLock<Arc<Vec<CacheNode>>>,
+    /// The users, for every request's authentication.
+    users: RwLock<Arc<Vec<User>>>,
     apply_lock: Mutex<()>,
 }
 
@@ -43,6 +46,7 @@ impl MetaStore {
             mounts: RwLock::default(),
             credentials: RwLock::default(),
             cache_nodes: RwLock::default(),
+            users: RwLock::default(),
             apply_lock: Mutex::new(()),
         };
         store.reload()?;
@@ -64,7 +68,14 @@ impl MetaStore {
             .map(|v| decode(&self.replicated, ROOT_CREDENTIALS, &v))
             .transpose()?;
         *self.credentials.write().unwrap_or_else(PoisonError::into_inner) = creds;
+        self.reload_users()?;
         self.reload_cache_nodes()
+    }
+
+    fn reload_users(&self) -> Result<(), ApplyError> {
+        let users = read_users(&self.replicated)?;
+        *self.users.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(users);
+        Ok(())
     }
 
     fn reload_cache_nodes(&self) -> Result<(), ApplyError> {
@@ -97,6 +108,11 @@ impl MetaStore {
                 *self.credentials.write().unwrap_or_else(PoisonError::into_inner) = Some(creds.clone());
             }
             MetaCmd::AddCacheNode { .. } | MetaCmd::RemoveNode { .. } => self.reload_cache_nodes()?,
+            MetaCmd::AddUser(_)
+            | MetaCmd::RemoveUser { .. }
+            | MetaCmd::SetUserSecret { .. }
+            | MetaCmd::Grant { .. }
+            | MetaCmd::Revoke { .. } => self.reload_users()?,
             _ => {}
         }
         Ok(())
@@ -142,6 +158,17 @@ impl MetaStore {
     /// The root credentials, once set.
     pub fn root_credentials(&self) -> Option<RootCredentials> {
         self.credentials.read().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// The user whose access key is `access_key`.
+    pub fn user_by_access_key(&self, access_key: &str) -> Option<User> {
+        let users = self.users.read().unwrap_or_else(PoisonError::into_inner);
+        users.iter().find(|u| u.access_key == access_key).cloned()
+    }
+
+    /// Every user, by name.
+    pub fn users(&self) -> Arc<Vec<User>> {
+        Arc::clone(&self.users.read().unwrap_or_else(PoisonError::into_inner))
     }
 
     /// The underlying KV store (node-local records share it, in their own keyspace).

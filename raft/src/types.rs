@@ -27,6 +27,10 @@ pub enum Refusal {
         /// The path.
         path: String,
     },
+    /// A change to the users that does not apply (a name or key taken, no such user or
+    /// grant).
+    #[error("{0}")]
+    Users(String),
 }
 
 openraft::declare_raft_types!(

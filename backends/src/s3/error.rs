@@ -113,7 +113,8 @@ where
                 store: store.to_owned(),
             }
         }
-        _ if failure.throttling() => BackendError::Throttled {
+        // A 503 without a code is S3's SlowDown to a HEAD (whose answer has no body).
+        _ if failure.throttling() || (status == Some(503) && code.is_none()) => BackendError::Throttled {
             key,
             source: Box::new(failure),
         },

@@ -2,6 +2,7 @@
 
 mod cache;
 mod cluster;
+mod users;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -11,10 +12,10 @@ use arustio_namespace::{FsEntry, MountEntry, MountTable, Namespace, NsError, Put
 use arustio_proto::admin::admin_server::{Admin, AdminServer};
 use arustio_proto::admin::{
     AddNodeRequest, CacheFreeResponse, CacheLoadResponse, CacheStatsReply, CacheStatsRequest, ClusterStatusReply,
-    ClusterStatusRequest, DataChunk, FileInfo, GetInfoRequest, GetInfoResponse, ListMountsRequest, ListMountsResponse,
-    ListRequest, ListResponse, ListUploadsRequest, ListUploadsResponse, MkdirRequest, MountInfo, MountRequest,
-    PathRequest, RemoveNodeRequest, RemoveRequest, RemoveResponse, RenameRequest, UnmountRequest, UnmountResponse,
-    WriteRequest,
+    ClusterStatusRequest, DataChunk, FileInfo, GetInfoRequest, GetInfoResponse, GrantRequest, ListMountsRequest,
+    ListMountsResponse, ListRequest, ListResponse, ListUploadsRequest, ListUploadsResponse, ListUsersRequest,
+    MkdirRequest, MountInfo, MountRequest, PathRequest, RemoveNodeRequest, RemoveRequest, RemoveResponse,
+    RenameRequest, UnmountRequest, UnmountResponse, UserCredentials, UserList, UserName, WriteRequest,
 };
 use arustio_proto::auth::{AuthLayer, Key};
 use arustio_raft::{ClusterError, ClusterNode, LinearizableReadHandle, MetaStore, RaftService};
@@ -38,6 +39,19 @@ struct AdminService {
     reads: LinearizableReadHandle,
     /// The S3 endpoint's address, once it is open.
     s3_addr: tokio::sync::watch::Receiver<Option<SocketAddr>>,
+    /// Seals users' secrets.
+    sealer: Arc<crate::seal::Sealer>,
+}
+
+impl AdminService {
+    fn users(&self) -> users::Users<'_> {
+        users::Users {
+            meta: &self.meta,
+            cluster: &self.cluster,
+            reads: &self.reads,
+            sealer: &self.sealer,
+        }
+    }
 }
 
 impl AdminService {
@@ -276,6 +290,30 @@ impl Admin for AdminService {
         Ok(Response::new(ListUploadsResponse { uploads }))
     }
 
+    async fn add_user(&self, req: Request<UserName>) -> Result<Response<UserCredentials>, Status> {
+        self.users().add(req.into_inner()).await
+    }
+
+    async fn rotate_user(&self, req: Request<UserName>) -> Result<Response<UserCredentials>, Status> {
+        self.users().rotate(req.into_inner()).await
+    }
+
+    async fn remove_user(&self, req: Request<UserName>) -> Result<Response<UserList>, Status> {
+        self.users().remove(req.into_inner()).await
+    }
+
+    async fn list_users(&self, _req: Request<ListUsersRequest>) -> Result<Response<UserList>, Status> {
+        self.users().list().await
+    }
+
+    async fn grant_user(&self, req: Request<GrantRequest>) -> Result<Response<UserList>, Status> {
+        self.users().grant(req.into_inner()).await
+    }
+
+    async fn revoke_user(&self, req: Request<GrantRequest>) -> Result<Response<UserList>, Status> {
+        self.users().revoke(req.into_inner()).await
+    }
+
     async fn cache_stats(&self, _req: Request<CacheStatsRequest>) -> Result<Response<CacheStatsReply>, Status> {
         cache::stats(&self.ns).await
     }
@@ -328,13 +366,17 @@ pub(crate) struct GrpcPort {
 /// Admin calls must be signed with the root credentials, peer calls with the cluster key.
 pub(crate) async fn serve(
     port: GrpcPort,
-    ns: Arc<Namespace>,
-    meta: Arc<MetaStore>,
-    cluster: Arc<ClusterNode>,
-    cluster_key: Option<Key>,
+    node: crate::node::Node,
     s3_addr: tokio::sync::watch::Receiver<Option<SocketAddr>>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> Result<(), tonic::transport::Error> {
+    let crate::node::Node {
+        meta,
+        namespace: ns,
+        cluster,
+        cluster_key,
+        sealer,
+    } = node;
     let keys = Arc::clone(&meta);
     let key_for = move |path: &str| {
         if path.starts_with("/arustio.raft.v1.Raft/") || path.starts_with("/arustio.cache.v1.Peer/") {
@@ -354,6 +396,7 @@ pub(crate) async fn serve(
         reads: LinearizableReadHandle::new(Arc::clone(&cluster)),
         cluster: Arc::clone(&cluster),
         s3_addr,
+        sealer,
     };
     // Small request/response calls (Raft heartbeats, admin calls): no Nagle delay.
     let incoming = TcpListenerStream::new(port.listener).map(|conn| {

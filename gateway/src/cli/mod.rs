@@ -7,6 +7,7 @@ pub(crate) mod fs;
 pub(crate) mod health;
 mod list;
 mod table;
+pub(crate) mod user;
 
 use std::path::{Path, PathBuf};
 

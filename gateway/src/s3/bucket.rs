@@ -24,9 +24,12 @@ pub(super) async fn require_bucket(ns: &Namespace, bucket: &str) -> S3Result<()>
 
 pub(super) async fn handle_list_buckets(
     ns: &Namespace,
-    _req: S3Request<ListBucketsInput>,
+    req: S3Request<ListBucketsInput>,
 ) -> S3Result<S3Response<ListBucketsOutput>> {
-    let buckets = ns.list_buckets().await.map_err(s3_error)?;
+    let caller = super::auth::Caller::of(&req.extensions);
+    let mut buckets = ns.list_buckets().await.map_err(s3_error)?;
+    // A user sees the buckets it holds a grant on.
+    buckets.retain(|b| caller.sees(&b.name));
     Ok(S3Response::new(ListBucketsOutput {
         buckets: Some(
             buckets

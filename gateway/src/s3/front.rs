@@ -21,6 +21,18 @@ pub(crate) struct S3HttpService {
     pub(super) metrics: crate::metrics::S3Metrics,
     /// For the mount a request's bytes are counted under.
     pub(super) ns: Arc<arustio_namespace::Namespace>,
+    /// The caps on requests in flight.
+    pub(super) admission: super::admission::Admission,
+}
+
+impl S3HttpService {
+    /// The service for one new connection: the node's caps, and a connection's own.
+    pub(crate) fn for_connection(&self) -> Self {
+        Self {
+            admission: self.admission.for_connection(),
+            ..self.clone()
+        }
+    }
 }
 
 impl hyper::service::Service<http::Request<hyper::body::Incoming>> for S3HttpService {
@@ -33,6 +45,11 @@ impl hyper::service::Service<http::Request<hyper::body::Incoming>> for S3HttpSer
         let id = request_id::mint();
         let span = tracing::info_span!("s3", request_id = %id, method = %req.method(), path = %req.uri().path());
         let start = std::time::Instant::now();
+        let Some(places) = self.admission.admit() else {
+            let resp = request_id::sync_scope(id.clone(), slow_down);
+            self.metrics.request("unknown", resp.status(), start.elapsed());
+            return Box::pin(std::future::ready(Ok(with_request_id(resp, &id))));
+        };
         if is_post_object(&req) {
             let resp = request_id::sync_scope(id.clone(), post_object_refused);
             self.metrics.request("PostObject", resp.status(), start.elapsed());
@@ -91,6 +108,7 @@ impl hyper::service::Service<http::Request<hyper::body::Incoming>> for S3HttpSer
         };
         Box::pin(async move {
             let resp = request_id::scope(id.clone(), tracing::Instrument::instrument(served, span)).await?;
+            let resp = resp.map(|b| s3s::Body::http_body(super::admission::Held::new(b, places)));
             Ok(with_request_id(resp, &id))
         })
     }
@@ -143,6 +161,17 @@ fn is_post_object<B>(req: &http::Request<B>) -> bool {
             .get(http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("multipart/form-data"))
+}
+
+/// Past a cap on requests in flight: 503 SlowDown, as S3 answers a client to slow down.
+fn slow_down() -> s3s::HttpResponse {
+    let mut resp = error::response(
+        s3s::S3ErrorCode::SlowDown,
+        "Please reduce your request rate: this node is serving as many requests as it takes.",
+    );
+    resp.headers_mut()
+        .insert(http::header::RETRY_AFTER, http::HeaderValue::from_static("1"));
+    resp
 }
 
 fn post_object_refused() -> s3s::HttpResponse {

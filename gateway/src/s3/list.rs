@@ -93,6 +93,20 @@ fn split(page: ListPage, e: &Encoder, owner: bool) -> (Vec<Object>, Vec<CommonPr
     (objects, prefixes)
 }
 
+/// `page` held to the `allowed` prefixes (a user's grants on a part of the bucket): the
+/// keys under one of them, and the common prefixes on the way to one. The page's
+/// continuation is taken before, so the next page starts after what was held back.
+fn held_to(mut page: ListPage, allowed: Option<&[String]>) -> ListPage {
+    let Some(allowed) = allowed else { return page };
+    page.entries.retain(|entry| match entry {
+        ListEntry::Object(o) => allowed.iter().any(|a| o.key.starts_with(a.as_str())),
+        ListEntry::Prefix(p) => allowed
+            .iter()
+            .any(|a| p.starts_with(a.as_str()) || a.starts_with(p.as_str())),
+    });
+    page
+}
+
 /// Continuation tokens: the last entry shown, tagged as a key or a prefix.
 fn encode_token(entry: &ListEntry) -> String {
     let tagged = match entry {
@@ -124,6 +138,7 @@ pub(super) async fn handle_list_objects_v2(
     ns: &Namespace,
     req: S3Request<ListObjectsV2Input>,
 ) -> S3Result<S3Response<ListObjectsV2Output>> {
+    let allowed = super::auth::Caller::of(&req.extensions).listable(&req.input.bucket);
     let input = req.input;
     let e = Encoder::new(input.encoding_type.as_ref())?;
     require_bucket(ns, &input.bucket).await?;
@@ -150,6 +165,7 @@ pub(super) async fn handle_list_objects_v2(
     let page = ns.list(&list_req).await.map_err(s3_error)?;
     let next = page.truncated.then(|| page.entries.last().map(encode_token)).flatten();
     let truncated = page.truncated;
+    let page = held_to(page, allowed.as_deref());
     let (contents, prefixes) = split(page, &e, input.fetch_owner.unwrap_or(false));
     Ok(S3Response::new(ListObjectsV2Output {
         key_count: i32::try_from(contents.len() + prefixes.len()).ok(),
@@ -172,6 +188,7 @@ pub(super) async fn handle_list_objects(
     ns: &Namespace,
     req: S3Request<ListObjectsInput>,
 ) -> S3Result<S3Response<ListObjectsOutput>> {
+    let allowed = super::auth::Caller::of(&req.extensions).listable(&req.input.bucket);
     let input = req.input;
     let e = Encoder::new(input.encoding_type.as_ref())?;
     require_bucket(ns, &input.bucket).await?;
@@ -194,6 +211,7 @@ pub(super) async fn handle_list_objects(
         .then(|| page.entries.last().map(|l| e.enc(l.key())))
         .flatten();
     let truncated = page.truncated;
+    let page = held_to(page, allowed.as_deref());
     let (contents, prefixes) = split(page, &e, true);
     Ok(S3Response::new(ListObjectsOutput {
         contents: Some(contents),

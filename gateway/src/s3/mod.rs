@@ -45,6 +45,7 @@ macro_rules! stored_headers {
     };
 }
 
+mod admission;
 mod auth;
 mod body;
 mod bucket;
@@ -69,7 +70,7 @@ use arustio_namespace::Namespace;
 use s3s::service::S3ServiceBuilder;
 use s3s::{S3Request, S3Response, S3Result};
 
-use auth::RootAuth;
+pub(crate) use admission::Caps;
 pub(crate) use convert::chrono_of;
 use convert::{conditions, etags, to_btree, to_metadata, ts};
 pub(crate) use front::S3HttpService;
@@ -102,14 +103,19 @@ fn s3s_limits() -> Arc<dyn s3s::config::S3ConfigProvider> {
 
 /// Builds the HTTP service: SigV4/SigV2 with the root pair, virtual hosts under `domain`.
 pub(crate) fn build_service(
-    ns: Arc<Namespace>,
-    meta: Arc<arustio_raft::MetaStore>,
-    cluster: Arc<arustio_raft::ClusterNode>,
+    node: &crate::node::Node,
     domain: Option<&str>,
     forward_timeout: std::time::Duration,
     body_timeout: std::time::Duration,
     metrics: crate::metrics::S3Metrics,
+    caps: admission::Caps,
 ) -> Result<S3HttpService, String> {
+    let (ns, meta, cluster, sealer) = (
+        Arc::clone(&node.namespace),
+        Arc::clone(&node.meta),
+        Arc::clone(&node.cluster),
+        Arc::clone(&node.sealer),
+    );
     let node = cluster.id();
     let owners = Arc::new(proxy::UploadRouter::new(
         node,
@@ -122,15 +128,19 @@ pub(crate) fn build_service(
         node,
         owners: Arc::clone(&owners),
     });
-    b.set_auth(RootAuth(Arc::clone(&meta)));
-    b.set_access(auth::RootAccess);
+    let secrets = Arc::new(auth::Secrets {
+        meta: Arc::clone(&meta),
+        sealer,
+    });
+    b.set_auth(auth::KeyAuth(Arc::clone(&secrets)));
+    b.set_access(auth::Grants(Arc::clone(&meta)));
     b.set_config(s3s_limits());
     b.set_validation(BucketNames);
     if let Some(domain) = domain {
         b.set_host(host::Domain::new(domain)?);
     }
     let vh = domain.map(host::Domain::new).transpose()?;
-    let sigv2 = Arc::new(sigv2::SigV2::new(meta, vh));
+    let sigv2 = Arc::new(sigv2::SigV2::new(secrets, vh));
     Ok(S3HttpService {
         s3: b.build(),
         owners,
@@ -138,6 +148,7 @@ pub(crate) fn build_service(
         body_timeout,
         metrics,
         ns,
+        admission: admission::Admission::new(caps),
     })
 }
 

@@ -359,6 +359,7 @@ pub(super) async fn handle_delete_objects(
     ns: &Namespace,
     req: S3Request<DeleteObjectsInput>,
 ) -> S3Result<S3Response<DeleteObjectsOutput>> {
+    let caller = super::auth::Caller::of(&req.extensions);
     let input = req.input;
     if !ns.bucket_exists(&input.bucket).await.map_err(s3_error)? {
         return Err(err(
@@ -375,14 +376,19 @@ pub(super) async fn handle_delete_objects(
     let quiet = input.delete.quiet.unwrap_or(false);
     let (mut deleted, mut errors) = (Vec::new(), Vec::new());
     for obj in input.delete.objects {
-        match ns.delete(&input.bucket, &obj.key).await {
+        // Each key is held to the caller's grants, as a DeleteObject of it would be.
+        let done = if caller.may(&input.bucket, &obj.key, arustio_raft::Access::Write) {
+            ns.delete(&input.bucket, &obj.key).await.map_err(s3_error)
+        } else {
+            Err(err(S3ErrorCode::AccessDenied, "Access Denied"))
+        };
+        match done {
             Ok(()) if quiet => {}
             Ok(()) => deleted.push(DeletedObject {
                 key: Some(obj.key),
                 ..DeletedObject::default()
             }),
             Err(e) => {
-                let e = s3_error(e);
                 errors.push(S3ErrorEntry {
                     key: Some(obj.key),
                     code: Some(e.code().as_str().to_owned()),

@@ -67,9 +67,9 @@ const SUBRESOURCES: &[&str] = &[
     "website",
 ];
 
-/// The SigV2 screen: the root pair from the replicated store, the virtual-host domain.
+/// The SigV2 screen: the secrets of the root pair and the users, the virtual-host domain.
 pub(super) struct SigV2 {
-    meta: Arc<arustio_raft::MetaStore>,
+    secrets: Arc<super::auth::Secrets>,
     domain: Option<host::Domain>,
 }
 
@@ -85,15 +85,14 @@ enum Verdict {
 }
 
 impl SigV2 {
-    pub(super) fn new(meta: Arc<arustio_raft::MetaStore>, domain: Option<host::Domain>) -> Self {
-        Self { meta, domain }
+    pub(super) fn new(secrets: Arc<super::auth::Secrets>, domain: Option<host::Domain>) -> Self {
+        Self { secrets, domain }
     }
 
     /// Checks a SigV2 request by the root key: `Some` answer refuses it. Reads no body.
     pub(super) fn screen<B>(&self, req: &mut http::Request<B>) -> Option<s3s::HttpResponse> {
-        let creds = self.meta.root_credentials()?;
-        let root = (creds.access_key.as_str(), creds.secret_key.as_str());
-        match judge(req, Utc::now(), root, self.domain.as_ref()) {
+        let secret_of = |key: &str| self.secrets.secret_of(key);
+        match judge(req, Utc::now(), &secret_of, self.domain.as_ref()) {
             Verdict::Pass => None,
             Verdict::PassWithSlash => {
                 add_slash(req);
@@ -287,8 +286,13 @@ fn vh_bucket<B>(req: &http::Request<B>, domain: Option<&host::Domain>) -> Result
     Ok(vh.bucket().map(str::to_owned))
 }
 
-/// The SigV2 verdict on `req` at `now`, `root` being (access key, secret key).
-fn judge<B>(req: &http::Request<B>, now: DateTime<Utc>, root: (&str, &str), domain: Option<&host::Domain>) -> Verdict {
+/// The SigV2 verdict on `req` at `now`, `secret_of` giving an access key's secret.
+fn judge<B>(
+    req: &http::Request<B>,
+    now: DateTime<Utc>,
+    secret_of: &dyn Fn(&str) -> Option<String>,
+    domain: Option<&host::Domain>,
+) -> Verdict {
     let hs = Headers::of(req.headers());
     let qs = match req.uri().query() {
         Some(q) => match Query::parse(q) {
@@ -336,16 +340,16 @@ fn judge<B>(req: &http::Request<B>, now: DateTime<Utc>, root: (&str, &str), doma
             (Mode::Header, ak, Cow::Borrowed(sig))
         }
     };
-    if access_key != root.0 {
+    let Some(secret) = secret_of(access_key) else {
         return Verdict::Pass; // s3s: InvalidAccessKeyId
-    }
+    };
     let Ok(vh) = vh_bucket(req, domain) else {
         return Verdict::Pass;
     };
     let path = req.uri().path();
     let matches = |path: &str| {
         let sts = string_to_sign(mode, req.method(), path, qs.as_ref(), &hs, vh.as_deref());
-        signature(root.1, &sts).is_some_and(|expected| signatures_match(&expected, &given))
+        signature(&secret, &sts).is_some_and(|expected| signatures_match(&expected, &given))
     };
     if matches(path) {
         return Verdict::Pass;

@@ -49,6 +49,7 @@ fn failure(e: ClusterError) -> pb::ClusterFailure {
         ClusterError::NoQuorum(why) => Kind::NoQuorum(why),
         ClusterError::Refused(Refusal::AlreadyMounted { path }) => Kind::AlreadyMounted(path),
         ClusterError::Refused(Refusal::NotMounted { path }) => Kind::NotMounted(path),
+        ClusterError::Refused(Refusal::Users(why)) => Kind::Users(why),
         ClusterError::Unreachable { addr, reason } => Kind::Unreachable(pb::Unreachable { addr, reason }),
         ClusterError::Invalid(why) => Kind::Invalid(why),
         ClusterError::Raft(why) => Kind::Raft(why),
@@ -62,6 +63,7 @@ fn cluster_error(f: pb::ClusterFailure) -> Result<ClusterError, Malformed> {
         Kind::NoQuorum(why) => ClusterError::NoQuorum(why),
         Kind::AlreadyMounted(path) => ClusterError::Refused(Refusal::AlreadyMounted { path }),
         Kind::NotMounted(path) => ClusterError::Refused(Refusal::NotMounted { path }),
+        Kind::Users(why) => ClusterError::Refused(Refusal::Users(why)),
         Kind::Unreachable(u) => ClusterError::Unreachable {
             addr: u.addr,
             reason: u.reason,
@@ -108,6 +110,7 @@ mod tests {
             ClusterError::NoQuorum("q".into()),
             ClusterError::Refused(Refusal::AlreadyMounted { path: "a".into() }),
             ClusterError::Refused(Refusal::NotMounted { path: "b".into() }),
+            ClusterError::Refused(Refusal::Users("no user ann".into())),
             ClusterError::Unreachable {
                 addr: "127.0.0.1:1".into(),
                 reason: "r".into(),

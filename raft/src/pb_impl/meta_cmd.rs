@@ -7,7 +7,7 @@ use arustio_proto::raft as pb;
 use pb::meta_command::Cmd;
 
 use super::{FromPb, IntoPb, Malformed, need};
-use crate::{MetaCmd, RootCredentials};
+use crate::{Grant, MetaCmd, RootCredentials, User};
 
 impl IntoPb for MetaCmd {
     type Pb = pb::MetaCommand;
@@ -29,6 +29,28 @@ impl IntoPb for MetaCmd {
             MetaCmd::AddCacheNode { id, addr } => Cmd::AddCacheNode(pb::NodeAddr { id, addr }),
             MetaCmd::RemoveNode { id } => Cmd::RemoveNode(id),
             MetaCmd::SetNodeEndpoint { id, s3_addr } => Cmd::SetNodeEndpoint(pb::NodeAddr { id, addr: s3_addr }),
+            MetaCmd::AddUser(u) => Cmd::AddUser(pb::UserRecord {
+                name: u.name,
+                access_key: u.access_key,
+                sealed_secret: u.sealed_secret,
+                grants: u.grants.into_iter().map(grant_pb).collect(),
+            }),
+            MetaCmd::RemoveUser { name } => Cmd::RemoveUser(name),
+            MetaCmd::SetUserSecret { name, sealed_secret } => {
+                Cmd::SetUserSecret(pb::UserSecret { name, sealed_secret })
+            }
+            MetaCmd::Grant { name, grant } => Cmd::Grant(pb::UserGrant {
+                name,
+                grant: Some(grant_pb(grant)),
+            }),
+            MetaCmd::Revoke { name, bucket, prefix } => Cmd::Revoke(pb::UserGrant {
+                name,
+                grant: Some(pb::GrantRecord {
+                    bucket,
+                    prefix,
+                    access: String::new(),
+                }),
+            }),
         };
         pb::MetaCommand { cmd: Some(cmd) }
     }
@@ -56,13 +78,53 @@ impl FromPb for MetaCmd {
                 id: n.id,
                 s3_addr: n.addr,
             },
+            Cmd::AddUser(u) => MetaCmd::AddUser(User {
+                name: u.name,
+                access_key: u.access_key,
+                sealed_secret: u.sealed_secret,
+                grants: u.grants.into_iter().map(grant_of).collect::<Result<_, _>>()?,
+            }),
+            Cmd::RemoveUser(name) => MetaCmd::RemoveUser { name },
+            Cmd::SetUserSecret(s) => MetaCmd::SetUserSecret {
+                name: s.name,
+                sealed_secret: s.sealed_secret,
+            },
+            Cmd::Grant(g) => MetaCmd::Grant {
+                name: g.name,
+                grant: grant_of(need(g.grant, "grant")?)?,
+            },
+            Cmd::Revoke(g) => {
+                let grant = need(g.grant, "grant")?;
+                MetaCmd::Revoke {
+                    name: g.name,
+                    bucket: grant.bucket,
+                    prefix: grant.prefix,
+                }
+            }
         })
     }
+}
+
+fn grant_pb(g: Grant) -> pb::GrantRecord {
+    pb::GrantRecord {
+        bucket: g.bucket,
+        prefix: g.prefix,
+        access: g.access.name().to_owned(),
+    }
+}
+
+fn grant_of(g: pb::GrantRecord) -> Result<Grant, Malformed> {
+    Ok(Grant {
+        access: g.access.parse().map_err(|_| Malformed("the grant's access level"))?,
+        bucket: g.bucket,
+        prefix: g.prefix,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Access;
 
     #[test]
     fn every_command_survives_its_message() {
@@ -88,6 +150,34 @@ mod tests {
             MetaCmd::SetNodeEndpoint {
                 id: 4,
                 s3_addr: "127.0.0.1:2".into(),
+            },
+            MetaCmd::AddUser(User {
+                name: "ann".into(),
+                access_key: "AKANN".into(),
+                sealed_secret: "sealed".into(),
+                grants: vec![Grant {
+                    bucket: "b".into(),
+                    prefix: "p/".into(),
+                    access: Access::Write,
+                }],
+            }),
+            MetaCmd::RemoveUser { name: "ann".into() },
+            MetaCmd::SetUserSecret {
+                name: "ann".into(),
+                sealed_secret: "again".into(),
+            },
+            MetaCmd::Grant {
+                name: "ann".into(),
+                grant: Grant {
+                    bucket: "b".into(),
+                    prefix: String::new(),
+                    access: Access::Admin,
+                },
+            },
+            MetaCmd::Revoke {
+                name: "ann".into(),
+                bucket: "b".into(),
+                prefix: "p/".into(),
             },
         ];
         for cmd in cmds {
