@@ -72,6 +72,15 @@ pub enum BackendError {
         /// The underlying error.
         source: StoreCause,
     },
+    /// The store has no space left for the write (a full disk under a local store, or
+    /// an S3-compatible store that says so).
+    #[error("the store {store} is full (no space left) writing {key:?}")]
+    Full {
+        /// The object key.
+        key: String,
+        /// The store.
+        store: String,
+    },
     /// A remote store was still throttling requests after the retries (429, SlowDown).
     #[error("store throttling requests for {key:?}: {source}")]
     Throttled {
@@ -124,6 +133,24 @@ fn chain_text(e: &dyn std::error::Error) -> String {
 }
 
 impl BackendError {
+    /// Whether an error (or one of its causes) is a full disk: ENOSPC or EDQUOT, or a
+    /// store's word for it.
+    pub fn is_full(source: &(dyn std::error::Error + 'static)) -> bool {
+        let mut cur = Some(source);
+        while let Some(e) = cur {
+            if let Some(io) = e.downcast_ref::<std::io::Error>()
+                && matches!(io.raw_os_error(), Some(28 | 122))
+            {
+                return true;
+            }
+            cur = e.source();
+        }
+        let text = chain_text(source);
+        ["No space left on device", "Disk quota exceeded", "XMinioStorageFull"]
+            .iter()
+            .any(|t| text.contains(t))
+    }
+
     /// Whether a store's failure is throttling (HTTP 429, or S3's and Azure's busy codes).
     pub fn is_throttling(source: &(dyn std::error::Error + 'static)) -> bool {
         if let Some(f) = source.downcast_ref::<crate::s3::S3Failure>() {
@@ -201,6 +228,10 @@ impl BackendError {
             }
             object_store::Error::InvalidPath { source } => Self::UnlistableKey {
                 reason: source.to_string(),
+            },
+            source if Self::is_full(&source) => Self::Full {
+                key,
+                store: store.to_owned(),
             },
             source => Self::Store {
                 key,

@@ -80,8 +80,8 @@ def binary():
 class Gateway:
     """`tls`, if given, has `cert`, `key` and `ca` (PEM file paths): the node serves https."""
 
-    def __init__(self, extra_args=(), extra_env=None, creds=None, tls=None):
-        self.data_dir = tempfile.mkdtemp(prefix="arustio-test-")
+    def __init__(self, extra_args=(), extra_env=None, creds=None, tls=None, data_dir=None):
+        self.data_dir = data_dir or tempfile.mkdtemp(prefix="arustio-test-")
         self.port = free_port()
         self.grpc_port = free_port()
         self.metrics_port = free_port()

@@ -255,6 +255,11 @@ pub enum StoreFault {
         /// The object key.
         key: String,
     },
+    /// The store has no space left.
+    Full {
+        /// The object key.
+        key: String,
+    },
     /// The store holds a key its client cannot list.
     Unlistable,
     /// Anything else: a fault of the gateway's or the store's.
@@ -274,6 +279,7 @@ impl StoreFault {
             BackendError::Throttled { key, .. } => Self::Throttled { key: key.clone() },
             BackendError::Unavailable { key, .. } => Self::Unavailable { key: key.clone() },
             BackendError::UnlistableKey { .. } => Self::Unlistable,
+            BackendError::Full { key, .. } => Self::Full { key: key.clone() },
             _ => Self::Other,
         }
     }

@@ -113,6 +113,10 @@ where
                 store: store.to_owned(),
             }
         }
+        (_, Some("XMinioStorageFull")) | (Some(507), _) => BackendError::Full {
+            key,
+            store: store.to_owned(),
+        },
         // A 503 without a code is S3's SlowDown to a HEAD (whose answer has no body).
         _ if failure.throttling() || (status == Some(503) && code.is_none()) => BackendError::Throttled {
             key,

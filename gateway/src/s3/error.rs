@@ -75,9 +75,27 @@ pub(super) fn s3_error(err: NsError) -> S3Error {
                 "The store behind this path is unavailable; retry later".to_owned(),
             )
         }
+        store!(StoreFault::Full { key }) => {
+            tracing::warn!(key = %key, error = %msg, "store full");
+            return full("The store behind this path is full; delete objects or free space, then retry");
+        }
+        NsError::Io { ref source, .. } if arustio_backends::BackendError::is_full(source) => {
+            tracing::warn!(error = %msg, "staging full");
+            return full("This node's staging space is full; retry later");
+        }
         other => return internal(&other),
     };
     with_id(S3Error::with_message(code, msg))
+}
+
+/// 507 Insufficient Storage (MinIO's answer on a full drive, under a code that says so).
+fn full(msg: &'static str) -> S3Error {
+    let mut e = with_id(S3Error::with_message(
+        S3ErrorCode::Custom("InsufficientStorage".into()),
+        msg,
+    ));
+    e.set_status_code(http::StatusCode::INSUFFICIENT_STORAGE);
+    e
 }
 
 /// A 304 carries the ETag and Last-Modified a 200 would (RFC 9110 15.4.5), so that a
@@ -186,6 +204,13 @@ mod tests {
                 S3ErrorCode::AccessDenied,
             ),
             (NsError::InvalidPartOrder, S3ErrorCode::InvalidPartOrder),
+            (
+                NsError::Io {
+                    path: "/x".into(),
+                    source: std::io::Error::from_raw_os_error(28),
+                },
+                S3ErrorCode::Custom("InsufficientStorage".into()),
+            ),
             (
                 NsError::Io {
                     path: "/x".into(),
