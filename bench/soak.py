@@ -169,7 +169,9 @@ def main():
                 restarted = "leader"
                 events.append(f"{now:6.0f} s  node {leader} started again")
             if restarted == "leader" and now >= args.seconds * 3 / 4:
-                follower = next(i for i in range(1, 4) if i != leader_of(nodes))
+                # A follower that was not the one killed.
+                now_leader = leader_of(nodes)
+                follower = next(i for i in range(1, 4) if i not in (now_leader, leader))
                 nodes[follower - 1].kill()
                 nodes[follower - 1]._spawn()
                 restarted = "both"
