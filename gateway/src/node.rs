@@ -113,8 +113,19 @@ pub(crate) async fn open_node(config: &Config, dial: Dial, upstream: UpstreamMet
     create_private_dir(&staging)?;
     let mounts: Arc<dyn MountTable> = Arc::clone(&meta) as Arc<dyn MountTable>;
     let namespace = Arc::new(Namespace::new(mounts, Arc::clone(&registry), kv, cache, staging));
-    // Nothing is in flight yet: what staging holds beyond whole uploads is a crash's.
+    // Nothing is in flight yet: what staging holds beyond whole uploads is a crash's, and
+    // so are temporary files in this node's own root (only the gateway writes there).
     namespace.reclaim_staging().await;
+    let root_dir = root.clone();
+    let reclaimed = tokio::task::spawn_blocking(move || arustio_backends::reclaim_temp_files(&root_dir))
+        .await
+        .unwrap_or_default();
+    if reclaimed > 0 {
+        info!(
+            count = reclaimed,
+            "removed the temporary files of writes a crash cut short"
+        );
+    }
     Ok(Node {
         meta,
         namespace,
