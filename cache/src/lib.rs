@@ -13,6 +13,7 @@ mod peer;
 mod readahead;
 mod ring;
 mod stats;
+mod suspects;
 
 pub use block::{BlockAccessor, BlockSlice, CHUNK_SIZE};
 pub use disk::{DiskStats, DiskTier};

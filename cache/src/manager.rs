@@ -100,6 +100,8 @@ pub(crate) struct Inner {
     pub fill_permits: Arc<Semaphore>,
     /// Where the last ranged read of each object (path, version) ended, for readahead.
     pub next_block: Mutex<HashMap<u128, (u128, u64)>>,
+    /// Peers passed over for a while after a failed fetch.
+    pub suspects: crate::suspects::Suspects,
 }
 
 impl std::fmt::Debug for Inner {
@@ -147,6 +149,7 @@ impl CacheManager {
             inflight: Mutex::default(),
             fill_permits: Arc::new(Semaphore::new(FILL_BYTES_IN_FLIGHT / (1024 * 1024))),
             next_block: Mutex::default(),
+            suspects: crate::suspects::Suspects::default(),
             cfg,
         };
         Ok(Self {
@@ -395,9 +398,12 @@ impl Inner {
         }
     }
 
-    /// The other node that owns `key` on `ring`, if not this one.
+    /// The other node that owns `key` on `ring`, if not this one and not passed over
+    /// after a failed fetch (then the block is read as if this node owned it).
     pub(crate) fn remote_owner(&self, ring: &[CacheNode], key: &BlockKey) -> Option<CacheNode> {
-        owner(ring, key).filter(|n| n.id != self.cfg.node_id).cloned()
+        owner(ring, key)
+            .filter(|n| n.id != self.cfg.node_id && !self.suspects.is_suspect(n.id))
+            .cloned()
     }
 
     async fn read(
@@ -534,6 +540,20 @@ impl Inner {
     }
 
     async fn peer_block(
+        &self,
+        node: &CacheNode,
+        object: &ObjectId,
+        locator: &str,
+        s: &BlockSlice,
+    ) -> Result<Bytes, CacheError> {
+        let got = self.fetch_peer_block(node, object, locator, s).await;
+        if got.is_err() {
+            self.suspects.suspect(node.id);
+        }
+        got
+    }
+
+    async fn fetch_peer_block(
         &self,
         node: &CacheNode,
         object: &ObjectId,
